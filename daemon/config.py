@@ -1,0 +1,170 @@
+"""The instance configuration (`config.toml`): which program, when, who, and how to reach mail.
+
+Values come from, highest priority first: environment variables (`MENTORMAIL_SMTP__PASSWORD`),
+files in the secrets directory (systemd's `$CREDENTIALS_DIRECTORY`, same names), then the TOML
+file. Secrets never need to be in the file.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, SecretStr, ValidationError
+from pydantic_settings import (
+    BaseSettings,
+    NestedSecretsSettingsSource,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
+
+from daemon.errors import Problem
+from daemon.program.roster import Organizer, TimeZoneName
+from daemon.program.tomlsource import TomlSource, dotted
+
+Security = Literal["none", "starttls", "tls"]
+ENV_PREFIX = "MENTORMAIL_"
+
+
+class Section(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class ProgramSettings(Section):
+    schedule: str = Field(min_length=1)
+    id: str = ""
+    start: dt.date
+    timezone: TimeZoneName
+    title: str = ""
+    templates: str = ""
+    resources: dict[str, str] = Field(default_factory=dict)
+
+
+class SenderSettings(Section):
+    name: str = Field(min_length=1)
+    address: EmailStr
+    reply_to: EmailStr | None = None
+
+
+class SmtpSettings(Section):
+    host: str = "localhost"
+    port: int = Field(default=587, ge=1, le=65535)
+    security: Security = "starttls"
+    username: str = ""
+    password: SecretStr | None = None
+    timeout_seconds: float = Field(default=60.0, gt=0)
+    connections: int = Field(default=2, ge=1, le=16)
+    max_per_minute: int = Field(default=60, ge=0)
+    max_per_day: int = Field(default=0, ge=0)
+
+
+class ImapSettings(Section):
+    host: str = "localhost"
+    port: int = Field(default=993, ge=1, le=65535)
+    security: Security = "tls"
+    username: str = ""
+    password: SecretStr | None = None
+    mailbox: str = "INBOX"
+    processed_mailbox: str = "Processed"
+    unmatched_mailbox: str = "Unmatched"
+    poll_seconds: int = Field(default=300, ge=10)
+
+
+class StateSettings(Section):
+    path: Path = Path("state")
+
+
+class RosterSettings(Section):
+    file: str = ""
+    participants: list[dict[str, Any]] = Field(default_factory=list)
+
+
+class Config(BaseSettings):
+    """The whole of config.toml."""
+
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX,
+        env_nested_delimiter="__",
+        extra="forbid",
+        frozen=True,
+        nested_model_default_partial_update=True,
+    )
+
+    program: ProgramSettings
+    sender: SenderSettings
+    organizers: list[Organizer] = Field(min_length=1)
+    smtp: SmtpSettings = SmtpSettings()
+    imap: ImapSettings = ImapSettings()
+    state: StateSettings = StateSettings()
+    roster: RosterSettings = RosterSettings()
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        sources: list[PydanticBaseSettingsSource] = [env_settings]
+        if os.environ.get("CREDENTIALS_DIRECTORY"):
+            sources.append(
+                NestedSecretsSettingsSource(
+                    file_secret_settings,
+                    secrets_dir=os.environ["CREDENTIALS_DIRECTORY"],
+                    secrets_nested_delimiter="__",
+                )
+            )
+        sources.append(init_settings)
+        return tuple(sources)
+
+
+def parse_config(source: TomlSource) -> tuple[Config | None, list[Problem]]:
+    """Validate a parsed config file; every problem is returned with its line."""
+    try:
+        return Config(**source.data), []
+    except ValidationError as exc:
+        problems = []
+        for err in exc.errors():
+            loc = tuple(err["loc"])
+            message = err["msg"]
+            if err["type"] == "extra_forbidden":
+                message = "unknown key"
+                hint = "remove it or check its spelling against config.example.toml"
+            elif err["type"] == "missing":
+                hint = "add it; config.example.toml documents every key"
+            else:
+                hint = _HINTS.get(str(loc[-1]) if loc else "", "")
+            if _from_environment(loc):
+                problems.append(Problem(_env_name(loc), 0, dotted(loc), message, hint))
+            else:
+                problems.append(source.problem(loc, message, hint))
+        return None, problems
+
+
+def resolve(config_path: Path, value: str | Path) -> Path:
+    """A path from the config, relative to the config file's directory."""
+    path = Path(value).expanduser()
+    return path if path.is_absolute() else (config_path.parent / path)
+
+
+def _env_name(loc: tuple[Any, ...]) -> str:
+    return ENV_PREFIX + "__".join(str(p).upper() for p in loc[:2])
+
+
+def _from_environment(loc: tuple[Any, ...]) -> bool:
+    return len(loc) >= 2 and _env_name(loc) in {k.upper() for k in os.environ}
+
+
+_HINTS = {
+    "timezone": "use an IANA zone name such as America/Los_Angeles",
+    "start": "write a date such as 2021-07-12 (no quotes)",
+    "address": "write a full address such as mentoring@example.org",
+    "email": "write a full address such as ana@example.org",
+    "reply_to": "write a full address such as replies@example.org",
+    "security": "use none, starttls or tls",
+    "port": "a number from 1 to 65535",
+}

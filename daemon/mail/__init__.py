@@ -1,0 +1,1 @@
+"""Mail content: template context, rendering (Jinja2 + Markdown), later invites and inbound."""

@@ -1,0 +1,191 @@
+"""The template context for one recipient of one action: who, what, when (in their zone)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from bisect import bisect_left
+from collections import defaultdict
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from daemon.program.loader import Program
+from daemon.program.planner import Action, Person
+from daemon.program.roster import Participant
+from daemon.program.timespec import zone
+from daemon.program.windows import phase_span
+
+UPCOMING_DAYS = 14
+
+
+def local_time(instant: dt.datetime, tz: ZoneInfo) -> str:
+    """'Monday, July 12, 2021, 3:00 PM EDT (America/New_York)': always names the zone."""
+    local = instant.astimezone(tz)
+    hour = local.strftime("%I").lstrip("0")
+    return f"{local:%A, %B} {local.day}, {local.year}, {hour}:{local:%M %p %Z} ({tz.key})"
+
+
+def local_date(instant: dt.datetime, tz: ZoneInfo) -> str:
+    local = instant.astimezone(tz)
+    return f"{local:%A, %B} {local.day}, {local.year}"
+
+
+class ContextBuilder:
+    """Builds contexts for one program's timeline; indexes obligations once."""
+
+    def __init__(self, program: Program, timeline: list[Action]) -> None:
+        self.program = program
+        self.phases = {p.id: p for p in program.schedule.phases}
+        self.obligations = {o.id: o for o in program.schedule.obligations}
+        self.forms = {f.id: f for f in program.schedule.forms}
+        self.resources = {r.id: r for r in program.schedule.resources}
+        self.messages = {m.id: m for m in program.schedule.messages}
+        self.events = {e.id: e for e in program.schedule.events}
+        self.by_key = {a.key: a for a in timeline if a.kind == "obligation"}
+        self.due_by_person: dict[str, list[Action]] = defaultdict(list)
+        for a in timeline:
+            if a.kind == "obligation":
+                for who in a.who:
+                    self.due_by_person[who].append(a)
+        for items in self.due_by_person.values():
+            items.sort(key=lambda a: a.due_at or a.at)
+        self.groups = program.groups()
+        self.pairs = program.pairs()
+
+    def build(self, action: Action, person: Person) -> dict[str, Any]:
+        tz = zone(person.timezone)
+        program = self.program
+        info = program.schedule.program
+        ctx: dict[str, Any] = {
+            "program": {
+                "title": program.title,
+                "organization": info.organization,
+                "weeks": info.weeks,
+                "start": local_date(_midday(program.start, program.tz), program.tz),
+                "organizers": [{"name": o.name, "email": o.email} for o in program.organizers],
+                "sender": program.config.sender.name,
+            },
+            "recipient": _person(person),
+            "sent_at": local_time(action.at, tz),
+            "week": (action.at.astimezone(program.tz).date() - program.start).days // 7 + 1,
+            "occurrence": action.occurrence,
+            "title": action.title,
+            "group": None,
+            "partner": None,
+            "phase": None,
+            "event": None,
+            "obligation": None,
+            "resources": [],
+            "upcoming": self._upcoming(person.email, action.at, tz),
+        }
+        if isinstance(person, Participant):
+            ctx["group"] = self._group(person)
+            ctx["partner"] = self._partner(person)
+        phase_id = action.phase or self._message_phase(action)
+        if phase_id in self.phases:
+            ctx["phase"] = self._phase(phase_id)
+            ctx["resources"] = [self._resource(r) for r in self.phases[phase_id].resources]
+        if action.item in self.messages:
+            ctx["resources"] += [self._resource(r) for r in self.messages[action.item].resources]
+        if action.kind == "invite":
+            ctx["event"] = self._event(action, tz)
+        if action.asks and action.asks[0] in self.by_key:
+            ctx["obligation"] = self._obligation(self.by_key[action.asks[0]], tz)
+        return ctx
+
+    def _message_phase(self, action: Action) -> str:
+        message = self.messages.get(action.item)
+        return message.phase if message else ""
+
+    def _group(self, person: Participant) -> dict[str, Any] | None:
+        if not person.group:
+            return None
+        members = self.groups.get(person.group, ())
+        return {
+            "id": person.group,
+            "members": [_person(m) for m in members],
+            "others": [_person(m) for m in members if m.email != person.email],
+        }
+
+    def _partner(self, person: Participant) -> dict[str, Any] | None:
+        others = [m for m in self.pairs.get(person.pair, ()) if m.email != person.email]
+        return _person(others[0]) if person.pair and others else None
+
+    def _phase(self, phase_id: str) -> dict[str, Any]:
+        phase = self.phases[phase_id]
+        first, last = phase_span(phase, self.program.start)
+        return {
+            "id": phase.id,
+            "title": phase.title,
+            "summary": phase.summary,
+            "tasks": list(phase.tasks),
+            "sections": list(phase.sections),
+            "first_day": f"{first:%A, %B} {first.day}",
+            "last_day": f"{last:%A, %B} {last.day}",
+        }
+
+    def _resource(self, rid: str) -> dict[str, str]:
+        r = self.resources[rid]
+        return {"id": r.id, "title": r.title, "url": self.program.resource_urls.get(rid, r.url),
+                "description": r.description}
+
+    def _event(self, action: Action, tz: ZoneInfo) -> dict[str, Any]:
+        event = self.events[action.item]
+        assert action.starts_at is not None and action.ends_at is not None
+        return {
+            "title": event.title,
+            "description": event.description,
+            "starts": local_time(action.starts_at, tz),
+            "ends": local_time(action.ends_at, tz),
+            "location": event.location,
+            "url": event.url,
+            "repeat": event.repeat.model_dump() if event.repeat else None,
+        }
+
+    def _obligation(self, ob_action: Action, tz: ZoneInfo) -> dict[str, Any]:
+        ob = self.obligations[ob_action.item]
+        assert ob_action.opens_at is not None and ob_action.due_at is not None
+        form = self.forms.get(ob.form)
+        names = [p.name for p in self.program.participants if p.email in ob_action.who]
+        return {
+            "title": ob_action.title,
+            "description": ob.description,
+            "question": ob.question,
+            "require_yes": ob.require_yes,
+            "opens": local_date(ob_action.opens_at, tz),
+            "due": local_time(ob_action.due_at, tz),
+            "due_date": local_date(ob_action.due_at, tz),
+            "satisfied_by": ob.satisfied_by,
+            "who_names": ", ".join(names),
+            "who": [{"name": n, "email": e} for n, e in zip(names, ob_action.who, strict=False)],
+            "form": None if form is None else {
+                "title": form.title,
+                "intro": form.intro,
+                "fields": [{"id": f.id, "label": f.label, "kind": f.kind, "private": f.private,
+                            "required": f.required} for f in form.fields],
+            },
+        }
+
+    def _upcoming(self, email: str, at: dt.datetime, tz: ZoneInfo) -> list[dict[str, str]]:
+        items = self.due_by_person.get(email, [])
+        dues = [a.due_at or a.at for a in items]
+        start = bisect_left(dues, at)
+        horizon = at + dt.timedelta(days=UPCOMING_DAYS)
+        return [
+            {"title": a.title, "due": local_time(a.due_at or a.at, tz)}
+            for a in items[start:]
+            if (a.opens_at or a.at) <= horizon
+        ][:5]
+
+
+def _midday(day: dt.date, tz: ZoneInfo) -> dt.datetime:
+    return dt.datetime.combine(day, dt.time(12), tzinfo=tz)
+
+
+def _person(p: Person) -> dict[str, Any]:
+    return {
+        "name": p.name,
+        "first_name": p.name.split()[0],
+        "email": p.email,
+        "role": getattr(p, "role", "organizer"),
+        "timezone": p.timezone,
+    }

@@ -1,0 +1,105 @@
+"""Render a template into a subject, a plain-text part and an HTML part.
+
+One Markdown template per message (`NAME.md.j2`): the text part is the rendered Markdown, which
+reads well as plain text; the HTML part is the same template rendered with HTML autoescaping,
+converted by Python-Markdown and wrapped in `layout.html.j2`. Both environments are sandboxed
+(organizers edit templates) and use StrictUndefined, so a misspelt variable fails at validate
+time, not in a participant's inbox.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import jinja2
+import markdown
+from jinja2.sandbox import SandboxedEnvironment
+
+from daemon.errors import UserError
+
+_HEADER_UNSAFE = re.compile(r"[\x00-\x1f\x7f]+")
+
+
+@dataclass(frozen=True)
+class Rendered:
+    subject: str
+    text: str
+    html: str
+
+
+class TemplateProblem(UserError):
+    """A template is missing, does not parse, or uses an undefined variable."""
+
+    def __init__(self, template: str, message: str, line: int = 0) -> None:
+        self.template, self.line, self.detail = template, line, message
+        super().__init__(f"{template}:{line}: {message}" if line else f"{template}: {message}")
+
+
+def _template_frame(exc: BaseException, fallback: str) -> tuple[str, int]:
+    """The innermost template file and line in a Jinja traceback (Jinja maps them back)."""
+    where, line = fallback, 0
+    tb = exc.__traceback__
+    while tb is not None:
+        name = tb.tb_frame.f_code.co_filename
+        if name.endswith(".j2") or name == "<template>":
+            where = fallback if name == "<template>" else name
+            line = tb.tb_lineno
+        tb = tb.tb_next
+    return where, line
+
+
+def header_safe(value: str) -> str:
+    """Collapse CR, LF and other controls, so a value cannot inject a header."""
+    return " ".join(_HEADER_UNSAFE.sub(" ", value).split())
+
+
+class Renderer:
+    """Renders templates found in `dirs` (first match wins, so overrides come first)."""
+
+    def __init__(self, dirs: Sequence[Path]) -> None:
+        loader = jinja2.FileSystemLoader([str(d) for d in dirs if d.is_dir()])
+        common: dict[str, Any] = {
+            "loader": loader,
+            "undefined": jinja2.StrictUndefined,
+            "trim_blocks": True,
+            "lstrip_blocks": True,
+            "keep_trailing_newline": True,
+        }
+        self.text_env = SandboxedEnvironment(autoescape=False, **common)
+        self.html_env = SandboxedEnvironment(autoescape=True, **common)
+        self._subjects = lru_cache(maxsize=512)(self.text_env.from_string)
+
+    def exists(self, name: str) -> bool:
+        try:
+            self.text_env.get_template(f"{name}.md.j2")
+        except jinja2.TemplateNotFound:
+            return False
+        except jinja2.TemplateSyntaxError:
+            return True
+        return True
+
+    def render(self, name: str, subject: str, context: Mapping[str, Any]) -> Rendered:
+        filename = f"{name}.md.j2"
+        try:
+            subject_text = header_safe(self._subjects(subject).render(context))
+            text = self.text_env.get_template(filename).render(context)
+            body = self.html_env.get_template(filename).render(context)
+            html = self.html_env.get_template("layout.html.j2").render(
+                context, content=markdown.markdown(body, extensions=["sane_lists"]),
+                subject=subject_text,
+            )
+        except jinja2.TemplateNotFound as exc:
+            raise TemplateProblem(str(exc.name), "template not found") from None
+        except jinja2.TemplateSyntaxError as exc:
+            raise TemplateProblem(exc.filename or filename, exc.message or "syntax error", exc.lineno) from None
+        except jinja2.UndefinedError as exc:
+            where, line = _template_frame(exc, filename)
+            raise TemplateProblem(where, f"undefined variable: {exc.message}", line) from None
+        except jinja2.exceptions.SecurityError as exc:
+            raise TemplateProblem(filename, f"not allowed in a template: {exc}") from None
+        return Rendered(subject_text, text.strip() + "\n", html)
