@@ -10,6 +10,11 @@ from pathlib import Path
 
 from daemon import __version__
 from daemon.errors import ConfigError, MentormailError, UserError
+from daemon.planview import filter_participant, plan_json, plan_table
+from daemon.program.loader import Program
+from daemon.program.planner import Action
+from daemon.program.timespec import zone
+from daemon.program.validate import validate
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -53,8 +58,6 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _dispatch(args: argparse.Namespace) -> int:
-    from daemon.program.validate import validate
-
     program, timeline = validate(args.config)
     if args.command == "validate":
         people = len(program.participants)
@@ -68,14 +71,7 @@ def _dispatch(args: argparse.Namespace) -> int:
     raise UserError(f"unknown command {args.command}")
 
 
-def _plan(args: argparse.Namespace, program: object, timeline: list[object]) -> int:
-    from daemon.planview import filter_participant, plan_json, plan_table
-    from daemon.program.loader import Program
-    from daemon.program.planner import Action
-    from daemon.program.timespec import zone
-
-    assert isinstance(program, Program)
-    actions = [a for a in timeline if isinstance(a, Action)]
+def _plan(args: argparse.Namespace, program: Program, actions: list[Action]) -> int:
     tz = zone(program.organizers[0].timezone)
     heading = f"plan for the organizers ({program.organizers[0].name})"
     if args.participant:

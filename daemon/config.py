@@ -12,7 +12,7 @@ import os
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, SecretStr, ValidationError
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, SecretStr
 from pydantic_settings import (
     BaseSettings,
     NestedSecretsSettingsSource,
@@ -21,8 +21,10 @@ from pydantic_settings import (
 )
 
 from daemon.errors import Problem
-from daemon.program.roster import Organizer, TimeZoneName
-from daemon.program.tomlsource import TomlSource, dotted
+from daemon.program.repair import validate_repairing
+from daemon.program.roster import Organizer
+from daemon.program.timespec import TimeZoneName
+from daemon.program.tomlsource import Loc, TomlSource, dotted
 
 Security = Literal["none", "starttls", "tls"]
 ENV_PREFIX = "MENTORMAIL_"
@@ -36,7 +38,7 @@ class ProgramSettings(Section):
     schedule: str = Field(min_length=1)
     id: str = ""
     start: dt.date
-    timezone: TimeZoneName
+    timezone: TimeZoneName = Field(min_length=1)
     title: str = ""
     templates: str = ""
     resources: dict[str, str] = Field(default_factory=dict)
@@ -123,26 +125,20 @@ class Config(BaseSettings):
 
 
 def parse_config(source: TomlSource) -> tuple[Config | None, list[Problem]]:
-    """Validate a parsed config file; every problem is returned with its line."""
-    try:
-        return Config(**source.data), []
-    except ValidationError as exc:
-        problems = []
-        for err in exc.errors():
-            loc = tuple(err["loc"])
-            message = err["msg"]
-            if err["type"] == "extra_forbidden":
-                message = "unknown key"
-                hint = "remove it or check its spelling against config.example.toml"
-            elif err["type"] == "missing":
-                hint = "add it; config.example.toml documents every key"
-            else:
-                hint = _HINTS.get(str(loc[-1]) if loc else "", "")
-            if _from_environment(loc):
-                problems.append(Problem(_env_name(loc), 0, dotted(loc), message, hint))
-            else:
-                problems.append(source.problem(loc, message, hint))
-        return None, problems
+    """Validate a parsed config file; every problem is returned with its line. A config with
+    broken optional keys is still returned (with their defaults), so later checks can run."""
+
+    def problem(loc: Loc, kind: str, message: str, hint: str) -> Problem:
+        if kind == "extra_forbidden":
+            message = "unknown key"
+            hint = "remove it, or check its spelling against config.example.toml"
+        elif kind != "missing":
+            hint = _HINTS.get(str(loc[-1]) if loc else "", hint)
+        if _from_environment(loc):
+            return Problem(_env_name(loc), 0, dotted(loc), message, hint)
+        return source.problem(loc, message, hint)
+
+    return validate_repairing(lambda data: Config(**data), source.data, problem)
 
 
 def resolve(config_path: Path, value: str | Path) -> Path:

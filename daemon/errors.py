@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 
 class MentormailError(Exception):
@@ -38,5 +38,6 @@ class ConfigError(UserError):
     """Every problem found in a configuration, schedule or roster, reported at once."""
 
     def __init__(self, problems: Iterable[Problem]) -> None:
-        self.problems = tuple(sorted(set(problems)))
+        cleaned = (replace(p, message=p.message.removeprefix("Value error, ")) for p in problems)
+        self.problems = tuple(sorted(set(cleaned)))
         super().__init__("\n".join(str(p) for p in self.problems))

@@ -55,12 +55,16 @@ def plan_table(program: Program, timeline: list[Action], tz: ZoneInfo, heading: 
     weeks: dict[int, dict[tuple[str, str, int], list[Action]]] = {}
     for action in timeline:
         week = max(0, (action.at.astimezone(program.tz).date() - program.start).days // 7 + 1)
-        weeks.setdefault(week, {}).setdefault((action.kind, action.item, action.occurrence), []).append(action)
+        weeks.setdefault(week, {}).setdefault(
+            (action.kind, action.item, action.occurrence), []
+        ).append(action)
     last_week = program.schedule.program.weeks
     for week, rows in sorted(weeks.items()):
         label = (
-            "Before the program" if week == 0
-            else f"After the program (week {week})" if week > last_week
+            "Before the program"
+            if week == 0
+            else f"After the program (week {week})"
+            if week > last_week
             else f"Week {week}"
         )
         lines += [label, "-" * len(label)]

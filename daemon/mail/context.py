@@ -83,9 +83,9 @@ class ContextBuilder:
         phase_id = action.phase or self._message_phase(action)
         if phase_id in self.phases:
             ctx["phase"] = self._phase(phase_id)
-            ctx["resources"] = [self._resource(r) for r in self.phases[phase_id].resources]
+            ctx["resources"] = self._resources(self.phases[phase_id].resources)
         if action.item in self.messages:
-            ctx["resources"] += [self._resource(r) for r in self.messages[action.item].resources]
+            ctx["resources"] += self._resources(self.messages[action.item].resources)
         if action.kind == "invite":
             ctx["event"] = self._event(action, tz)
         if action.asks and action.asks[0] in self.by_key:
@@ -123,10 +123,17 @@ class ContextBuilder:
             "last_day": f"{last:%A, %B} {last.day}",
         }
 
-    def _resource(self, rid: str) -> dict[str, str]:
-        r = self.resources[rid]
-        return {"id": r.id, "title": r.title, "url": self.program.resource_urls.get(rid, r.url),
-                "description": r.description}
+    def _resources(self, ids: tuple[str, ...]) -> list[dict[str, str]]:
+        """The named resources (unknown ids are reported by validate, and skipped here)."""
+        return [
+            {
+                "id": r.id,
+                "title": r.title,
+                "url": self.program.resource_urls.get(r.id, r.url),
+                "description": r.description,
+            }
+            for r in (self.resources[i] for i in ids if i in self.resources)
+        ]
 
     def _event(self, action: Action, tz: ZoneInfo) -> dict[str, Any]:
         event = self.events[action.item]
@@ -157,11 +164,21 @@ class ContextBuilder:
             "satisfied_by": ob.satisfied_by,
             "who_names": ", ".join(names),
             "who": [{"name": n, "email": e} for n, e in zip(names, ob_action.who, strict=False)],
-            "form": None if form is None else {
+            "form": None
+            if form is None
+            else {
                 "title": form.title,
                 "intro": form.intro,
-                "fields": [{"id": f.id, "label": f.label, "kind": f.kind, "private": f.private,
-                            "required": f.required} for f in form.fields],
+                "fields": [
+                    {
+                        "id": f.id,
+                        "label": f.label,
+                        "kind": f.kind,
+                        "private": f.private,
+                        "required": f.required,
+                    }
+                    for f in form.fields
+                ],
             },
         }
 

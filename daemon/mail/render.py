@@ -90,13 +90,16 @@ class Renderer:
             text = self.text_env.get_template(filename).render(context)
             body = self.html_env.get_template(filename).render(context)
             html = self.html_env.get_template("layout.html.j2").render(
-                context, content=markdown.markdown(body, extensions=["sane_lists"]),
+                context,
+                content=markdown.markdown(body, extensions=["sane_lists"]),
                 subject=subject_text,
             )
         except jinja2.TemplateNotFound as exc:
             raise TemplateProblem(str(exc.name), "template not found") from None
         except jinja2.TemplateSyntaxError as exc:
-            raise TemplateProblem(exc.filename or filename, exc.message or "syntax error", exc.lineno) from None
+            raise TemplateProblem(
+                exc.filename or filename, exc.message or "syntax error", exc.lineno
+            ) from None
         except jinja2.UndefinedError as exc:
             where, line = _template_frame(exc, filename)
             raise TemplateProblem(where, f"undefined variable: {exc.message}", line) from None

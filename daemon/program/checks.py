@@ -5,14 +5,15 @@ Each check returns Problems with the file and line of the offending key; nothing
 
 from __future__ import annotations
 
+import datetime as dt
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING
 
 from daemon.errors import Problem
 from daemon.program.model import EligibilityRule, Schedule
-from daemon.program.roster import Participant, RosterEntry
-from daemon.program.timespec import WEEKDAYS, zone
+from daemon.program.roster import Participant
+from daemon.program.timespec import WEEKDAYS
 
 if TYPE_CHECKING:
     from daemon.program.loader import Program
@@ -49,7 +50,9 @@ def _check_references(program: Program) -> Iterator[Problem]:
     resources = {r.id for r in sch.resources}
     roles = set(sch.program.roles)
 
-    def known(loc: tuple[str | int, ...], value: str, valid: set[str], what: str) -> Iterator[Problem]:
+    def known(
+        loc: tuple[str | int, ...], value: str, valid: set[str], what: str
+    ) -> Iterator[Problem]:
         if value and value not in valid:
             choices = ", ".join(sorted(valid)) or "none defined"
             yield s.problem(loc, f"unknown {what} {value!r}", f"known {what}s: {choices}")
@@ -91,11 +94,13 @@ def _check_windows(program: Program) -> Iterator[Problem]:
 
     s = program.schedule_source
     first, end = program.start, program.end
+    span = f"the program runs {first} to {end - dt.timedelta(days=1)}"
     info = program.schedule.program
     if info.start_weekday and WEEKDAYS[first.weekday()] != info.start_weekday:
         yield program.config_source.problem(
             ("program", "start"),
-            f"{first} is a {WEEKDAYS[first.weekday()]}; this program starts on a {info.start_weekday}",
+            f"{first} is a {WEEKDAYS[first.weekday()]}; "
+            f"this program starts on a {info.start_weekday}",
             f"pick a {info.start_weekday}",
         )
     for i, phase in enumerate(program.schedule.phases):
@@ -103,14 +108,10 @@ def _check_windows(program: Program) -> Iterator[Problem]:
         if hi < lo:
             yield s.problem(("phases", i), "phase ends before it starts")
         elif lo < first or hi >= end:
-            yield s.problem(("phases", i), f"phase {lo}–{hi} lies outside the program {first}–{end}")
+            yield s.problem(
+                ("phases", i), f"phase {lo}–{hi} lies outside the program {first}–{end}"
+            )
     for i, event in enumerate(program.schedule.events):
-        if event.timezone:
-            try:
-                zone(event.timezone)
-            except ValueError as exc:
-                yield s.problem(("events", i, "timezone"), str(exc))
-                continue
         begin, finish = event_span(event, first, program.tz)
         if finish <= begin:
             yield s.problem(
@@ -119,12 +120,14 @@ def _check_windows(program: Program) -> Iterator[Problem]:
     for i, ob in enumerate(program.schedule.obligations):
         for opens, due in obligation_windows(ob, first):
             if due <= opens:
-                yield s.problem(("obligations", i), f"window closes ({due}) before it opens ({opens})")
+                yield s.problem(
+                    ("obligations", i), f"window closes ({due}) before it opens ({opens})"
+                )
                 break
             if opens.date() < first or due.date() > end:
                 yield s.problem(
                     ("obligations", i),
-                    f"window {opens:%Y-%m-%d}–{due:%Y-%m-%d} lies outside the program {first}–{end}",
+                    f"window {opens:%Y-%m-%d} to {due:%Y-%m-%d} lies outside the program; {span}",
                     "move the window inside the program, or lengthen program.weeks",
                 )
                 break
@@ -140,56 +143,96 @@ def _check_roster(program: Program) -> Iterator[Problem]:
         e = where[id(p)]
         return Problem(e.file, e.line, key, message, hint)
 
-    addresses = Counter(a.lower() for e in entries for a in (e.participant.email, *e.participant.aliases))
+    addresses = Counter(
+        a.lower() for e in entries for a in (e.participant.email, *e.participant.aliases)
+    )
     addresses.update(o.email.lower() for o in program.organizers)
     reported: set[str] = set()
     for e in entries:
         for address in (e.participant.email, *e.participant.aliases):
             if addresses[address.lower()] > 1 and address.lower() not in reported:
                 reported.add(address.lower())
-                yield Problem(e.file, e.line, "email", f"duplicate participant {address}",
-                              "each address may appear once in the roster and organizers")
+                yield Problem(
+                    e.file,
+                    e.line,
+                    "email",
+                    f"duplicate participant {address}",
+                    "each address may appear once in the roster and organizers",
+                )
     options = {o.id for o in sch.options}
     for p in program.participants:
         if p.role not in info.roles:
             yield at(p, "role", f"unknown role {p.role!r}", f"use one of: {', '.join(info.roles)}")
         for opt in p.options:
             if opt not in options:
-                yield at(p, "options", f"unknown option {opt!r}",
-                         f"known options: {', '.join(sorted(options)) or 'none'}")
+                yield at(
+                    p,
+                    "options",
+                    f"unknown option {opt!r}",
+                    f"known options: {', '.join(sorted(options)) or 'none'}",
+                )
         if info.structure == "groups" and not p.group:
-            yield at(p, "group", "no group", "this program works in small groups; give each a group")
+            yield at(
+                p, "group", "no group", "this program works in small groups; give each a group"
+            )
         if info.structure == "pairs" and not p.pair:
-            yield at(p, "pair", "no pair", "this program works in pairs; give both partners a pair id")
-        yield from (at(p, f"attributes.{r.attribute}", msg, hint) for r, msg, hint in _ineligible(p, sch.eligibility))
+            yield at(
+                p, "pair", "no pair", "this program works in pairs; give both partners a pair id"
+            )
+        yield from (
+            at(p, f"attributes.{r.attribute}", msg, hint)
+            for r, msg, hint in _ineligible(p, sch.eligibility)
+        )
     for pair_id, members in program.pairs().items():
         if len(members) == 1:
-            yield at(members[0], "pair", f"pair {pair_id!r} has no partner",
-                     "add the partner with the same pair id, or remove the pair id")
+            yield at(
+                members[0],
+                "pair",
+                f"pair {pair_id!r} has no partner",
+                "add the partner with the same pair id, or remove the pair id",
+            )
         elif len(members) > 2:
-            yield at(members[2], "pair", f"pair {pair_id!r} has {len(members)} members", "a pair has two")
+            yield at(
+                members[2], "pair", f"pair {pair_id!r} has {len(members)} members", "a pair has two"
+            )
         elif info.pair_roles and sorted(m.role for m in members) != sorted(info.pair_roles):
-            yield at(members[1], "pair", f"pair {pair_id!r} is {members[0].role} + {members[1].role}",
-                     f"a pair is one {info.pair_roles[0]} and one {info.pair_roles[1]}")
+            yield at(
+                members[1],
+                "pair",
+                f"pair {pair_id!r} is {members[0].role} + {members[1].role}",
+                f"a pair is one {info.pair_roles[0]} and one {info.pair_roles[1]}",
+            )
 
 
-def _ineligible(p: Participant, rules: Iterable[EligibilityRule]) -> Iterator[tuple[EligibilityRule, str, str]]:
+def _ineligible(
+    p: Participant, rules: Iterable[EligibilityRule]
+) -> Iterator[tuple[EligibilityRule, str, str]]:
     for rule in rules:
         if rule.role and rule.role != p.role:
             continue
         value = p.attributes.get(rule.attribute)
         if value is None:
-            yield rule, f"ineligible: {rule.message} ({rule.attribute} not given)", f"add a {rule.attribute} column"
+            yield (
+                rule,
+                f"ineligible: {rule.message} ({rule.attribute} not given)",
+                f"add a {rule.attribute} column",
+            )
             continue
         ok = True
         if rule.min is not None:
-            ok = isinstance(value, int | float) and not isinstance(value, bool) and value >= rule.min
+            ok = (
+                isinstance(value, int | float) and not isinstance(value, bool) and value >= rule.min
+            )
         elif rule.equals is not None:
             ok = value == rule.equals
         elif rule.one_of:
             ok = str(value) in rule.one_of
         if not ok:
-            yield rule, f"ineligible: {rule.message} (has {value!r})", "check the roster, or remove the participant"
+            yield (
+                rule,
+                f"ineligible: {rule.message} (has {value!r})",
+                "check the roster, or remove the participant",
+            )
 
 
 def _check_config(program: Program) -> Iterator[Problem]:
@@ -197,5 +240,7 @@ def _check_config(program: Program) -> Iterator[Problem]:
     for key in program.config.program.resources:
         if key not in known:
             yield program.config_source.problem(
-                ("program", "resources", key), f"unknown resource {key!r}",
-                f"the schedule's resources are: {', '.join(sorted(known)) or 'none'}")
+                ("program", "resources", key),
+                f"unknown resource {key!r}",
+                f"the schedule's resources are: {', '.join(sorted(known)) or 'none'}",
+            )

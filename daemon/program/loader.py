@@ -6,15 +6,15 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
-
-from pydantic import ValidationError
 
 from daemon.bundled import bundled, schedule_names
 from daemon.config import Config, parse_config, resolve
 from daemon.errors import ConfigError, Problem
 from daemon.program import roster as roster_mod
 from daemon.program.model import Schedule
+from daemon.program.repair import validate_repairing
 from daemon.program.roster import Organizer, Participant, RosterEntry
 from daemon.program.timespec import zone
 from daemon.program.tomlsource import TomlSource, load_toml
@@ -79,33 +79,24 @@ def load_program(config_path: Path) -> Program:
     config_source = load_toml(config_path)
     config, problems = parse_config(config_source)
     if config is None:
-        raise ConfigError(problems)
+        raise ConfigError(problems + _unchecked_parts(config_path, config_source.data))
     spath = schedule_path(config_path, config.program.schedule)
     if not spath.is_file():
-        raise ConfigError(
-            [
-                config_source.problem(
-                    ("program", "schedule"),
-                    f"no schedule {config.program.schedule!r} ({spath})",
-                    "use a shipped schedule (" + ", ".join(schedule_names()) + ") or a path",
-                )
-            ]
-        )
-    schedule_source = load_toml(spath)
-    try:
-        schedule = Schedule.model_validate(schedule_source.data)
-    except ValidationError as exc:
-        problems.extend(
-            schedule_source.problem(
-                tuple(err["loc"]),
-                "unknown key" if err["type"] == "extra_forbidden" else err["msg"],
-                "remove it or check its spelling" if err["type"] == "extra_forbidden" else "",
+        problems.append(
+            config_source.problem(
+                ("program", "schedule"),
+                f"no schedule {config.program.schedule!r} ({spath})",
+                "use a shipped schedule (" + ", ".join(schedule_names()) + ") or a path",
             )
-            for err in exc.errors()
         )
-        raise ConfigError(problems) from None
+        raise ConfigError(problems)
+    schedule_source = load_toml(spath)
+    schedule, schedule_problems = _parse_schedule(schedule_source)
+    problems += schedule_problems
     entries, roster_problems = _load_roster(config_path, config_source, config)
-    problems.extend(roster_problems)
+    problems += roster_problems
+    if schedule is None:
+        raise ConfigError(problems)
     templates = [resolve(config_path, config.program.templates)] if config.program.templates else []
     if (spath.parent / "templates").is_dir():
         templates.append(spath.parent / "templates")
@@ -126,10 +117,49 @@ def load_program(config_path: Path) -> Program:
         roster_entries=tuple(entries),
         resource_urls={r.id: r.url for r in schedule.resources} | config.program.resources,
     )
-    problems.extend(check_program(program))
-    if problems:
-        raise ConfigError(problems)
-    return program
+    problems += check_program(program)
+    return program if not problems else _fail(program, problems)
+
+
+def _parse_schedule(source: TomlSource) -> tuple[Schedule | None, list[Problem]]:
+    return validate_repairing(
+        Schedule.model_validate,
+        source.data,
+        lambda loc, kind, msg, hint: source.problem(
+            loc, "unknown key" if kind == "extra_forbidden" else msg, hint
+        ),
+    )
+
+
+def _unchecked_parts(config_path: Path, data: dict[str, Any]) -> list[Problem]:
+    """When the config itself is unusable, still check the schedule and roster files it names,
+    so one run reports as much as it can."""
+    problems: list[Problem] = []
+    program, roster = data.get("program"), data.get("roster")
+    name = program.get("schedule") if isinstance(program, dict) else None
+    if isinstance(name, str) and name:
+        spath = schedule_path(config_path, name)
+        if spath.is_file():
+            try:
+                problems += _parse_schedule(load_toml(spath))[1]
+            except ConfigError as exc:
+                problems += exc.problems
+    file = roster.get("file") if isinstance(roster, dict) else None
+    if isinstance(file, str) and file and resolve(config_path, file).is_file():
+        try:
+            problems += roster_mod.load_file(resolve(config_path, file))[1]
+        except ConfigError as exc:
+            problems += exc.problems
+    return problems
+
+
+def _fail(program: Program, problems: list[Problem]) -> Program:
+    """Raise with every problem, template problems included (templates render regardless)."""
+    from daemon.program.planner import plan
+    from daemon.program.validate import check_templates
+
+    problems += check_templates(program, plan(program))
+    raise ConfigError(problems)
 
 
 def _load_roster(
@@ -147,7 +177,9 @@ def _load_roster(
     if roster.file:
         path = resolve(config_path, roster.file)
         if not path.is_file():
-            return [], [source.problem(("roster", "file"), f"no roster file {path}", "check the path")]
+            return [], [
+                source.problem(("roster", "file"), f"no roster file {path}", "check the path")
+            ]
         try:
             return roster_mod.load_file(path)
         except ConfigError as exc:

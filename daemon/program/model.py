@@ -10,9 +10,9 @@ import datetime as dt
 import re
 from typing import Annotated, Literal, Self
 
-from pydantic import AfterValidator, Field, model_validator
+from pydantic import AfterValidator, Field, field_validator, model_validator
 
-from daemon.program.timespec import Frozen, When, Weekday
+from daemon.program.timespec import Frozen, TimeZoneName, Weekday, When
 
 _ID = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 
@@ -129,7 +129,7 @@ class Event(Frozen):
     audience: Audience = "all"
     start: dt.datetime | None = None
     end: dt.datetime | None = None
-    timezone: str = ""
+    timezone: TimeZoneName = ""
     first: When | None = None
     duration_minutes: int = Field(default=60, ge=1, le=24 * 60)
     repeat: Repeat | None = None
@@ -178,6 +178,12 @@ class Obligation(Frozen):
     grace_days: int = Field(default=3, ge=0)
     escalate: bool = True
     phase: str = ""
+
+    @field_validator("request", mode="before")
+    @classmethod
+    def _no_request(cls, value: object) -> object:
+        """`request = false` means: send no check-in request for this obligation."""
+        return None if value is False else value
 
     @model_validator(mode="after")
     def _window(self) -> Self:

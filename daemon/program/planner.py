@@ -168,12 +168,20 @@ def _obligations(program: Program) -> Iterator[Action]:
             title = ob.title if len(windows) == 1 else f"{ob.title} #{k + 1}"
             for scope, members in units:
                 yield from _obligation_unit(
-                    program, ob, k, title, scope, members, (opens, due), due_local
+                    program,
+                    ob=ob,
+                    k=k,
+                    title=title,
+                    scope=scope,
+                    members=members,
+                    window=(opens, due),
+                    due_local=due_local,
                 )
 
 
 def _obligation_unit(
     program: Program,
+    *,
     ob: Obligation,
     k: int,
     title: str,
@@ -189,8 +197,18 @@ def _obligation_unit(
     ob_key = f"{pid}/obligation/{base}"
     who = tuple(p.email for p in members)
     yield Action(
-        kind="obligation", key=ob_key, at=opens, recipients=who, title=title, item=ob.id,
-        occurrence=k, scope=scope, opens_at=opens, due_at=due, who=who, phase=ob.phase,
+        kind="obligation",
+        key=ob_key,
+        at=opens,
+        recipients=who,
+        title=title,
+        item=ob.id,
+        occurrence=k,
+        scope=scope,
+        opens_at=opens,
+        due_at=due,
+        who=who,
+        phase=ob.phase,
     )
     opens_local_day = opens.astimezone(program.tz).date()
     grace_end = due + dt.timedelta(days=ob.grace_days)
@@ -205,35 +223,73 @@ def _obligation_unit(
             )
             at = to_utc(day, (req.send.time if req.send else None) or send_time, tz)
             yield Action(
-                kind="email", key=f"{pid}/request/{base}/{person.email}", at=at,
-                recipients=(person.email,), title=f"Check-in: {title}", item=ob.id, occurrence=k,
-                scope=scope, template=req.template, subject=req.subject, asks=(ob_key,),
-                phase=ob.phase, due_at=due, stale_at=due,
+                kind="email",
+                key=f"{pid}/request/{base}/{person.email}",
+                at=at,
+                recipients=(person.email,),
+                title=f"Check-in: {title}",
+                item=ob.id,
+                occurrence=k,
+                scope=scope,
+                template=req.template,
+                subject=req.subject,
+                asks=(ob_key,),
+                phase=ob.phase,
+                due_at=due,
+                stale_at=due,
             )
         for days in ob.reminders_days_before:
             at = to_utc(due_local.date() - dt.timedelta(days=days), send_time, tz)
             if opens <= at < due:
                 yield Action(
-                    kind="reminder", key=f"{pid}/reminder/{base}/{days}d/{person.email}", at=at,
-                    recipients=(person.email,), title=f"Reminder: {title}", item=ob.id,
-                    occurrence=k, scope=scope, template="reminder", asks=(ob_key,),
+                    kind="reminder",
+                    key=f"{pid}/reminder/{base}/{days}d/{person.email}",
+                    at=at,
+                    recipients=(person.email,),
+                    title=f"Reminder: {title}",
+                    item=ob.id,
+                    occurrence=k,
+                    scope=scope,
+                    template="reminder",
+                    asks=(ob_key,),
                     subject="Reminder: {{ obligation.title }} is due {{ obligation.due }}",
-                    phase=ob.phase, due_at=due, stale_at=due,
+                    phase=ob.phase,
+                    due_at=due,
+                    stale_at=due,
                 )
         if ob.overdue_notice:
             at = to_utc(due_local.date() + dt.timedelta(days=1), send_time, tz)
             yield Action(
-                kind="reminder", key=f"{pid}/overdue/{base}/{person.email}", at=at,
-                recipients=(person.email,), title=f"Overdue: {title}", item=ob.id, occurrence=k,
-                scope=scope, template="overdue", asks=(ob_key,), phase=ob.phase,
-                subject="Overdue: {{ obligation.title }}", due_at=due, stale_at=grace_end,
+                kind="reminder",
+                key=f"{pid}/overdue/{base}/{person.email}",
+                at=at,
+                recipients=(person.email,),
+                title=f"Overdue: {title}",
+                item=ob.id,
+                occurrence=k,
+                scope=scope,
+                template="overdue",
+                asks=(ob_key,),
+                phase=ob.phase,
+                subject="Overdue: {{ obligation.title }}",
+                due_at=due,
+                stale_at=grace_end,
             )
     if ob.escalate:
         at = to_utc(due_local.date() + dt.timedelta(days=ob.grace_days), send_time, program.tz)
         yield Action(
-            kind="flag", key=f"{pid}/flag/{base}", at=max(at, due),
-            recipients=tuple(o.email for o in program.organizers), title=f"Flag: {title}",
-            item=ob.id, occurrence=k, scope=scope, template="flag", asks=(ob_key,),
+            kind="flag",
+            key=f"{pid}/flag/{base}",
+            at=max(at, due),
+            recipients=tuple(o.email for o in program.organizers),
+            title=f"Flag: {title}",
+            item=ob.id,
+            occurrence=k,
+            scope=scope,
+            template="flag",
+            asks=(ob_key,),
             subject="Overdue: {{ obligation.title }} ({{ obligation.who_names }})",
-            phase=ob.phase, due_at=due, who=who,
+            phase=ob.phase,
+            due_at=due,
+            who=who,
         )

@@ -5,28 +5,21 @@ from __future__ import annotations
 import csv
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Any
 
-from pydantic import AfterValidator, EmailStr, Field, ValidationError
+from pydantic import EmailStr, Field, ValidationError
 
 from daemon.errors import ConfigError, Problem
-from daemon.program.timespec import Frozen, zone
+from daemon.program.timespec import Frozen, TimeZoneName
 from daemon.program.tomlsource import Loc, TomlSource, load_toml
 
-
-def _check_zone(value: str) -> str:
-    zone(value)
-    return value
-
-
-TimeZoneName = Annotated[str, AfterValidator(_check_zone)]
 Attribute = str | int | float | bool
 
 
 class Participant(Frozen):
     name: str = Field(min_length=1)
     email: EmailStr
-    timezone: TimeZoneName
+    timezone: TimeZoneName = Field(min_length=1)
     role: str
     group: str = ""
     pair: str = ""
@@ -42,7 +35,7 @@ class Participant(Frozen):
 class Organizer(Frozen):
     name: str = Field(min_length=1)
     email: EmailStr
-    timezone: TimeZoneName
+    timezone: TimeZoneName = Field(min_length=1)
 
 
 CORE_COLUMNS = ("name", "email", "timezone", "role", "group", "pair", "options", "aliases")
@@ -57,7 +50,9 @@ class RosterEntry:
     line: int
 
 
-def load_inline(source: TomlSource, rows: list[Any], base: Loc) -> tuple[list[RosterEntry], list[Problem]]:
+def load_inline(
+    source: TomlSource, rows: list[Any], base: Loc
+) -> tuple[list[RosterEntry], list[Problem]]:
     """Validate `[[roster.participants]]` tables of an already-parsed TOML file."""
     entries: list[RosterEntry] = []
     problems: list[Problem] = []
@@ -91,7 +86,9 @@ def load_file(path: Path) -> tuple[list[RosterEntry], list[Problem]]:
     if path.suffix.lower() == ".csv":
         return _load_csv(path)
     return [], [
-        Problem(str(path), 0, "roster.file", "unsupported roster format", "use a .csv or .toml file")
+        Problem(
+            str(path), 0, "roster.file", "unsupported roster format", "use a .csv or .toml file"
+        )
     ]
 
 

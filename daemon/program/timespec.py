@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 from functools import lru_cache
-from typing import Literal, Self
+from typing import Annotated, Literal, Self
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from dateutil.relativedelta import relativedelta
-from pydantic import BaseModel, ConfigDict, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, model_validator
 
 Weekday = Literal["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
 WEEKDAYS: tuple[Weekday, ...] = (
@@ -46,7 +46,9 @@ class When(Frozen):
 
     @model_validator(mode="after")
     def _one_anchor(self) -> Self:
-        anchors = [a for a in ("week", "offset_days", "month", "date") if getattr(self, a) is not None]
+        anchors = [
+            a for a in ("week", "offset_days", "month", "date") if getattr(self, a) is not None
+        ]
         if len(anchors) != 1:
             raise ValueError(
                 "give exactly one of week (with an optional day), offset_days, month or date"
@@ -84,6 +86,16 @@ def zone(name: str) -> ZoneInfo:
         ) from None
 
 
+def _check_zone(value: str) -> str:
+    if value:
+        zone(value)
+    return value
+
+
+TimeZoneName = Annotated[str, AfterValidator(_check_zone)]
+"""An IANA zone name, checked when loaded (empty allowed where a default applies)."""
+
+
 @lru_cache(maxsize=1024)
 def _zone(name: str) -> ZoneInfo:
     if not name or name != name.strip():
@@ -100,12 +112,6 @@ def to_utc(day: dt.date, time: dt.time, tz: ZoneInfo) -> dt.datetime:
     """
     local = dt.datetime.combine(day, time, tzinfo=tz).replace(fold=0)
     return local.astimezone(UTC)
-
-
-def add_months(day: dt.date, months: int) -> dt.date:
-    """`day` moved by whole calendar months, clamped to the month's last day (Jan 31 + 1 = Feb 28)."""
-    result: dt.date = day + relativedelta(months=months)
-    return result
 
 
 def iso_z(instant: dt.datetime) -> str:

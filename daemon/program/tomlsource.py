@@ -18,7 +18,9 @@ from daemon.errors import ConfigError, Problem
 Loc = tuple[str | int, ...]
 
 _HEADER = re.compile(r"^\s*(\[\[?)\s*([^\]]+?)\s*\]\]?\s*(#.*)?$")
-_KEY = re.compile(r"""^\s*((?:[A-Za-z0-9_-]+|"[^"]*"|'[^']*')(?:\s*\.\s*(?:[A-Za-z0-9_-]+|"[^"]*"|'[^']*'))*)\s*=""")
+_KEY = re.compile(
+    r"""^\s*((?:[A-Za-z0-9_-]+|"[^"]*"|'[^']*')(?:\s*\.\s*(?:[A-Za-z0-9_-]+|"[^"]*"|'[^']*'))*)\s*="""
+)
 _INLINE_KEY = re.compile(r"""([A-Za-z0-9_-]+)\s*=""")
 _STRING = re.compile(r""""(?:\\.|[^"\\])*"|'[^']*'""")
 
@@ -66,9 +68,7 @@ def load_toml(path: Path) -> TomlSource:
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise ConfigError(
-            [Problem(str(path), 0, "", "file not found", "check the path")]
-        ) from None
+        raise ConfigError([Problem(str(path), 0, "", "file not found", "check the path")]) from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError([Problem(str(path), 0, "", f"cannot read: {exc}")]) from None
     return parse_toml(text, path)

@@ -9,6 +9,7 @@ from daemon.mail.context import ContextBuilder
 from daemon.mail.render import Renderer, TemplateProblem
 from daemon.program.loader import Program, load_program
 from daemon.program.planner import Action, Person, plan
+from daemon.program.tomlsource import dotted
 
 
 def validate(config_path: Path) -> tuple[Program, list[Action]]:
@@ -39,7 +40,9 @@ def check_templates(program: Program, timeline: list[Action]) -> list[Problem]:
                 continue
             seen.add(mark)
             try:
-                renderer.render(action.template, action.subject, builder.build(action, people[email]))
+                renderer.render(
+                    action.template, action.subject, builder.build(action, people[email])
+                )
             except TemplateProblem as exc:
                 loc = _loc_of(program, action)
                 problems.setdefault(
@@ -47,9 +50,9 @@ def check_templates(program: Program, timeline: list[Action]) -> list[Problem]:
                     Problem(
                         exc.template if exc.line else source.name,
                         exc.line or source.line(loc),
-                        "" if exc.line else ".".join(str(x) for x in loc),
+                        "" if exc.line else dotted(loc),
                         f"{exc.detail} (rendering {action.template!r} for {email})",
-                        "fix the template, or define the variable; see README 'Templates'",
+                        _hint(exc.detail),
                     ),
                 )
     return list(problems.values())
@@ -60,6 +63,18 @@ def _loc_of(program: Program, action: Action) -> tuple[str | int, ...]:
     for kind in ("messages", "events", "obligations"):
         for i, item in enumerate(getattr(sch, kind)):
             if item.id == action.item:
-                field = "template" if kind == "messages" else ("request" if kind == "obligations" else "id")
+                field = (
+                    "template"
+                    if kind == "messages"
+                    else ("request" if kind == "obligations" else "id")
+                )
                 return (kind, i, field)
     return ()
+
+
+def _hint(detail: str) -> str:
+    if "not found" in detail:
+        return "create NAME.md.j2 in your templates folder, or fix the template name"
+    if "undefined" in detail:
+        return "check the spelling; README 'Templates' lists every variable"
+    return "fix the template; README 'Templates' explains the syntax"

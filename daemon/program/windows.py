@@ -71,7 +71,9 @@ def event_zone(event: Event, program_tz: ZoneInfo) -> ZoneInfo:
     return zone(event.timezone) if event.timezone else program_tz
 
 
-def event_span(event: Event, start: dt.date, program_tz: ZoneInfo) -> tuple[dt.datetime, dt.datetime]:
+def event_span(
+    event: Event, start: dt.date, program_tz: ZoneInfo
+) -> tuple[dt.datetime, dt.datetime]:
     """The UTC start and end of the event's first occurrence."""
     tz = event_zone(event, program_tz)
     if event.start is not None and event.end is not None:

@@ -1,0 +1,89 @@
+"""Shared test helpers: the repository's paths and a loader for programs written in a test."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from daemon.program.loader import Program, load_program
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLES = sorted((ROOT / "examples").glob("*/config.toml"))
+
+
+def write(path: Path, text: str) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(textwrap.dedent(text).lstrip(), encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def pemento() -> Program:
+    return load_program(ROOT / "config.example.toml")
+
+
+MINI_SCHEDULE = """
+[program]
+id = "mini"
+title = "Mini"
+structure = "{structure}"
+roles = ["mentor", "mentee"]
+weeks = {weeks}
+
+[[messages]]
+id = "weekly"
+title = "Weekly"
+subject = "Week {{{{ week }}}}"
+template = "note"
+send = {{ week = 1, day = "monday", time = 09:00:00 }}
+repeat = {{ every = "week", count = {weeks} }}
+"""
+
+
+def mini_program(
+    tmp_path: Path,
+    people: list[tuple[str, str, str, str]],
+    *,
+    start: str = "2026-03-02",
+    weeks: int = 8,
+    structure: str = "pairs",
+    extra_schedule: str = "",
+) -> Path:
+    """A small program in tmp_path: people are (name, email, timezone, role) in pair p1, p2..."""
+    write(
+        tmp_path / "schedule.toml",
+        MINI_SCHEDULE.format(structure=structure, weeks=weeks) + extra_schedule,
+    )
+    write(
+        tmp_path / "templates" / "note.md.j2", "Hi {{ recipient.first_name }}, week {{ week }}.\n"
+    )
+    rows = ["name,email,timezone,role,pair,group"]
+    for i, (name, email, tz, role) in enumerate(people):
+        unit = f"p{i // 2 + 1}"
+        pair, group = (unit, "") if structure == "pairs" else ("", unit)
+        rows.append(f"{name},{email},{tz},{role},{pair},{group}")
+    write(tmp_path / "roster.csv", "\n".join(rows) + "\n")
+    return write(
+        tmp_path / "config.toml",
+        f"""
+        [program]
+        schedule = "schedule.toml"
+        start = {start}
+        timezone = "America/Chicago"
+        templates = "templates"
+
+        [sender]
+        name = "Mini Program"
+        address = "mini@example.org"
+
+        [[organizers]]
+        name = "Olive Organizer"
+        email = "olive@example.org"
+        timezone = "America/Chicago"
+
+        [roster]
+        file = "roster.csv"
+        """,
+    )

@@ -1,0 +1,116 @@
+"""A config with many mistakes: every one reported at once as FILE:LINE: key: message, exit 2."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from daemon.cli import main
+from daemon.errors import ConfigError
+from daemon.program.loader import load_program
+from tests.conftest import ROOT, write
+
+BROKEN = ROOT / "tests" / "data" / "broken"
+
+EXPECTED = [
+    # (file, line, key, words in the message)
+    ("config.toml", 7, "program.colour", "unknown key"),
+    ("config.toml", 12, "sender.reply_to", "not a valid email"),
+    ("config.toml", 21, "smtp.port", "valid integer"),
+    ("roster.csv", 2, "email", "duplicate participant ann@example.org"),
+    ("roster.csv", 3, "timezone", "unknown time zone 'Mars/Olympus_Mons'"),
+    ("roster.csv", 4, "attributes.years_experience", "ineligible"),
+    ("roster.csv", 7, "email", "not a valid email"),
+    ("roster.csv", 8, "pair", "pair 'p5' has no partner"),
+    ("schedule.toml", 26, "messages[1].template", "template not found"),
+    ("schedule.toml", 33, "events[0].end", "event ends before it starts"),
+    ("schedule.toml", 37, "obligations[0]", "outside the program"),
+    ("welcome.md.j2", 3, "", "undefined variable"),
+]
+
+
+def test_every_mistake_is_reported_with_file_and_line() -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_program(BROKEN / "config.toml")
+    found = {(Path(p.file).name, p.line, p.key): p.message for p in caught.value.problems}
+    for file, line, key, words in EXPECTED:
+        assert (file, line, key) in found, f"not reported: {file}:{line}: {key}\n{caught.value}"
+        assert words in found[(file, line, key)]
+    assert len(EXPECTED) >= 8
+
+
+def test_cli_prints_problems_and_exits_2_without_traceback() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "daemon", "-c", str(BROKEN / "config.toml"), "validate"],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=ROOT,
+    )
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    assert f"{BROKEN / 'config.toml'}:21: smtp.port:" in result.stderr
+    assert "hint:" in result.stderr
+    assert "problems found." in result.stderr
+
+
+def test_toml_syntax_error_names_the_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = write(
+        tmp_path / "config.toml",
+        '[program]\nschedule = "pemento-2021"\nstart = 2021-07-12\ntitle = "unclosed\n',
+    )
+    assert main(["-c", str(config), "validate"]) == 2
+    assert f"{config}:4: not valid TOML" in capsys.readouterr().err
+
+
+def test_missing_config_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["-c", str(tmp_path / "nope.toml"), "validate"]) == 2
+    assert "file not found" in capsys.readouterr().err
+
+
+def test_unknown_schedule_lists_the_shipped_ones(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    text = (ROOT / "config.example.toml").read_text().replace('"pemento-2021"', '"pemento-2099"')
+    config = write(tmp_path / "config.toml", text)
+    assert main(["-c", str(config), "validate"]) == 2
+    err = capsys.readouterr().err
+    assert f"{config}:" in err and "program.schedule: no schedule 'pemento-2099'" in err
+    assert "pemento-2021" in err
+
+
+def test_program_start_on_the_wrong_weekday(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    text = (
+        (ROOT / "config.example.toml")
+        .read_text()
+        .replace("start = 2021-07-12", "start = 2021-07-14")
+    )
+    text = text.replace('file = "examples/', f'file = "{ROOT}/examples/')
+    config = write(tmp_path / "config.toml", text)
+    assert main(["-c", str(config), "validate"]) == 2
+    assert "2021-07-14 is a wednesday; this program starts on a monday" in capsys.readouterr().err
+
+
+def test_schedule_errors_carry_schedule_lines(tmp_path: Path) -> None:
+    from tests.conftest import mini_program
+
+    config = mini_program(
+        tmp_path,
+        [("A B", "a@example.org", "UTC", "mentor"), ("C D", "c@example.org", "UTC", "mentee")],
+        extra_schedule=(
+            '\n[[messages]]\nid = "Bad Id"\ntitle = "x"\nsubject = "x"\ntemplate = "note"\n'
+            'send = { week = 1 }\naudience = "everybody"\n'
+        ),
+    )
+    with pytest.raises(ConfigError) as caught:
+        load_program(config)
+    keys = {(p.line, p.key) for p in caught.value.problems}
+    assert (17, "messages[1].id") in keys
+    assert (22, "messages[1].audience") in keys

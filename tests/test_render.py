@@ -1,0 +1,67 @@
+"""Rendering: text and HTML from one Markdown template, escaping, header safety, strictness."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from daemon.mail.render import Renderer, TemplateProblem, header_safe
+from tests.conftest import ROOT, write
+
+COMMON = ROOT / "templates" / "common"
+
+
+@pytest.fixture
+def renderer(tmp_path: Path) -> Renderer:
+    write(tmp_path / "hello.md.j2", "Hi **{{ recipient.name }}**,\n\n- {{ item }}\n")
+    write(tmp_path / "typo.md.j2", "Hi {{ recipient.nmae }}\n")
+    return Renderer([tmp_path, COMMON])
+
+
+CONTEXT = {
+    "recipient": {"name": "<img src=x onerror=alert(1)> & O'Brien"},
+    "item": "Tom & Jerry <b>",
+    "program": {"title": "T", "sender": "S", "organizers": []},
+}
+
+
+def test_html_is_escaped_and_text_is_not(renderer: Renderer) -> None:
+    out = renderer.render("hello", "Hello {{ recipient.name }}", CONTEXT)
+    assert "<img src=x onerror=alert(1)> & O'Brien" in out.text
+    assert "<img" not in out.html
+    assert "&lt;img src=x onerror=alert(1)&gt; &amp; O&#39;Brien" in out.html
+    assert "<strong>" in out.html and "<li>Tom &amp; Jerry &lt;b&gt;</li>" in out.html
+    assert out.html.lstrip().startswith("<!DOCTYPE html>")
+
+
+def test_subject_is_plain_and_single_line(renderer: Renderer) -> None:
+    context = {**CONTEXT, "recipient": {"name": "O'Brien\r\nBcc: x@evil.example"}}
+    out = renderer.render("hello", "Hello {{ recipient.name }}", context)
+    assert out.subject == "Hello O'Brien Bcc: x@evil.example"
+    assert "\n" not in out.subject and "\r" not in out.subject and "&#39;" not in out.subject
+
+
+def test_undefined_variable_fails_with_its_line(renderer: Renderer) -> None:
+    with pytest.raises(TemplateProblem) as caught:
+        renderer.render("typo", "x", CONTEXT)
+    assert caught.value.line == 1 and "nmae" in str(caught.value)
+
+
+def test_missing_template(renderer: Renderer) -> None:
+    with pytest.raises(TemplateProblem, match="not found"):
+        renderer.render("nothing-here", "x", CONTEXT)
+
+
+def test_templates_are_sandboxed(tmp_path: Path) -> None:
+    write(tmp_path / "evil.md.j2", "{{ ''.__class__.__mro__[1].__subclasses__() }}\n")
+    with pytest.raises(TemplateProblem, match=r"not allowed|undefined"):
+        Renderer([tmp_path, COMMON]).render("evil", "x", CONTEXT)
+
+
+@pytest.mark.parametrize(
+    ("raw", "clean"),
+    [("a\r\nb", "a b"), ("a\x00b", "a b"), ("  a   b ", "a b"), ("tab\there", "tab here")],
+)
+def test_header_safe(raw: str, clean: str) -> None:
+    assert header_safe(raw) == clean

@@ -1,0 +1,179 @@
+"""Wall-clock intents to UTC: DST in both hemispheres, gaps, folds, midnight, odd offsets."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from daemon.program.timespec import When, to_utc, zone
+
+UTC = dt.UTC
+
+
+@pytest.mark.parametrize(
+    ("zone_name", "day", "time", "expected_utc"),
+    [
+        # New York: EST (-5) before 8 March 2026, EDT (-4) after.
+        (
+            "America/New_York",
+            dt.date(2026, 3, 2),
+            dt.time(9),
+            dt.datetime(2026, 3, 2, 14, tzinfo=UTC),
+        ),
+        (
+            "America/New_York",
+            dt.date(2026, 3, 9),
+            dt.time(9),
+            dt.datetime(2026, 3, 9, 13, tzinfo=UTC),
+        ),
+        (
+            "America/New_York",
+            dt.date(2026, 10, 26),
+            dt.time(9),
+            dt.datetime(2026, 10, 26, 13, tzinfo=UTC),
+        ),
+        (
+            "America/New_York",
+            dt.date(2026, 11, 2),
+            dt.time(9),
+            dt.datetime(2026, 11, 2, 14, tzinfo=UTC),
+        ),
+        # Sydney: AEDT (+11) until 5 April 2026, AEST (+10) until 4 October 2026.
+        (
+            "Australia/Sydney",
+            dt.date(2026, 3, 30),
+            dt.time(9),
+            dt.datetime(2026, 3, 29, 22, tzinfo=UTC),
+        ),
+        (
+            "Australia/Sydney",
+            dt.date(2026, 4, 6),
+            dt.time(9),
+            dt.datetime(2026, 4, 5, 23, tzinfo=UTC),
+        ),
+        (
+            "Australia/Sydney",
+            dt.date(2026, 9, 28),
+            dt.time(9),
+            dt.datetime(2026, 9, 27, 23, tzinfo=UTC),
+        ),
+        (
+            "Australia/Sydney",
+            dt.date(2026, 10, 5),
+            dt.time(9),
+            dt.datetime(2026, 10, 4, 22, tzinfo=UTC),
+        ),
+        # Spring-forward gap: 02:30 does not exist in New York on 8 March; it moves forward by
+        # the gap to 03:30 EDT (07:30 UTC).
+        (
+            "America/New_York",
+            dt.date(2026, 3, 8),
+            dt.time(2, 30),
+            dt.datetime(2026, 3, 8, 7, 30, tzinfo=UTC),
+        ),
+        # Fall-back: 01:30 happens twice on 1 November; the first (EDT) is meant.
+        (
+            "America/New_York",
+            dt.date(2026, 11, 1),
+            dt.time(1, 30),
+            dt.datetime(2026, 11, 1, 5, 30, tzinfo=UTC),
+        ),
+        # Berlin both ways.
+        (
+            "Europe/Berlin",
+            dt.date(2026, 3, 29),
+            dt.time(2, 30),
+            dt.datetime(2026, 3, 29, 1, 30, tzinfo=UTC),
+        ),
+        (
+            "Europe/Berlin",
+            dt.date(2026, 10, 25),
+            dt.time(2, 30),
+            dt.datetime(2026, 10, 25, 0, 30, tzinfo=UTC),
+        ),
+        # Midnight is the start of the local day, which is the previous UTC day east of Greenwich.
+        ("Asia/Tokyo", dt.date(2026, 1, 1), dt.time(0), dt.datetime(2025, 12, 31, 15, tzinfo=UTC)),
+        (
+            "Pacific/Honolulu",
+            dt.date(2026, 1, 1),
+            dt.time(23, 59),
+            dt.datetime(2026, 1, 2, 9, 59, tzinfo=UTC),
+        ),
+        # Lord Howe moves by 30 minutes; Kolkata is +05:30 with no DST; Phoenix never changes.
+        (
+            "Australia/Lord_Howe",
+            dt.date(2026, 1, 5),
+            dt.time(9),
+            dt.datetime(2026, 1, 4, 22, tzinfo=UTC),
+        ),
+        (
+            "Australia/Lord_Howe",
+            dt.date(2026, 6, 1),
+            dt.time(9),
+            dt.datetime(2026, 5, 31, 22, 30, tzinfo=UTC),
+        ),
+        (
+            "Asia/Kolkata",
+            dt.date(2026, 6, 1),
+            dt.time(9),
+            dt.datetime(2026, 6, 1, 3, 30, tzinfo=UTC),
+        ),
+        (
+            "America/Phoenix",
+            dt.date(2026, 7, 1),
+            dt.time(9),
+            dt.datetime(2026, 7, 1, 16, tzinfo=UTC),
+        ),
+    ],
+)
+def test_local_wall_clock_to_utc(
+    zone_name: str, day: dt.date, time: dt.time, expected_utc: dt.datetime
+) -> None:
+    assert to_utc(day, time, zone(zone_name)) == expected_utc
+
+
+START = dt.date(2026, 3, 2)  # a Monday
+
+
+@pytest.mark.parametrize(
+    ("when", "expected"),
+    [
+        (When(week=1), dt.date(2026, 3, 2)),
+        (When(week=1, day="friday"), dt.date(2026, 3, 6)),
+        (When(week=2, day="monday"), dt.date(2026, 3, 9)),
+        (When(week=-1, day="monday"), dt.date(2026, 2, 23)),
+        (When(offset_days=-7), dt.date(2026, 2, 23)),
+        (When(offset_days=27), dt.date(2026, 3, 29)),
+        (When(month=1), dt.date(2026, 4, 2)),
+        (When(month=12), dt.date(2027, 3, 2)),
+        (When(date=dt.date(2026, 5, 1)), dt.date(2026, 5, 1)),
+    ],
+)
+def test_when_local_date(when: When, expected: dt.date) -> None:
+    assert when.local_date(START) == expected
+
+
+def test_week_day_in_a_program_starting_midweek() -> None:
+    # A program starting on a Wednesday: week 1's Monday is the first Monday on or after start.
+    assert When(week=1, day="monday").local_date(dt.date(2026, 3, 4)) == dt.date(2026, 3, 9)
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {},
+        {"week": 1, "offset_days": 2},
+        {"day": "monday"},
+        {"week": 0},
+        {"month": 1, "date": "2026-01-01"},
+    ],
+)
+def test_when_needs_exactly_one_anchor(bad: dict[str, object]) -> None:
+    with pytest.raises(ValueError, match=r"exactly one|day only|count from 1"):
+        When.model_validate(bad)
+
+
+def test_unknown_zone_has_a_hint() -> None:
+    with pytest.raises(ValueError, match="IANA"):
+        zone("Mars/Olympus_Mons")
