@@ -52,11 +52,11 @@ def plan_table(program: Program, timeline: list[Action], tz: ZoneInfo, heading: 
     """A week-by-week table in `tz`. Sends of one item to many people (each at their own local
     time) are one row: the first instant, the number of recipients and the spread of instants."""
     lines = [f"{program.title} — {heading}", f"All times in {tz.key}.", ""]
-    weeks: dict[int, dict[tuple[str, str, int], list[Action]]] = {}
+    weeks: dict[int, dict[tuple[str, str, int, str], list[Action]]] = {}
     for action in timeline:
         week = max(0, (action.at.astimezone(program.tz).date() - program.start).days // 7 + 1)
         weeks.setdefault(week, {}).setdefault(
-            (action.kind, action.item, action.occurrence), []
+            (action.kind, action.item, action.occurrence, action.title), []
         ).append(action)
     last_week = program.schedule.program.weeks
     for week, rows in sorted(weeks.items()):
@@ -80,7 +80,8 @@ def _row(group: list[Action], tz: ZoneInfo) -> str:
     people = sorted({r for a in group for r in (a.who or a.recipients)})
     who = ", ".join(people) if len(people) <= 2 else f"{len(people)} people"
     if first.kind in ("obligation", "flag") and len(group) > 1:
-        who += f" in {len(group)} {first.scope.split(':')[0] or 'participant'}s"
+        unit = first.scope.split(":")[0] if ":" in first.scope else "participant"
+        who += f" in {len(group)} {unit}s"
     spread = ""
     last = max(a.at for a in group)
     if last != first.at:

@@ -6,7 +6,9 @@ import datetime as dt
 
 import pytest
 
+from daemon.program.model import Repeat
 from daemon.program.timespec import When, to_utc, zone
+from daemon.program.windows import occurrence_date, step
 
 UTC = dt.UTC
 
@@ -148,6 +150,10 @@ START = dt.date(2026, 3, 2)  # a Monday
         (When(month=1), dt.date(2026, 4, 2)),
         (When(month=12), dt.date(2027, 3, 2)),
         (When(date=dt.date(2026, 5, 1)), dt.date(2026, 5, 1)),
+        # the day before the one-month mark, and the first Monday on or after it
+        (When(month=1, offset_days=-1), dt.date(2026, 4, 1)),
+        (When(month=1, day="monday"), dt.date(2026, 4, 6)),
+        (When(week=2, offset_days=3), dt.date(2026, 3, 12)),
     ],
 )
 def test_when_local_date(when: When, expected: dt.date) -> None:
@@ -163,17 +169,47 @@ def test_week_day_in_a_program_starting_midweek() -> None:
     "bad",
     [
         {},
-        {"week": 1, "offset_days": 2},
+        {"week": 1, "month": 2},
         {"day": "monday"},
         {"week": 0},
         {"month": 1, "date": "2026-01-01"},
+        {"date": "2026-01-01", "offset_days": 1},
     ],
 )
 def test_when_needs_exactly_one_anchor(bad: dict[str, object]) -> None:
-    with pytest.raises(ValueError, match=r"exactly one|day only|count from 1"):
+    with pytest.raises(ValueError, match=r"exactly one|day only|count from 1|no offset_days"):
         When.model_validate(bad)
 
 
 def test_unknown_zone_has_a_hint() -> None:
     with pytest.raises(ValueError, match="IANA"):
         zone("Mars/Olympus_Mons")
+
+
+@pytest.mark.parametrize(
+    ("when", "k", "expected"),
+    [
+        # A monthly repeat moves the anchor, so month-long windows stay back to back even from
+        # the 31st: Jan 31 + 1 month - 1 day = Feb 27, + 2 months - 1 day = Mar 30.
+        (When(month=1, offset_days=-1), 0, dt.date(2026, 2, 27)),
+        (When(month=1, offset_days=-1), 1, dt.date(2026, 3, 30)),
+        (When(month=0), 1, dt.date(2026, 2, 28)),
+        (When(month=0), 2, dt.date(2026, 3, 31)),
+        # "the first Monday from the start date's day of month", every month
+        (When(month=0, day="monday"), 1, dt.date(2026, 3, 2)),
+        (When(month=0, day="monday"), 2, dt.date(2026, 4, 6)),
+    ],
+)
+def test_monthly_occurrences_from_the_31st(when: When, k: int, expected: dt.date) -> None:
+    repeat = Repeat(every="month", count=12)
+    assert occurrence_date(when, dt.date(2026, 1, 31), repeat, k) == expected
+
+
+def test_weekday_repeat_skips_weekends() -> None:
+    repeat = Repeat(every="weekday", count=10)
+    friday = dt.date(2026, 3, 6)
+    assert [step(friday, repeat, k) for k in range(3)] == [
+        friday,
+        dt.date(2026, 3, 9),
+        dt.date(2026, 3, 10),
+    ]

@@ -21,6 +21,7 @@ from daemon.program.windows import (
     event_span,
     event_zone,
     obligation_windows,
+    occurrence_date,
     occurrences,
     step,
 )
@@ -54,6 +55,10 @@ class Action:
     stale_at: dt.datetime | None = None
 
 
+Windows = dict[tuple[str, str], list[Action]]
+"""Obligation instances by (obligation id, participant email), in window order."""
+
+
 def event_uid(key: str, domain: str) -> str:
     """The iCalendar UID of the invite sent under `key`: stable forever, opaque."""
     return hashlib.sha256(key.encode()).hexdigest()[:32] + "@" + domain
@@ -61,9 +66,28 @@ def event_uid(key: str, domain: str) -> str:
 
 def plan(program: Program) -> list[Action]:
     """Every action of the program, sorted by instant then key."""
-    actions = [*_messages(program), *_events(program), *_obligations(program)]
+    obligations = list(_obligations(program))
+    windows: Windows = {}
+    for action in obligations:
+        if action.kind == "obligation":
+            for email in action.who:
+                windows.setdefault((action.item, email), []).append(action)
+    actions = [*_messages(program, windows), *_events(program), *obligations]
     actions.sort(key=lambda a: (a.at, a.key))
     return actions
+
+
+def _asked(windows: Windows, ids: tuple[str, ...], email: str, at: dt.datetime) -> tuple[str, ...]:
+    """For a message that asks about obligations: the recipient's instance of each that is open
+    when the message goes out, or else the next to open."""
+    keys = []
+    for ob_id in ids:
+        instances = windows.get((ob_id, email), [])
+        current = [a for a in instances if a.opens_at and a.due_at and a.opens_at <= at < a.due_at]
+        later = [a for a in instances if a.opens_at and a.opens_at > at]
+        chosen = current[:1] or later[:1]
+        keys += [a.key for a in chosen]
+    return tuple(keys)
 
 
 def scopes(program: Program, audience: str) -> Iterator[tuple[str, tuple[Participant, ...]]]:
@@ -86,16 +110,15 @@ def recipients(program: Program, audience: str, option: str = "") -> list[Person
     return [p for p in members if not option or option in p.options]
 
 
-def _messages(program: Program) -> Iterator[Action]:
+def _messages(program: Program, windows: Windows) -> Iterator[Action]:
     pid = program.id
     default_time = program.schedule.program.send_time
     for m in program.schedule.messages:
-        base = m.send.local_date(program.start)
         when = m.send.time or default_time
         people = recipients(program, m.audience, m.option)
         stale = dt.timedelta(days=m.stale_after_days)
         for k in occurrences(m.repeat):
-            day = step(base, m.repeat, k)
+            day = occurrence_date(m.send, program.start, m.repeat, k)
             for person in people:
                 at = to_utc(day, when, zone(person.timezone))
                 yield Action(
@@ -109,6 +132,7 @@ def _messages(program: Program) -> Iterator[Action]:
                     template=m.template,
                     subject=m.subject,
                     phase=m.phase,
+                    asks=_asked(windows, m.asks, person.email, at) if m.asks else (),
                     stale_at=at + stale,
                 )
 
@@ -125,16 +149,17 @@ def _events(program: Program) -> Iterator[Action]:
             if e.start is not None
             else list(scopes(program, e.audience))
         )
-        invite_day = e.invite.local_date(program.start)
+        length = first_end - first_begin
+        local_begin = first_begin.astimezone(tz)
         for scope, members in units:
             for k in occurrences(e.repeat):
-                if k:
-                    day = step(first_begin.astimezone(tz).date(), e.repeat, k)
-                    begin = to_utc(day, first_begin.astimezone(tz).time(), tz)
-                    end = begin + (first_end - first_begin)
-                    send_day = step(invite_day, e.repeat, k)
+                if e.first is not None:
+                    day = occurrence_date(e.first, program.start, e.repeat, k)
                 else:
-                    begin, end, send_day = first_begin, first_end, invite_day
+                    day = step(local_begin.date(), e.repeat, k)
+                begin = to_utc(day, local_begin.time(), tz) if k else first_begin
+                end = begin + length
+                send_day = occurrence_date(e.invite, program.start, e.repeat, k)
                 for person in members:
                     key = "/".join(
                         x for x in (pid, "event", e.id, scope, str(k), person.email) if x
@@ -217,7 +242,7 @@ def _obligation_unit(
         if ob.request is not None:
             req = ob.request
             day = (
-                step(req.send.local_date(program.start), ob.repeat, k)
+                occurrence_date(req.send, program.start, ob.repeat, k)
                 if req.send is not None
                 else opens_local_day + dt.timedelta(days=req.after_open_days)
             )

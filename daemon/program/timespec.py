@@ -32,9 +32,12 @@ class Frozen(BaseModel):
 class When(Frozen):
     """A local date (and optional time) relative to the program start.
 
-    Exactly one anchor: `week` (1 = the week the program starts, with an optional `day`),
-    `offset_days` (0 = the start date), `month` (0 = the start date, 1 = a month later) or an
-    absolute `date`. The time of day is local to whoever the moment is for.
+    One anchor: `week` (1 = the week the program starts), `month` (0 = the start date, 1 = a
+    calendar month later), an absolute `date`, or `offset_days` alone (days from the start).
+    `day` moves a week or month anchor to the first such weekday on or after it ("the first
+    Monday from the 7th"); `offset_days` beside a week or month anchor adjusts it by days
+    (`{ month = 1, offset_days = -1 }` is the day before the one-month mark). The time of day is
+    local to whoever the moment is for.
     """
 
     week: int | None = None
@@ -46,34 +49,36 @@ class When(Frozen):
 
     @model_validator(mode="after")
     def _one_anchor(self) -> Self:
-        anchors = [
-            a for a in ("week", "offset_days", "month", "date") if getattr(self, a) is not None
-        ]
-        if len(anchors) != 1:
+        anchors = [a for a in ("week", "month", "date") if getattr(self, a) is not None]
+        if len(anchors) > 1 or (not anchors and self.offset_days is None):
             raise ValueError(
-                "give exactly one of week (with an optional day), offset_days, month or date"
+                "give exactly one of week, month or date (or offset_days alone)"
                 + (f"; found {', '.join(anchors)}" if anchors else "")
             )
-        if self.day is not None and self.week is None:
-            raise ValueError("day only goes with week, e.g. { week = 2, day = 'monday' }")
+        if self.date is not None and self.offset_days is not None:
+            raise ValueError("an absolute date takes no offset_days")
+        if self.day is not None and self.week is None and self.month is None:
+            raise ValueError("day only goes with week or month, e.g. { week = 2, day = 'monday' }")
         if self.week is not None and self.week == 0:
             raise ValueError("weeks count from 1 (the week the program starts); use -1 before it")
         return self
 
-    def local_date(self, start: dt.date) -> dt.date:
-        """The calendar date this anchor names, for a program starting on `start`."""
+    def local_date(self, start: dt.date, months: int = 0) -> dt.date:
+        """The calendar date this names, for a program starting on `start`; `months` shifts
+        the anchor by calendar months first (the k-th occurrence of a monthly repeat)."""
         if self.date is not None:
-            return self.date
-        if self.offset_days is not None:
-            return start + dt.timedelta(days=self.offset_days)
+            moved: dt.date = self.date + relativedelta(months=months)
+            return moved
         if self.month is not None:
-            return start + relativedelta(months=self.month)
-        assert self.week is not None
-        week_index = self.week - 1 if self.week > 0 else self.week
-        week_start = start + dt.timedelta(weeks=week_index)
-        if self.day is None:
-            return week_start
-        return week_start + dt.timedelta(days=(WEEKDAYS.index(self.day) - week_start.weekday()) % 7)
+            base: dt.date = start + relativedelta(months=self.month + months)
+        elif self.week is not None:
+            week_index = self.week - 1 if self.week > 0 else self.week
+            base = start + dt.timedelta(weeks=week_index) + relativedelta(months=months)
+        else:
+            base = start + relativedelta(months=months)
+        if self.day is not None:
+            base += dt.timedelta(days=(WEEKDAYS.index(self.day) - base.weekday()) % 7)
+        return base + dt.timedelta(days=self.offset_days or 0)
 
 
 def zone(name: str) -> ZoneInfo:

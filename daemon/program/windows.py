@@ -44,6 +44,15 @@ def step(day: dt.date, repeat: Repeat | None, k: int) -> dt.date:
     return current
 
 
+def occurrence_date(when: When, start: dt.date, repeat: Repeat | None, k: int) -> dt.date:
+    """The date of occurrence `k` of `when` repeated: a monthly repeat moves the anchor itself
+    (so "the day before the next month" and "the first Monday from the 7th" hold every month);
+    other repeats step the first date."""
+    if repeat is not None and repeat.every == "month":
+        return when.local_date(start, months=k * repeat.interval)
+    return step(when.local_date(start), repeat, k)
+
+
 def occurrences(repeat: Repeat | None) -> range:
     return range(repeat.count if repeat else 1)
 
@@ -57,11 +66,12 @@ def obligation_windows(ob: Obligation, start: dt.date) -> list[tuple[dt.datetime
     else:
         assert ob.opens is not None and ob.due is not None
         opens, due = ob.opens, ob.due
-    open_day, due_day = opens.local_date(start), due.local_date(start)
     return [
         (
-            dt.datetime.combine(step(open_day, ob.repeat, k), opens.time or MIDNIGHT),
-            dt.datetime.combine(step(due_day, ob.repeat, k), due.time or END_OF_DAY),
+            dt.datetime.combine(
+                occurrence_date(opens, start, ob.repeat, k), opens.time or MIDNIGHT
+            ),
+            dt.datetime.combine(occurrence_date(due, start, ob.repeat, k), due.time or END_OF_DAY),
         )
         for k in occurrences(ob.repeat)
     ]
