@@ -58,7 +58,7 @@ def plan_table(program: Program, timeline: list[Action], tz: ZoneInfo, heading: 
         weeks.setdefault(week, {}).setdefault(
             (action.kind, action.item, action.occurrence, action.title), []
         ).append(action)
-    last_week = program.schedule.program.weeks
+    last_week = program.weeks
     for week, rows in sorted(weeks.items()):
         label = (
             "Before the program"

@@ -59,7 +59,7 @@ class ContextBuilder:
             "program": {
                 "title": program.title,
                 "organization": info.organization,
-                "weeks": info.weeks,
+                "weeks": program.weeks,
                 "start": local_date(_midday(program.start, program.tz), program.tz),
                 "organizers": [{"name": o.name, "email": o.email} for o in program.organizers],
                 "sender": program.config.sender.name,

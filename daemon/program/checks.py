@@ -124,11 +124,11 @@ def _check_windows(program: Program) -> Iterator[Problem]:
                     ("obligations", i), f"window closes ({due}) before it opens ({opens})"
                 )
                 break
-            if opens.date() < first or due.date() > end:
+            if opens.date() < first or due.date() >= end:
                 yield s.problem(
                     ("obligations", i),
                     f"window {opens:%Y-%m-%d} to {due:%Y-%m-%d} lies outside the program; {span}",
-                    "move the window inside the program, or lengthen program.weeks",
+                    "move the window inside the program, or lengthen the program (weeks or months)",
                 )
                 break
 

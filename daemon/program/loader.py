@@ -42,7 +42,12 @@ class Program:
     @property
     def end(self) -> dt.date:
         """The first day after the program."""
-        return self.start + dt.timedelta(weeks=self.schedule.program.weeks)
+        return self.schedule.program.end(self.start)
+
+    @property
+    def weeks(self) -> int:
+        """The program's length in weeks, a started week counting as one."""
+        return -(-(self.end - self.start).days // 7)
 
     def groups(self) -> dict[str, tuple[Participant, ...]]:
         return _by(self.participants, "group")

@@ -10,6 +10,7 @@ import datetime as dt
 import re
 from typing import Annotated, Literal, Self
 
+from dateutil.relativedelta import relativedelta
 from pydantic import AfterValidator, Field, field_validator, model_validator
 
 from daemon.program.timespec import Frozen, TimeZoneName, Weekday, When
@@ -247,11 +248,25 @@ class ProgramInfo(Frozen):
     structure: Literal["groups", "pairs", "individuals"]
     roles: tuple[str, ...] = Field(min_length=1)
     pair_roles: tuple[str, str] | None = None
-    weeks: int = Field(ge=1, le=260)
+    weeks: int | None = Field(default=None, ge=1, le=260)
+    months: int | None = Field(default=None, ge=1, le=60)
     start_weekday: Weekday | None = None
     send_time: dt.time = dt.time(9, 0)
     dissolution: Literal["either", "organizers"] = "either"
     withdraw_notifies: tuple[Literal["organizers", "partner", "group"], ...] = ("organizers",)
+
+    @model_validator(mode="after")
+    def _length(self) -> Self:
+        if (self.weeks is None) == (self.months is None):
+            raise ValueError("give the program's length as weeks = N or months = N (one of them)")
+        return self
+
+    def end(self, start: dt.date) -> dt.date:
+        """The first day after a program that starts on `start`."""
+        if self.months is not None:
+            moved: dt.date = start + relativedelta(months=self.months)
+            return moved
+        return start + dt.timedelta(weeks=self.weeks or 0)
 
 
 class Schedule(Frozen):
