@@ -104,7 +104,7 @@ def main() -> None:
         json.dumps(
             {
                 "participants": PARTICIPANTS,
-                "weeks": program.weeks,
+                "weeks": round((program.end - program.start).days / 7, 1),
                 "days": (program.end - program.start).days,
                 "actions": actions,
                 "mentormail_plan_s": round(best, 3),

@@ -345,75 +345,40 @@ def _obligation_unit(
         spec=w.specs[0],
     )
     grace_end = due + dt.timedelta(days=ob.grace_days)
-    organizers = tuple(o.email for o in program.organizers)
+
+    def notice(
+        variant: int, key: str, at: dt.datetime, to: tuple[str, ...], stale: dt.datetime
+    ) -> Action:
+        """A request (variant 1), reminder (2), overdue notice (3) or flag (4) of this unit."""
+        kind = NOTICE_KINDS[variant]
+        return Action(
+            kind=kind, key=key, at=at, recipients=to, title=w.titles[variant - 1], item=ob.id,
+            occurrence=k, scope=scope, spec=w.specs[variant], asks=asks, due_at=due,
+            stale_at=stale, who=who if kind == "flag" else (),
+        )  # fmt: skip
+
     for person in members:
         email = person.email
         tz, to = people[email]
-        if ob.request is not None and w.request_day is not None:
-            yield Action(
-                kind="email",
-                key=f"{pid}/request/{base}/{email}",
-                at=to_utc(w.request_day, w.request_time, tz),
-                recipients=to,
-                title=w.titles[0],
-                item=ob.id,
-                occurrence=k,
-                scope=scope,
-                spec=w.specs[1],
-                asks=asks,
-                due_at=due,
-                stale_at=due,
-            )
+        if w.request_day is not None:
+            at = to_utc(w.request_day, w.request_time, tz)
+            yield notice(1, f"{pid}/request/{base}/{email}", at, to, due)
         for days, day in w.reminder_days:
             at = to_utc(day, send_time, tz)
             if opens <= at < due:
-                yield Action(
-                    kind="reminder",
-                    key=f"{pid}/reminder/{base}/{days}d/{email}",
-                    at=at,
-                    recipients=to,
-                    title=w.titles[1],
-                    item=ob.id,
-                    occurrence=k,
-                    scope=scope,
-                    spec=w.specs[2],
-                    asks=asks,
-                    due_at=due,
-                    stale_at=due,
-                )
+                yield notice(2, f"{pid}/reminder/{base}/{days}d/{email}", at, to, due)
         if w.overdue_day is not None:
-            yield Action(
-                kind="reminder",
-                key=f"{pid}/overdue/{base}/{email}",
-                # never before the deadline, even for someone far east of the program's zone
-                at=max(to_utc(w.overdue_day, send_time, tz), due),
-                recipients=to,
-                title=w.titles[2],
-                item=ob.id,
-                occurrence=k,
-                scope=scope,
-                spec=w.specs[3],
-                asks=asks,
-                due_at=due,
-                stale_at=grace_end,
-            )
+            # never before the deadline, even for someone far east of the program's zone
+            at = max(to_utc(w.overdue_day, send_time, tz), due)
+            yield notice(3, f"{pid}/overdue/{base}/{email}", at, to, grace_end)
     if w.flag_at is not None:
-        yield Action(
-            kind="flag",
-            key=f"{pid}/flag/{base}",
-            at=w.flag_at,
-            recipients=organizers,
-            title=w.titles[3],
-            item=ob.id,
-            occurrence=k,
-            scope=scope,
-            spec=w.specs[4],
-            asks=asks,
-            due_at=due,
-            who=who,
-        )
+        organizers = tuple(o.email for o in program.organizers)
+        # a flag is never stale: organizers hear of an overdue obligation however late
+        yield notice(4, f"{pid}/flag/{base}", w.flag_at, organizers, FOREVER)
 
 
+FOREVER = dt.datetime.max.replace(tzinfo=dt.UTC)
+NOTICE_KINDS: dict[int, Kind] = {1: "email", 2: "reminder", 3: "reminder", 4: "flag"}
 REMINDER_SUBJECT = "Reminder: {{ obligation.title }} is due {{ obligation.due }}"
 OVERDUE_SUBJECT = "Overdue: {{ obligation.title }}"
 FLAG_SUBJECT = "Overdue: {{ obligation.title }} ({{ obligation.who_names }})"
