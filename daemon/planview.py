@@ -43,9 +43,15 @@ def plan_json(timeline: list[Action]) -> str:
     return json.dumps([action_json(a) for a in timeline], indent=1)
 
 
-def filter_participant(timeline: list[Action], email: str) -> list[Action]:
-    wanted = email.lower()
-    return [a for a in timeline if wanted in (r.lower() for r in (*a.recipients, *a.who))]
+def filter_participant(timeline: list[Action], addresses: set[str]) -> list[Action]:
+    """What one person receives, and the obligations they hold."""
+    wanted = {a.lower() for a in addresses}
+    return [
+        a
+        for a in timeline
+        if wanted & {r.lower() for r in a.recipients}
+        or (a.kind == "obligation" and wanted & {w.lower() for w in a.who})
+    ]
 
 
 def plan_table(program: Program, timeline: list[Action], tz: ZoneInfo, heading: str) -> str:
@@ -54,7 +60,8 @@ def plan_table(program: Program, timeline: list[Action], tz: ZoneInfo, heading: 
     lines = [f"{program.title} — {heading}", f"All times in {tz.key}.", ""]
     weeks: dict[int, dict[tuple[str, str, int, str], list[Action]]] = {}
     for action in timeline:
-        week = max(0, (action.at.astimezone(program.tz).date() - program.start).days // 7 + 1)
+        # weeks as the reader lives them: by the local date where the table is shown
+        week = max(0, (action.at.astimezone(tz).date() - program.start).days // 7 + 1)
         weeks.setdefault(week, {}).setdefault(
             (action.kind, action.item, action.occurrence, action.title), []
         ).append(action)
@@ -77,11 +84,17 @@ def plan_table(program: Program, timeline: list[Action], tz: ZoneInfo, heading: 
 def _row(group: list[Action], tz: ZoneInfo) -> str:
     first = group[0]
     when = f"{first.at.astimezone(tz):%a %b %d %H:%M %Z}"
-    people = sorted({r for a in group for r in (a.who or a.recipients)})
+    about = first.kind == "obligation"
+    people = sorted({r for a in group for r in (a.who if about else a.recipients)})
     who = ", ".join(people) if len(people) <= 2 else f"{len(people)} people"
-    if first.kind in ("obligation", "flag") and len(group) > 1:
-        unit = first.scope.split(":")[0] if ":" in first.scope else "participant"
-        who += f" in {len(group)} {unit}s"
+    if first.kind == "flag":
+        who = (
+            f"the organizers, about {len(group)} {_unit(first)}s"
+            if len(group) > 1
+            else (f"the organizers, about {', '.join(first.who)}")
+        )
+    elif about and len(group) > 1:
+        who += f" in {len(group)} {_unit(first)}s"
     spread = ""
     last = max(a.at for a in group)
     if last != first.at:
@@ -92,3 +105,7 @@ def _row(group: list[Action], tz: ZoneInfo) -> str:
     elif first.due_at and first.kind == "obligation":
         detail = f" [due {first.due_at.astimezone(tz):%a %b %d %H:%M %Z}]"
     return f"  {when}  {first.kind:<10} {first.title}{detail} → {who}{spread}"
+
+
+def _unit(action: Action) -> str:
+    return action.scope.split(":")[0] if ":" in action.scope else "participant"

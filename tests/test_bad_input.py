@@ -11,6 +11,7 @@ import pytest
 from daemon.cli import main
 from daemon.errors import ConfigError
 from daemon.program.loader import load_program
+from daemon.program.validate import validate
 from tests.conftest import ROOT, write
 
 BROKEN = ROOT / "tests" / "data" / "broken"
@@ -20,7 +21,7 @@ EXPECTED = [
     ("config.toml", 7, "program.colour", "unknown key"),
     ("config.toml", 12, "sender.reply_to", "not a valid email"),
     ("config.toml", 21, "smtp.port", "valid integer"),
-    ("roster.csv", 2, "email", "duplicate participant ann@example.org"),
+    ("roster.csv", 6, "email", "duplicate participant ann@example.org"),
     ("roster.csv", 3, "timezone", "unknown time zone 'Mars/Olympus_Mons'"),
     ("roster.csv", 4, "attributes.years_experience", "ineligible"),
     ("roster.csv", 7, "email", "not a valid email"),
@@ -34,12 +35,14 @@ EXPECTED = [
 
 def test_every_mistake_is_reported_with_file_and_line() -> None:
     with pytest.raises(ConfigError) as caught:
-        load_program(BROKEN / "config.toml")
+        validate(BROKEN / "config.toml")
     found = {(Path(p.file).name, p.line, p.key): p.message for p in caught.value.problems}
     for file, line, key, words in EXPECTED:
         assert (file, line, key) in found, f"not reported: {file}:{line}: {key}\n{caught.value}"
         assert words in found[(file, line, key)]
     assert len(EXPECTED) >= 8
+    # a partner whose own row was refused is not reported as missing a partner (knock-on)
+    assert ("roster.csv", 2, "pair") not in found
 
 
 def test_cli_prints_problems_and_exits_2_without_traceback() -> None:

@@ -182,7 +182,7 @@ def test_when_needs_exactly_one_anchor(bad: dict[str, object]) -> None:
 
 
 def test_unknown_zone_has_a_hint() -> None:
-    with pytest.raises(ValueError, match="IANA"):
+    with pytest.raises(ValueError, match="unknown time zone"):
         zone("Mars/Olympus_Mons")
 
 

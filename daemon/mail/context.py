@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 
 from daemon.program.loader import Program
 from daemon.program.planner import Action, Person
-from daemon.program.roster import Participant
+from daemon.program.roster import Participant, first_name_of
 from daemon.program.timespec import zone
 from daemon.program.windows import phase_span
 
@@ -49,21 +49,14 @@ class ContextBuilder:
         for items in self.due_by_person.values():
             items.sort(key=lambda a: a.due_at or a.at)
         self.groups = program.groups()
+        self.names = {p.email: p.name for p in program.participants}
         self.pairs = program.pairs()
 
     def build(self, action: Action, person: Person) -> dict[str, Any]:
         tz = zone(person.timezone)
         program = self.program
-        info = program.schedule.program
         ctx: dict[str, Any] = {
-            "program": {
-                "title": program.title,
-                "organization": info.organization,
-                "weeks": program.weeks,
-                "start": local_date(_midday(program.start, program.tz), program.tz),
-                "organizers": [{"name": o.name, "email": o.email} for o in program.organizers],
-                "sender": program.config.sender.name,
-            },
+            "program": program_context(program),
             "recipient": _person(person),
             "sent_at": local_time(action.at, tz),
             "week": (action.at.astimezone(program.tz).date() - program.start).days // 7 + 1,
@@ -82,7 +75,8 @@ class ContextBuilder:
             ctx["partner"] = self._partner(person)
         phase_id = action.phase or self._message_phase(action)
         if phase_id in self.phases:
-            ctx["phase"] = self._phase(phase_id)
+            message = self.messages.get(action.item) if action.kind == "email" else None
+            ctx["phase"] = self._phase(phase_id, message.sections if message else ())
             ctx["resources"] = self._resources(self.phases[phase_id].resources)
         if action.item in self.messages:
             ctx["resources"] += self._resources(self.messages[action.item].resources)
@@ -110,7 +104,8 @@ class ContextBuilder:
         others = [m for m in self.pairs.get(person.pair, ()) if m.email != person.email]
         return _person(others[0]) if person.pair and others else None
 
-    def _phase(self, phase_id: str) -> dict[str, Any]:
+    def _phase(self, phase_id: str, only: tuple[str, ...] = ()) -> dict[str, Any]:
+        """The phase; `only` keeps the sections whose title starts with one of its entries."""
         phase = self.phases[phase_id]
         first, last = phase_span(phase, self.program.start)
         return {
@@ -118,7 +113,7 @@ class ContextBuilder:
             "title": phase.title,
             "summary": phase.summary,
             "tasks": list(phase.tasks),
-            "sections": list(phase.sections),
+            "sections": [s for s in phase.sections if not only or s.title.startswith(only)],
             "first_day": f"{first:%A, %B} {first.day}",
             "last_day": f"{last:%A, %B} {last.day}",
         }
@@ -152,7 +147,7 @@ class ContextBuilder:
         ob = self.obligations[ob_action.item]
         assert ob_action.opens_at is not None and ob_action.due_at is not None
         form = self.forms.get(ob.form)
-        names = [p.name for p in self.program.participants if p.email in ob_action.who]
+        names = [self.names.get(email, email) for email in ob_action.who]
         return {
             "title": ob_action.title,
             "description": ob.description,
@@ -194,6 +189,52 @@ class ContextBuilder:
         ][:5]
 
 
+def program_context(program: Program) -> dict[str, Any]:
+    return {
+        "title": program.title,
+        "organization": program.schedule.program.organization,
+        "weeks": program.weeks,
+        "start": local_date(_midday(program.start, program.tz), program.tz),
+        "organizers": [{"name": o.name, "email": o.email} for o in program.organizers],
+        "sender": program.config.sender.name,
+    }
+
+
+def alert_context(program: Program, failed: dict[str, Any]) -> dict[str, Any]:
+    """For `alert.md.j2`: a send that failed or whose outcome is unknown."""
+    organizer = program.organizers[0]
+    return {
+        "program": program_context(program),
+        "recipient": _person(organizer),
+        "failed": failed,
+    }
+
+
+def cancel_context(
+    program: Program, attendee: str, title: str, *, still_in_program: bool
+) -> dict[str, Any]:
+    """For `invite-cancel.md.j2`: an event removed, or a participant who left."""
+    return {
+        "program": program_context(program),
+        "recipient": {
+            "name": attendee,
+            "first_name": attendee.split(maxsplit=1)[0] if attendee else "",
+        },
+        "event": {"title": title},
+        "still_in_program": still_in_program,
+    }
+
+
+SAMPLE_FAILURE = {
+    "title": "Week 1",
+    "recipients": ["someone@example.org"],
+    "state": "unknown",
+    "error": "connection lost after the final dot",
+    "message_id": "<x@example.org>",
+    "attempts": 1,
+}
+
+
 def _midday(day: dt.date, tz: ZoneInfo) -> dt.datetime:
     return dt.datetime.combine(day, dt.time(12), tzinfo=tz)
 
@@ -201,7 +242,7 @@ def _midday(day: dt.date, tz: ZoneInfo) -> dt.datetime:
 def _person(p: Person) -> dict[str, Any]:
     return {
         "name": p.name,
-        "first_name": p.name.split()[0],
+        "first_name": p.greeting_name if isinstance(p, Participant) else first_name_of(p.name),
         "email": p.email,
         "role": getattr(p, "role", "organizer"),
         "timezone": p.timezone,

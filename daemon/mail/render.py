@@ -73,6 +73,7 @@ class Renderer:
         self.text_env = SandboxedEnvironment(autoescape=False, **common)
         self.html_env = SandboxedEnvironment(autoescape=True, **common)
         self._subjects = lru_cache(maxsize=512)(self.text_env.from_string)
+        self._markdown = markdown.Markdown(extensions=["sane_lists"])
 
     def exists(self, name: str) -> bool:
         try:
@@ -91,7 +92,7 @@ class Renderer:
             body = self.html_env.get_template(filename).render(context)
             html = self.html_env.get_template("layout.html.j2").render(
                 context,
-                content=markdown.markdown(body, extensions=["sane_lists"]),
+                content=self._markdown.reset().convert(body),
                 subject=subject_text,
             )
         except jinja2.TemplateNotFound as exc:

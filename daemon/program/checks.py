@@ -5,15 +5,12 @@ Each check returns Problems with the file and line of the offending key; nothing
 
 from __future__ import annotations
 
-import datetime as dt
-from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 from daemon.errors import Problem
-from daemon.program.model import EligibilityRule, Schedule
-from daemon.program.roster import Participant
-from daemon.program.timespec import WEEKDAYS
+from daemon.program.check_roster import check_roster
+from daemon.program.check_timing import check_timing
 
 if TYPE_CHECKING:
     from daemon.program.loader import Program
@@ -23,8 +20,8 @@ def check_program(program: Program) -> list[Problem]:
     problems: list[Problem] = []
     problems += _check_ids(program)
     problems += _check_references(program)
-    problems += _check_windows(program)
-    problems += _check_roster(program)
+    problems += check_timing(program)
+    problems += check_roster(program)
     problems += _check_config(program)
     return problems
 
@@ -75,13 +72,40 @@ def _check_references(program: Program) -> Iterator[Problem]:
     for i, e in enumerate(sch.events):
         yield from known(("events", i, "phase"), e.phase, phases, "phase")
         yield from role_of(("events", i, "audience"), e.audience)
+        if e.first is not None and e.audience not in ("each_pair", "each_group"):
+            yield s.problem(
+                ("events", i, "audience"),
+                f"a per-pair/group event (first = ...) needs audience each_pair or each_group, "
+                f"not {e.audience!r}",
+                "or give the event a fixed start, end and timezone",
+            )
+    per_unit = {e.id: e.audience for e in sch.events if e.first is not None}
     for i, o in enumerate(sch.obligations):
         yield from known(("obligations", i, "form"), o.form, forms, "form")
+        if o.after_event and o.after_event not in per_unit:
+            yield s.problem(
+                ("obligations", i, "after_event"),
+                f"{o.after_event!r} is not a per-pair or per-group event",
+                "name an event with first = ... and audience each_pair or each_group",
+            )
         yield from known(("obligations", i, "phase"), o.phase, phases, "phase")
         yield from role_of(("obligations", i, "who"), o.who)
+        if o.request is not None and o.request.template == "":
+            yield s.problem(("obligations", i, "request", "template"), "empty template name")
     for i, r in enumerate(sch.resources):
         if r.file and not (program.schedule_dir / r.file).is_file():
             yield s.problem(("resources", i, "file"), f"no file {r.file!r} beside the schedule")
+    units = {"groups": "each_group", "pairs": "each_pair"}
+    wrong = {v for k, v in units.items() if k != sch.program.structure}
+    for kind in ("messages", "events", "obligations"):
+        for i, item in enumerate(getattr(sch, kind)):
+            field = "who" if kind == "obligations" else "audience"
+            if getattr(item, field) in wrong:
+                yield s.problem(
+                    (kind, i, field),
+                    f"{getattr(item, field)} in a program of {sch.program.structure}",
+                    "nobody would get it: use the program's own units, a role, or all",
+                )
     if sch.program.pair_roles:
         for j, role in enumerate(sch.program.pair_roles):
             yield from known(("program", "pair_roles", j), role, roles, "role")
@@ -89,158 +113,15 @@ def _check_references(program: Program) -> Iterator[Problem]:
         yield from known(("eligibility", i, "role"), rule.role, roles, "role")
 
 
-def _check_windows(program: Program) -> Iterator[Problem]:
-    from daemon.program.windows import event_span, obligation_windows, phase_span
-
-    s = program.schedule_source
-    first, end = program.start, program.end
-    span = f"the program runs {first} to {end - dt.timedelta(days=1)}"
-    info = program.schedule.program
-    if info.start_weekday and WEEKDAYS[first.weekday()] != info.start_weekday:
-        yield program.config_source.problem(
-            ("program", "start"),
-            f"{first} is a {WEEKDAYS[first.weekday()]}; "
-            f"this program starts on a {info.start_weekday}",
-            f"pick a {info.start_weekday}",
-        )
-    for i, phase in enumerate(program.schedule.phases):
-        lo, hi = phase_span(phase, first)
-        if hi < lo:
-            yield s.problem(("phases", i), "phase ends before it starts")
-        elif lo < first or hi >= end:
-            yield s.problem(
-                ("phases", i), f"phase {lo}–{hi} lies outside the program {first}–{end}"
-            )
-    for i, event in enumerate(program.schedule.events):
-        begin, finish = event_span(event, first, program.tz)
-        if finish <= begin:
-            yield s.problem(
-                ("events", i, "end"), "event ends before it starts", "end must be after start"
-            )
-    for i, ob in enumerate(program.schedule.obligations):
-        for opens, due in obligation_windows(ob, first):
-            if due <= opens:
-                yield s.problem(
-                    ("obligations", i), f"window closes ({due}) before it opens ({opens})"
-                )
-                break
-            if opens.date() < first or due.date() >= end:
-                yield s.problem(
-                    ("obligations", i),
-                    f"window {opens:%Y-%m-%d} to {due:%Y-%m-%d} lies outside the program; {span}",
-                    "move the window inside the program, or lengthen the program (weeks or months)",
-                )
-                break
-
-
-def _check_roster(program: Program) -> Iterator[Problem]:
-    sch: Schedule = program.schedule
-    entries = program.roster_entries
-    info = sch.program
-    where = {id(e.participant): e for e in entries}
-
-    def at(p: Participant, key: str, message: str, hint: str = "") -> Problem:
-        e = where[id(p)]
-        return Problem(e.file, e.line, key, message, hint)
-
-    addresses = Counter(
-        a.lower() for e in entries for a in (e.participant.email, *e.participant.aliases)
-    )
-    addresses.update(o.email.lower() for o in program.organizers)
-    reported: set[str] = set()
-    for e in entries:
-        for address in (e.participant.email, *e.participant.aliases):
-            if addresses[address.lower()] > 1 and address.lower() not in reported:
-                reported.add(address.lower())
-                yield Problem(
-                    e.file,
-                    e.line,
-                    "email",
-                    f"duplicate participant {address}",
-                    "each address may appear once in the roster and organizers",
-                )
-    options = {o.id for o in sch.options}
-    for p in program.participants:
-        if p.role not in info.roles:
-            yield at(p, "role", f"unknown role {p.role!r}", f"use one of: {', '.join(info.roles)}")
-        for opt in p.options:
-            if opt not in options:
-                yield at(
-                    p,
-                    "options",
-                    f"unknown option {opt!r}",
-                    f"known options: {', '.join(sorted(options)) or 'none'}",
-                )
-        if info.structure == "groups" and not p.group:
-            yield at(
-                p, "group", "no group", "this program works in small groups; give each a group"
-            )
-        if info.structure == "pairs" and not p.pair:
-            yield at(
-                p, "pair", "no pair", "this program works in pairs; give both partners a pair id"
-            )
-        yield from (
-            at(p, f"attributes.{r.attribute}", msg, hint)
-            for r, msg, hint in _ineligible(p, sch.eligibility)
-        )
-    for pair_id, members in program.pairs().items():
-        if len(members) == 1:
-            yield at(
-                members[0],
-                "pair",
-                f"pair {pair_id!r} has no partner",
-                "add the partner with the same pair id, or remove the pair id",
-            )
-        elif len(members) > 2:
-            yield at(
-                members[2], "pair", f"pair {pair_id!r} has {len(members)} members", "a pair has two"
-            )
-        elif info.pair_roles and sorted(m.role for m in members) != sorted(info.pair_roles):
-            yield at(
-                members[1],
-                "pair",
-                f"pair {pair_id!r} is {members[0].role} + {members[1].role}",
-                f"a pair is one {info.pair_roles[0]} and one {info.pair_roles[1]}",
-            )
-
-
-def _ineligible(
-    p: Participant, rules: Iterable[EligibilityRule]
-) -> Iterator[tuple[EligibilityRule, str, str]]:
-    for rule in rules:
-        if rule.role and rule.role != p.role:
-            continue
-        value = p.attributes.get(rule.attribute)
-        if value is None:
-            yield (
-                rule,
-                f"ineligible: {rule.message} ({rule.attribute} not given)",
-                f"add a {rule.attribute} column",
-            )
-            continue
-        ok = True
-        if rule.min is not None:
-            ok = (
-                isinstance(value, int | float) and not isinstance(value, bool) and value >= rule.min
-            )
-        elif rule.equals is not None:
-            ok = value == rule.equals
-        elif rule.one_of:
-            ok = str(value) in rule.one_of
-        if not ok:
-            yield (
-                rule,
-                f"ineligible: {rule.message} (has {value!r})",
-                "check the roster, or remove the participant",
-            )
-
-
 def _check_config(program: Program) -> Iterator[Problem]:
-    known = {r.id for r in program.schedule.resources}
-    for key in program.config.program.resources:
-        if key not in known:
-            yield program.config_source.problem(
-                ("program", "resources", key),
-                f"unknown resource {key!r}",
-                f"the schedule's resources are: {', '.join(sorted(known)) or 'none'}",
-            )
+    for kind, known in (
+        ("resources", {r.id for r in program.schedule.resources}),
+        ("events", {e.id for e in program.schedule.events}),
+    ):
+        for key in getattr(program.config.program, kind):
+            if key not in known:
+                yield program.config_problem(
+                    ("program", kind, key),
+                    f"unknown {kind[:-1]} {key!r}",
+                    f"the schedule's {kind} are: {', '.join(sorted(known)) or 'none'}",
+                )

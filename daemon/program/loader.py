@@ -10,12 +10,12 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from daemon.bundled import bundled, schedule_names
-from daemon.config import Config, parse_config, resolve
+from daemon.config import Config, config_problem, parse_config, resolve
 from daemon.errors import ConfigError, Problem
 from daemon.program import roster as roster_mod
 from daemon.program.model import Schedule
 from daemon.program.repair import validate_repairing
-from daemon.program.roster import Organizer, Participant, RosterEntry
+from daemon.program.roster import Organizer, Participant, Roster, RosterEntry
 from daemon.program.timespec import zone
 from daemon.program.tomlsource import TomlSource, load_toml
 
@@ -38,6 +38,11 @@ class Program:
     schedule_dir: Path
     roster_entries: tuple[RosterEntry, ...] = ()
     resource_urls: dict[str, str] = field(default_factory=dict)
+    stand_ins: frozenset[tuple[str | int, ...]] = frozenset()
+    dropped_units: frozenset[str] = frozenset()
+
+    def config_problem(self, loc: tuple[str | int, ...], message: str, hint: str = "") -> Problem:
+        return config_problem(self.config_source, loc, message, hint)
 
     @property
     def end(self) -> dt.date:
@@ -70,69 +75,102 @@ def _by(people: tuple[Participant, ...], attr: str) -> dict[str, tuple[Participa
 
 
 def schedule_path(config_path: Path, name: str) -> Path:
-    """A bundled schedule by id, or a schedule file (or folder holding schedule.toml) by path."""
-    if "/" not in name and not name.endswith(".toml"):
-        return bundled("schedules") / name / "schedule.toml"
+    """A schedule file, or a folder holding schedule.toml, relative to the config; else a
+    shipped schedule of that id."""
     path = resolve(config_path, name)
-    return path / "schedule.toml" if path.is_dir() else path
+    if path.is_dir():
+        return path / "schedule.toml"
+    if path.is_file() or "/" in name or name.endswith(".toml"):
+        return path
+    return bundled("schedules") / name / "schedule.toml"
 
 
 def load_program(config_path: Path) -> Program:
     """Parse and validate; raises ConfigError listing every problem found."""
+    program, problems = load(config_path)
+    if program is None or problems:
+        raise ConfigError(problems)
+    return program
+
+
+def load(config_path: Path) -> tuple[Program | None, list[Problem]]:
+    """The program and every problem found in its config, schedule and roster (templates are
+    checked by `validate`). The program is None when too much is broken to build one."""
     from daemon.program.checks import check_program
 
     config_source = load_toml(config_path)
-    config, problems = parse_config(config_source)
+    config, problems, stand_ins = parse_config(config_source)
     if config is None:
-        raise ConfigError(problems + _unchecked_parts(config_path, config_source.data))
+        return None, problems + _unchecked_parts(config_path, config_source.data)
     spath = schedule_path(config_path, config.program.schedule)
     if not spath.is_file():
         problems.append(
-            config_source.problem(
+            config_problem(
+                config_source,
                 ("program", "schedule"),
                 f"no schedule {config.program.schedule!r} ({spath})",
                 "use a shipped schedule (" + ", ".join(schedule_names()) + ") or a path",
             )
         )
-        raise ConfigError(problems)
+        return None, problems + _unchecked_parts(config_path, config_source.data)
     schedule_source = load_toml(spath)
     schedule, schedule_problems = _parse_schedule(schedule_source)
     problems += schedule_problems
-    entries, roster_problems = _load_roster(config_path, config_source, config)
-    problems += roster_problems
+    roster = _load_roster(config_path, config_source, config)
+    problems += roster.problems
     if schedule is None:
-        raise ConfigError(problems)
-    templates = [resolve(config_path, config.program.templates)] if config.program.templates else []
+        return None, problems
+    templates = [bundled("templates") / schedule.program.id, bundled("templates") / "common"]
     if (spath.parent / "templates").is_dir():
-        templates.append(spath.parent / "templates")
-    templates += [bundled("templates") / schedule.program.id, bundled("templates") / "common"]
+        templates.insert(0, spath.parent / "templates")
+    if config.program.templates:
+        own = resolve(config_path, config.program.templates)
+        templates.insert(0, own)
+        if not own.is_dir():
+            problems.append(
+                config_problem(config_source, ("program", "templates"), f"no folder {own}",
+                               "create it, or remove program.templates to use the shipped ones")
+            )  # fmt: skip
     program = Program(
         id=config.program.id or schedule.program.id,
         title=config.program.title or schedule.program.title,
         config=config,
         config_source=config_source,
-        schedule=schedule,
+        schedule=_with_overrides(schedule, config),
         schedule_source=schedule_source,
         start=config.program.start,
         tz=zone(config.program.timezone),
-        participants=tuple(e.participant for e in entries),
+        participants=tuple(e.participant for e in roster.entries),
         organizers=tuple(config.organizers),
         template_dirs=tuple(templates),
         schedule_dir=spath.parent,
-        roster_entries=tuple(entries),
+        roster_entries=tuple(roster.entries),
         resource_urls={r.id: r.url for r in schedule.resources} | config.program.resources,
+        stand_ins=stand_ins,
+        dropped_units=roster.dropped_units,
     )
     problems += check_program(program)
-    return program if not problems else _fail(program, problems)
+    return program, problems
+
+
+def _with_overrides(schedule: Schedule, config: Config) -> Schedule:
+    """The schedule with the config's event links and places ([program.events.ID])."""
+    if not config.program.events:
+        return schedule
+    events = tuple(
+        e.model_copy(update=config.program.events[e.id].model_dump(exclude_unset=True))
+        if e.id in config.program.events
+        else e
+        for e in schedule.events
+    )
+    return schedule.model_copy(update={"events": events})
 
 
 def _parse_schedule(source: TomlSource) -> tuple[Schedule | None, list[Problem]]:
     return validate_repairing(
         Schedule.model_validate,
         source.data,
-        lambda loc, kind, msg, hint: source.problem(
-            loc, "unknown key" if kind == "extra_forbidden" else msg, hint
-        ),
+        lambda loc, kind, msg, hint: source.problem(loc, msg, hint),
     )
 
 
@@ -152,49 +190,30 @@ def _unchecked_parts(config_path: Path, data: dict[str, Any]) -> list[Problem]:
     file = roster.get("file") if isinstance(roster, dict) else None
     if isinstance(file, str) and file and resolve(config_path, file).is_file():
         try:
-            problems += roster_mod.load_file(resolve(config_path, file))[1]
+            problems += roster_mod.load_file(resolve(config_path, file)).problems
         except ConfigError as exc:
             problems += exc.problems
     return problems
 
 
-def _fail(program: Program, problems: list[Problem]) -> Program:
-    """Raise with every problem, template problems included (templates render regardless)."""
-    from daemon.program.planner import plan
-    from daemon.program.validate import check_templates
-
-    problems += check_templates(program, plan(program))
-    raise ConfigError(problems)
-
-
-def _load_roster(
-    config_path: Path, source: TomlSource, config: Config
-) -> tuple[list[RosterEntry], list[Problem]]:
+def _load_roster(config_path: Path, source: TomlSource, config: Config) -> Roster:
     roster = config.roster
     if roster.file and roster.participants:
-        return [], [
-            source.problem(
-                ("roster",),
-                "give either roster.file or [[roster.participants]], not both",
-                "keep the roster in one place",
-            )
-        ]
+        hint = "keep the roster in one place"
+        message = "give either roster.file or [[roster.participants]], not both"
+        return Roster(problems=[source.problem(("roster",), message, hint)])
     if roster.file:
         path = resolve(config_path, roster.file)
         if not path.is_file():
-            return [], [
-                source.problem(("roster", "file"), f"no roster file {path}", "check the path")
-            ]
+            problem = config_problem(
+                source, ("roster", "file"), f"no roster file {path}", "check the path"
+            )
+            return Roster(problems=[problem])
         try:
             return roster_mod.load_file(path)
         except ConfigError as exc:
-            return [], list(exc.problems)
+            return Roster(problems=list(exc.problems))
     if not roster.participants:
-        return [], [
-            source.problem(
-                ("roster",),
-                "no participants",
-                "add roster.file = 'roster.csv' or [[roster.participants]] tables",
-            )
-        ]
+        hint = "add roster.file = 'roster.csv' or [[roster.participants]] tables"
+        return Roster(problems=[source.problem(("roster",), "no participants", hint)])
     return roster_mod.load_inline(source, roster.participants, ("roster", "participants"))

@@ -117,7 +117,8 @@ class Message(Frozen):
     option: str = ""
     asks: tuple[str, ...] = ()
     resources: tuple[str, ...] = ()
-    stale_after_days: int = Field(default=7, ge=0)
+    sections: tuple[str, ...] = ()
+    stale_after_days: int = Field(default=7, ge=1)
 
 
 class Event(Frozen):
@@ -170,6 +171,8 @@ class Obligation(Frozen):
     opens: When | None = None
     due: When | None = None
     repeat: Repeat | None = None
+    after_event: str = ""
+    within_days: int = Field(default=0, ge=0, le=366)
     form: str = ""
     question: str = ""
     require_yes: bool = False
@@ -188,8 +191,15 @@ class Obligation(Frozen):
 
     @model_validator(mode="after")
     def _window(self) -> Self:
-        if (self.weeks is None) == (self.opens is None or self.due is None):
-            raise ValueError("give either weeks = [FIRST, LAST] or both opens and due")
+        if self.after_event:
+            if self.weeks is not None or self.opens is not None or self.due is not None:
+                raise ValueError("after_event replaces weeks/opens/due: give one or the other")
+            if self.repeat is not None:
+                raise ValueError("an after_event window follows its event: drop repeat")
+        elif (self.weeks is None) == (self.opens is None or self.due is None):
+            raise ValueError(
+                "give either weeks = [FIRST, LAST], both opens and due, or after_event"
+            )
         if self.weeks is not None and not 1 <= self.weeks[0] <= self.weeks[1]:
             raise ValueError("weeks = [FIRST, LAST] needs 1 <= FIRST <= LAST")
         if any(d < 0 for d in self.reminders_days_before):

@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 from pydantic import ValidationError
 
 from daemon.errors import Problem
+from daemon.program.hints import hint_for, message_for
 from daemon.program.tomlsource import Loc
 
 T = TypeVar("T")
@@ -87,10 +88,18 @@ class _Tracked:
 
 
 def validate_repairing(
-    build: Callable[[dict[str, Any]], T], data: dict[str, Any], problem_for: ProblemFor
+    build: Callable[[dict[str, Any]], T],
+    data: dict[str, Any],
+    problem_for: ProblemFor,
+    fallbacks: dict[Loc, Any] | None = None,
 ) -> tuple[T | None, list[Problem]]:
-    """`build(data)`, removing failing parts until it succeeds; every error becomes a Problem."""
+    """`build(data)`, removing failing parts until it succeeds; every error becomes a Problem.
+
+    A broken required key with an entry in `fallbacks` takes that stand-in value instead, so
+    the checks that depend on the rest can still run (the problem is reported all the same).
+    """
     tracked = _Tracked(data)
+    fallbacks = fallbacks or {}
     problems: list[Problem] = []
     for _ in range(MAX_ROUNDS):
         try:
@@ -100,10 +109,16 @@ def validate_repairing(
         repaired = False
         for err in errors:
             steps, original = tracked.walk(tuple(err["loc"]))
-            missing = err["type"] == "missing"
+            kind = err["type"]
+            missing = kind == "missing"
             if not (missing and any(original[: len(r)] == r for r in tracked.removed)):
-                problems.append(problem_for(original, err["type"], err["msg"], _hint(err["type"])))
-            if tracked.mark(steps, missing=missing):
+                key = next((str(p) for p in reversed(original) if isinstance(p, str)), "")
+                problems.append(
+                    problem_for(original, kind, message_for(kind, err["msg"]), hint_for(key, kind))
+                )
+            if original in fallbacks and _put(tracked.data, original, fallbacks.pop(original)):
+                repaired = True
+            elif tracked.mark(steps, missing=missing):
                 tracked.removed.add(original[: len(steps)])
                 repaired = True
         tracked.sweep()
@@ -112,9 +127,14 @@ def validate_repairing(
     return None, problems
 
 
-def _hint(kind: str) -> str:
-    if kind == "extra_forbidden":
-        return "remove it, or check its spelling against the documented keys"
-    if kind == "missing":
-        return "add it; config.example.toml and README 'Schedules' document every key"
-    return ""
+def _put(data: dict[str, Any], loc: Loc, value: Any) -> bool:
+    """Set a stand-in value at a key path of tables (not inside lists)."""
+    node: Any = data
+    for part in loc[:-1]:
+        if not isinstance(node, dict) or not isinstance(node.get(part, {}), dict):
+            return False
+        node = node.setdefault(part, {})
+    if not isinstance(node, dict):
+        return False
+    node[loc[-1]] = value
+    return True

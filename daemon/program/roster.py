@@ -3,17 +3,28 @@
 from __future__ import annotations
 
 import csv
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pydantic import EmailStr, Field, ValidationError
+from pydantic import EmailStr, Field, ValidationError, field_validator
 
 from daemon.errors import ConfigError, Problem
+from daemon.program.hints import hint_for, message_for
 from daemon.program.timespec import Frozen, TimeZoneName
 from daemon.program.tomlsource import Loc, TomlSource, load_toml
 
 Attribute = str | int | float | bool
+_TITLES = re.compile(r"^(dr|mr|mrs|ms|mx|prof|rev)\.?$", re.IGNORECASE)
+
+
+def first_name_of(name: str) -> str:
+    """How to greet someone: "Dana Whitfield" and "Whitfield, Dana" -> "Dana"; titles skipped."""
+    if "," in name:
+        name = name.split(",", 1)[1]
+    words = [w for w in name.split() if not _TITLES.match(w)]
+    return words[0] if words else name.strip()
 
 
 class Participant(Frozen):
@@ -23,13 +34,20 @@ class Participant(Frozen):
     role: str
     group: str = ""
     pair: str = ""
+    first_name: str = ""
     options: tuple[str, ...] = ()
     aliases: tuple[EmailStr, ...] = ()
     attributes: dict[str, Attribute] = Field(default_factory=dict)
 
+    @field_validator("attributes", mode="after")
+    @classmethod
+    def _coerce_text(cls, value: dict[str, Attribute]) -> dict[str, Attribute]:
+        """ "yes"/"no" and numbers written as text mean what they say, as in a CSV roster."""
+        return {k: coerce(v) if isinstance(v, str) else v for k, v in value.items()}
+
     @property
-    def first_name(self) -> str:
-        return self.name.split()[0]
+    def greeting_name(self) -> str:
+        return self.first_name or first_name_of(self.name)
 
 
 class Organizer(Frozen):
@@ -38,7 +56,17 @@ class Organizer(Frozen):
     timezone: TimeZoneName = Field(min_length=1)
 
 
-CORE_COLUMNS = ("name", "email", "timezone", "role", "group", "pair", "options", "aliases")
+CORE_COLUMNS = (
+    "name",
+    "email",
+    "timezone",
+    "role",
+    "group",
+    "pair",
+    "first_name",
+    "options",
+    "aliases",
+)
 
 
 @dataclass(frozen=True)
@@ -48,94 +76,126 @@ class RosterEntry:
     participant: Participant
     file: str
     line: int
+    source: TomlSource | None = None
+    loc: Loc = ()
+
+    def line_of(self, key: str) -> int:
+        """The line of one of this participant's keys (TOML rosters), else the row's line."""
+        if self.source is not None:
+            return self.source.line((*self.loc, *key.split(".")))
+        return self.line
 
 
-def load_inline(
-    source: TomlSource, rows: list[Any], base: Loc
-) -> tuple[list[RosterEntry], list[Problem]]:
-    """Validate `[[roster.participants]]` tables of an already-parsed TOML file."""
-    entries: list[RosterEntry] = []
-    problems: list[Problem] = []
+@dataclass
+class Roster:
+    entries: list[RosterEntry] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+    dropped_units: frozenset[str] = frozenset()  # pair/group ids of rows that were refused
+
+
+def load_inline(source: TomlSource, rows: list[Any], base: Loc) -> Roster:
+    """Validate `[[participants]]` tables of an already-parsed TOML file."""
+    roster = Roster()
+    dropped: set[str] = set()
     for index, row in enumerate(rows):
         loc = (*base, index)
         if not isinstance(row, dict):
-            problems.append(source.problem(loc, "each participant must be a table"))
+            roster.problems.append(source.problem(loc, "each participant must be a table"))
             continue
         try:
             participant = Participant.model_validate(row)
         except ValidationError as exc:
-            problems.extend(
-                source.problem((*loc, *err["loc"]), err["msg"], _hint(err["loc"]))
-                for err in exc.errors()
-            )
+            for err in exc.errors():
+                key = str(err["loc"][0]) if err["loc"] else ""
+                roster.problems.append(
+                    source.problem(
+                        (*loc, *err["loc"]),
+                        message_for(err["type"], err["msg"]),
+                        hint_for(key, err["type"]),
+                    )
+                )
+            dropped.update(_units(row))
             continue
-        entries.append(RosterEntry(participant, source.name, source.line(loc)))
-    return entries, problems
+        roster.entries.append(RosterEntry(participant, source.name, source.line(loc), source, loc))
+    roster.dropped_units = frozenset(dropped)
+    return _nonempty(roster, source.name)
 
 
-def load_file(path: Path) -> tuple[list[RosterEntry], list[Problem]]:
+def load_file(path: Path) -> Roster:
     """A roster file: `.csv` (a header row; extra columns become attributes) or `.toml`."""
     if path.suffix.lower() == ".toml":
         source = load_toml(path)
         rows = source.data.get("participants")
         if not isinstance(rows, list):
-            return [], [
-                Problem(source.name, 0, "participants", "missing", "add [[participants]] tables")
-            ]
+            problem = Problem(
+                source.name, 0, "participants", "missing", "add [[participants]] tables"
+            )
+            return Roster(problems=[problem])
         return load_inline(source, rows, ("participants",))
     if path.suffix.lower() == ".csv":
         return _load_csv(path)
-    return [], [
-        Problem(
-            str(path), 0, "roster.file", "unsupported roster format", "use a .csv or .toml file"
-        )
-    ]
+    problem = Problem(str(path), 0, "roster.file", "unsupported roster format", "use .csv or .toml")
+    return Roster(problems=[problem])
 
 
-def _load_csv(path: Path) -> tuple[list[RosterEntry], list[Problem]]:
+def _load_csv(path: Path) -> Roster:
     try:
-        handle = path.open(newline="", encoding="utf-8-sig")
+        text = path.read_bytes().decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = path.read_bytes()[: exc.start].count(b"\n") + 1
+        hint = "save it as UTF-8 (in Excel: 'CSV UTF-8'; in LibreOffice: character set UTF-8)"
+        return Roster(problems=[Problem(str(path), line, "", "not UTF-8 text", hint)])
     except OSError as exc:
         raise ConfigError([Problem(str(path), 0, "", f"cannot read roster: {exc}")]) from None
-    entries: list[RosterEntry] = []
-    problems: list[Problem] = []
-    with handle:
-        reader = csv.DictReader(handle)
-        columns = [c.strip().lower() for c in reader.fieldnames or []]
-        missing = [c for c in ("name", "email", "timezone", "role") if c not in columns]
-        if missing:
-            return [], [
-                Problem(
-                    str(path),
-                    1,
-                    "header",
-                    f"missing column(s): {', '.join(missing)}",
-                    "the first row names the columns: name,email,timezone,role[,group,pair,...]",
-                )
-            ]
-        for raw in reader:
-            line = reader.line_num
-            row = {k.strip().lower(): (v or "").strip() for k, v in raw.items() if k}
-            record: dict[str, Any] = {k: row.get(k, "") for k in CORE_COLUMNS if row.get(k)}
-            for key in ("options", "aliases"):
-                if key in record:
-                    record[key] = [x.strip() for x in record[key].split(";") if x.strip()]
-            record["attributes"] = {
-                k: _coerce(v) for k, v in row.items() if k not in CORE_COLUMNS and v != ""
-            }
-            try:
-                participant = Participant.model_validate(record)
-            except ValidationError as exc:
-                for err in exc.errors():
-                    key = str(err["loc"][0]) if err["loc"] else ""
-                    problems.append(Problem(str(path), line, key, err["msg"], _hint(err["loc"])))
-                continue
-            entries.append(RosterEntry(participant, str(path), line))
-    return entries, problems
+    roster = Roster()
+    dropped: set[str] = set()
+    reader = csv.DictReader(text.splitlines())
+    columns = [c.strip().lower() for c in reader.fieldnames or []]
+    missing = [c for c in ("name", "email", "timezone", "role") if c not in columns]
+    if missing:
+        hint = "the first row names the columns: name,email,timezone,role[,group,pair,...]"
+        problem = Problem(str(path), 1, "header", f"missing column(s): {', '.join(missing)}", hint)
+        return Roster(problems=[problem])
+    for raw in reader:
+        line = reader.line_num
+        row = {k.strip().lower(): (v or "").strip() for k, v in raw.items() if k}
+        if not any(row.values()):
+            continue  # a blank spreadsheet row
+        record: dict[str, Any] = {k: row[k] for k in CORE_COLUMNS if row.get(k)}
+        for key in ("options", "aliases"):
+            if key in record:
+                record[key] = [x.strip() for x in record[key].split(";") if x.strip()]
+        record["attributes"] = {
+            k: coerce(v) for k, v in row.items() if k not in CORE_COLUMNS and v != ""
+        }
+        try:
+            participant = Participant.model_validate(record)
+        except ValidationError as exc:
+            for err in exc.errors():
+                key = str(err["loc"][0]) if err["loc"] else ""
+                message, hint = message_for(err["type"], err["msg"]), hint_for(key, err["type"])
+                roster.problems.append(Problem(str(path), line, key, message, hint))
+            dropped.update(_units(record))
+            continue
+        roster.entries.append(RosterEntry(participant, str(path), line))
+    roster.dropped_units = frozenset(dropped)
+    return _nonempty(roster, str(path))
 
 
-def _coerce(value: str) -> Attribute:
-    lowered = value.lower()
+def _units(row: dict[str, Any]) -> set[str]:
+    return {f"{kind}:{row[kind]}" for kind in ("pair", "group") if row.get(kind)}
+
+
+def _nonempty(roster: Roster, file: str) -> Roster:
+    if not roster.entries and not roster.problems:
+        roster.problems.append(
+            Problem(file, 0, "", "no participants", "add one participant per row (or table)")
+        )
+    return roster
+
+
+def coerce(value: str) -> Attribute:
+    lowered = value.strip().lower()
     if lowered in ("yes", "true"):
         return True
     if lowered in ("no", "false"):
@@ -146,13 +206,3 @@ def _coerce(value: str) -> Attribute:
         except ValueError:
             pass
     return value
-
-
-def _hint(loc: tuple[Any, ...]) -> str:
-    field = str(loc[0]) if loc else ""
-    return {
-        "email": "write a full address such as ana@example.org",
-        "timezone": "use an IANA zone name such as America/Chicago or Australia/Sydney",
-        "name": "give the participant's name as it should appear in mail",
-        "role": "give one of the schedule's roles",
-    }.get(field, "")

@@ -86,9 +86,7 @@ def zone(name: str) -> ZoneInfo:
     try:
         return _zone(name)
     except (ZoneInfoNotFoundError, ValueError):
-        raise ValueError(
-            f"unknown time zone {name!r}; use an IANA name such as 'America/New_York'"
-        ) from None
+        raise ValueError(f"unknown time zone {name!r}") from None
 
 
 def _check_zone(value: str) -> str:

@@ -48,6 +48,10 @@ class TomlSource:
         while probe:
             if probe in self.lines:
                 return self.lines[probe]
+            # a key path naming a list of tables ([[organizers]]) is where its first one is
+            inside = [n for k, n in self.lines.items() if k[: len(probe)] == probe]
+            if inside:
+                return min(inside)
             probe = probe[:-1]
         return 0
 
@@ -66,11 +70,18 @@ def dotted(loc: Loc) -> str:
 def load_toml(path: Path) -> TomlSource:
     """Parse `path`; a syntax error or unreadable file raises ConfigError with its line."""
     try:
-        text = path.read_text(encoding="utf-8")
+        text = path.read_text(encoding="utf-8-sig")  # a byte-order mark is not a problem
     except FileNotFoundError:
         raise ConfigError([Problem(str(path), 0, "", "file not found", "check the path")]) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError([Problem(str(path), 0, "", f"cannot read: {exc}")]) from None
+    except UnicodeDecodeError as exc:
+        line = path.read_bytes()[: exc.start].count(b"\n") + 1
+        raise ConfigError(
+            [Problem(str(path), line, "", "not UTF-8 text", "save the file as UTF-8")]
+        ) from None
+    except OSError as exc:
+        raise ConfigError(
+            [Problem(str(path), 0, "", f"cannot read: {exc.strerror or exc}")]
+        ) from None
     return parse_toml(text, path)
 
 
@@ -102,8 +113,18 @@ def index_lines(text: str) -> dict[Loc, int]:
     array_key: Loc | None = None
     array_index = 0
     depth = 0
+    multiline: str | None = None  # the delimiter of a multi-line string being skipped
     for number, raw in enumerate(text.splitlines(), start=1):
+        if multiline is not None:
+            if raw.count(multiline) % 2 == 1:
+                multiline = None
+            continue
         line = _strip_comment(raw)
+        for quotes in ('"""', "'''"):
+            if line.count(quotes) % 2 == 1:
+                multiline = quotes
+                line = line[: line.index(quotes)] + '""'
+                break
         if array_key is not None and depth > 0:
             line = _STRING.sub('""', line)
             if depth == 1 and line.strip() and line.strip()[0] not in "]":
