@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
+import logging
 import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from daemon import __version__
+from daemon import __version__, clock
+from daemon.clock import parse_instant
 from daemon.errors import ConfigError, MentormailError, UserError
 from daemon.planview import filter_participant, plan_json, plan_table
-from daemon.program.loader import Program
-from daemon.program.planner import Action
+from daemon.program.loader import Program, load_program
+from daemon.program.planner import plan
 from daemon.program.timespec import zone
 from daemon.program.validate import validate
 
@@ -35,11 +38,22 @@ def build_parser() -> argparse.ArgumentParser:
     plan = commands.add_parser("plan", help="show every planned email, invite and obligation")
     plan.add_argument("--json", action="store_true", help="print JSON (see README)")
     plan.add_argument("--participant", metavar="EMAIL", help="only what concerns this person")
+    tick = commands.add_parser("tick", help="one pass: send what is due as of now (or --at)")
+    tick.add_argument("--at", metavar="ISO8601", help="the instant to act as of (default: now)")
+    parser.add_argument(
+        "--log-level",
+        default=os.environ.get("MENTORMAIL_LOG_LEVEL", "INFO"),
+        choices=["DEBUG", "INFO", "WARNING", "ERROR"],
+        help="how much to log to stderr (default INFO)",
+    )
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=args.log_level, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr
+    )
     try:
         return _dispatch(args)
     except ConfigError as exc:
@@ -55,33 +69,77 @@ def main(argv: Sequence[str] | None = None) -> int:
         return exc.exit_code
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        # the reader went away (`plan | head`): not an error; keep Python from complaining
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
 
 
 def _dispatch(args: argparse.Namespace) -> int:
+    if args.command == "plan":
+        return _plan(args, load_program(args.config))
     program, timeline = validate(args.config)
     if args.command == "validate":
-        people = len(program.participants)
         print(
-            f"{args.config}: ok — {program.title}: {people} participants, "
+            f"{args.config}: ok — {program.title}: {len(program.participants)} participants, "
             f"{len(program.organizers)} organizers, {len(timeline)} planned items"
         )
         return 0
-    if args.command == "plan":
-        return _plan(args, program, timeline)
+    if args.command == "tick":
+        return _tick(args, program)
     raise UserError(f"unknown command {args.command}")
 
 
-def _plan(args: argparse.Namespace, program: Program, actions: list[Action]) -> int:
+def _plan(args: argparse.Namespace, program: Program) -> int:
+    """The timeline without rendering anything (`validate` renders every template)."""
+    actions = plan(program)
     tz = zone(program.organizers[0].timezone)
     heading = f"plan for the organizers ({program.organizers[0].name})"
     if args.participant:
-        person = program.participant(args.participant)
-        if person is None:
-            raise UserError(f"no participant {args.participant} in the roster")
-        actions = filter_participant(actions, person.email)
-        tz, heading = zone(person.timezone), f"plan for {person.name} <{person.email}>"
+        wanted = args.participant.lower()
+        person = next(
+            (
+                p
+                for p in program.participants
+                if wanted in {p.email.lower(), *map(str.lower, p.aliases)}
+            ),
+            None,
+        )
+        organizer = next((o for o in program.organizers if o.email.lower() == wanted), None)
+        if person is not None:
+            actions = filter_participant(actions, {person.email, *person.aliases})
+            tz, heading = zone(person.timezone), f"plan for {person.name} <{person.email}>"
+        elif organizer is not None:
+            actions = filter_participant(actions, {organizer.email})
+            tz, heading = zone(organizer.timezone), f"plan for {organizer.name} <{organizer.email}>"
+        else:
+            raise UserError(f"{args.participant} is neither a participant nor an organizer")
     if args.json:
         print(plan_json(actions))
     else:
         sys.stdout.write(plan_table(program, actions, tz, heading))
     return 0
+
+
+def _tick(args: argparse.Namespace, program: Program) -> int:
+    from daemon.tick import run_tick
+    from daemon.transport.smtp import SmtpTransport
+
+    try:
+        at = parse_instant(args.at) if args.at else clock.now()
+    except ValueError:
+        raise UserError(
+            f"--at {args.at!r} is not an ISO 8601 instant, e.g. 2021-07-12T16:00Z"
+        ) from None
+    report = asyncio.run(
+        run_tick(
+            program,
+            args.config,
+            at,
+            lambda: SmtpTransport(
+                program.config.smtp, data_timeout=program.config.smtp.data_timeout_seconds
+            ),
+        )
+    )
+    print(report.summary())
+    return 1 if report.halted else 0

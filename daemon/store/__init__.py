@@ -1,0 +1,1 @@
+"""Durable state: the outbox, invite versions and the instance lock (SQLite)."""

@@ -1,0 +1,288 @@
+"""The SQLite store: outbox rows with a UNIQUE send key, invite versions, small metadata.
+
+WAL + synchronous=FULL: a committed state change survives a crash or a power loss. The file is
+created 0600 inside a 0700 state directory. Every method is one short transaction; time is
+always a parameter.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import secrets
+import sqlite3
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from daemon.errors import UserError
+from daemon.store.migrations import STEPS
+
+State = Literal["pending", "sending", "sent", "unknown", "failed", "skipped"]
+DB_NAME = "mentormail.sqlite3"
+
+
+def ts(instant: dt.datetime) -> str:
+    """A sortable UTC timestamp for the database."""
+    return instant.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def from_ts(text: str) -> dt.datetime:
+    return dt.datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=dt.UTC)
+
+
+@dataclass(frozen=True)
+class OutboxRow:
+    key: str
+    action_key: str
+    kind: str
+    title: str
+    recipients: tuple[str, ...]
+    message_id: str
+    token: str
+    planned_at: dt.datetime
+    deadline_at: dt.datetime
+    message: bytes
+    state: State = "pending"
+    attempts: int = 0
+    next_attempt_at: dt.datetime | None = None
+    last_error: str = ""
+    event_uid: str | None = None
+    sequence: int | None = None
+
+
+@dataclass(frozen=True)
+class EventVersion:
+    uid: str
+    invite_key: str
+    attendee: str
+    sequence: int
+    content_hash: str
+    status: Literal["active", "cancelled"]
+    invite: str  # the last invite sent, as JSON (a CANCEL is built from it)
+
+
+class StoreError(UserError):
+    """The state file cannot be opened or is from a newer mentormail."""
+
+
+class Store:
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        fresh = not path.exists()
+        if fresh:
+            path.touch(mode=0o600)
+        path.chmod(0o600)
+        try:
+            self.db = sqlite3.connect(path, isolation_level=None, timeout=30)
+            self.db.execute("PRAGMA journal_mode=WAL")
+            self.db.execute("PRAGMA synchronous=FULL")
+            self.db.execute("PRAGMA foreign_keys=ON")
+            self._migrate()
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(f"cannot open the state file {path}: {exc}") from None
+
+    @classmethod
+    def open(cls, state_dir: Path) -> Store:
+        state_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        return cls(state_dir / DB_NAME)
+
+    def close(self) -> None:
+        self.db.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            yield self.db
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+        self.db.execute("COMMIT")
+
+    def _migrate(self) -> None:
+        version = int(self.db.execute("PRAGMA user_version").fetchone()[0])
+        if version > len(STEPS):
+            raise StoreError(
+                f"{self.path} was written by a newer mentormail (schema {version}); upgrade"
+            )
+        for number, script in enumerate(STEPS[version:], start=version + 1):
+            with self.transaction() as db:
+                for statement in filter(str.strip, script.split(";")):
+                    db.execute(statement)
+                db.execute(f"PRAGMA user_version = {number}")
+
+    # --- metadata ------------------------------------------------------------------------------
+
+    def secret(self, name: str) -> bytes:
+        """A random secret created on first use and kept (e.g. the reply-token key)."""
+        with self.transaction() as db:
+            row = db.execute("SELECT value FROM meta WHERE name = ?", (name,)).fetchone()
+            if row is None:
+                value = secrets.token_hex(32)
+                db.execute("INSERT INTO meta (name, value) VALUES (?, ?)", (name, value))
+                return bytes.fromhex(value)
+        return bytes.fromhex(row[0])
+
+    # --- outbox --------------------------------------------------------------------------------
+
+    def known_keys(self) -> set[str]:
+        return {row[0] for row in self.db.execute("SELECT key FROM outbox")}
+
+    def enqueue(
+        self,
+        rows: Iterable[OutboxRow],
+        now: dt.datetime,
+        events: Iterable[EventVersion] = (),
+    ) -> int:
+        """Insert rows whose key is new, and the invite versions they send, in one transaction;
+        returns how many rows were inserted."""
+        stamp = ts(now)
+        inserted = 0
+        with self.transaction() as db:
+            for version in events:
+                self._save_event(db, version, stamp)
+            for r in rows:
+                cursor = db.execute(
+                    "INSERT OR IGNORE INTO outbox (key, action_key, kind, title, recipients,"
+                    " message_id, token, planned_at, state, attempts, next_attempt_at, deadline_at,"
+                    " last_error, message, event_uid, sequence, created_at, updated_at)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        r.key, r.action_key, r.kind, r.title, json.dumps(r.recipients),
+                        r.message_id, r.token, ts(r.planned_at), r.state,
+                        ts(r.next_attempt_at or r.planned_at), ts(r.deadline_at), r.last_error,
+                        r.message, r.event_uid, r.sequence,
+                        stamp, stamp,
+                    ),
+                )  # fmt: skip
+                inserted += cursor.rowcount
+        return inserted
+
+    def due(self, now: dt.datetime, limit: int = 1000) -> list[OutboxRow]:
+        """Pending rows whose next attempt is due, oldest plan first."""
+        cursor = self.db.execute(
+            f"SELECT {_COLUMNS} FROM outbox WHERE state = 'pending' AND next_attempt_at <= ?"
+            " ORDER BY planned_at, key LIMIT ?",
+            (ts(now), limit),
+        )
+        return [_row(r) for r in cursor]
+
+    def claim(self, key: str, now: dt.datetime) -> bool:
+        """pending -> sending, committed before any byte goes to the server."""
+        with self.transaction() as db:
+            cursor = db.execute(
+                "UPDATE outbox SET state = 'sending', attempts = attempts + 1, updated_at = ?"
+                " WHERE key = ? AND state = 'pending'",
+                (ts(now), key),
+            )
+        return cursor.rowcount == 1
+
+    def finish(
+        self,
+        key: str,
+        state: State,
+        now: dt.datetime,
+        *,
+        error: str = "",
+        retry_at: dt.datetime | None = None,
+    ) -> None:
+        """Record the outcome of a claimed send (or skip a pending one)."""
+        with self.transaction() as db:
+            db.execute(
+                "UPDATE outbox SET state = ?, last_error = ?, updated_at = ?,"
+                " next_attempt_at = COALESCE(?, next_attempt_at),"
+                " sent_at = CASE WHEN ? = 'sent' THEN ? ELSE sent_at END WHERE key = ?",
+                (state, error, ts(now), ts(retry_at) if retry_at else None, state, ts(now), key),
+            )
+
+    def recover(self, now: dt.datetime) -> list[str]:
+        """After a crash: a send claimed but never finished may have been delivered, so it is
+        `unknown` (reported to the organizers, never re-sent blindly)."""
+        with self.transaction() as db:
+            keys = [r[0] for r in db.execute("SELECT key FROM outbox WHERE state = 'sending'")]
+            db.execute(
+                "UPDATE outbox SET state = 'unknown', updated_at = ?,"
+                " last_error = 'interrupted while sending; it may or may not have been delivered'"
+                " WHERE state = 'sending'",
+                (ts(now),),
+            )
+        return keys
+
+    def rows(self, state: State | None = None) -> list[OutboxRow]:
+        query = f"SELECT {_COLUMNS} FROM outbox"
+        cursor = (
+            self.db.execute(query + " WHERE state = ? ORDER BY id", (state,))
+            if state
+            else self.db.execute(query + " ORDER BY id")
+        )
+        return [_row(r) for r in cursor]
+
+    def unreported(self, states: tuple[State, ...]) -> list[OutboxRow]:
+        marks = ", ".join("?" for _ in states)
+        cursor = self.db.execute(
+            f"SELECT {_COLUMNS} FROM outbox WHERE reported_at IS NULL AND state IN ({marks})"
+            " ORDER BY id",
+            states,
+        )
+        return [_row(r) for r in cursor]
+
+    def mark_reported(self, keys: Iterable[str], now: dt.datetime) -> None:
+        with self.transaction() as db:
+            db.executemany(
+                "UPDATE outbox SET reported_at = ? WHERE key = ?", [(ts(now), k) for k in keys]
+            )
+
+    def counts(self) -> dict[str, int]:
+        return dict(self.db.execute("SELECT state, count(*) FROM outbox GROUP BY state").fetchall())
+
+    # --- invite versions -----------------------------------------------------------------------
+
+    def events(self) -> dict[str, EventVersion]:
+        cursor = self.db.execute(
+            "SELECT uid, invite_key, attendee, sequence, content_hash, status, invite FROM events"
+        )
+        return {r[0]: EventVersion(*r) for r in cursor}
+
+    @staticmethod
+    def _save_event(db: sqlite3.Connection, version: EventVersion, stamp: str) -> None:
+        db.execute(
+            "INSERT INTO events (uid, invite_key, attendee, sequence, content_hash, status,"
+            " invite, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (uid) DO UPDATE"
+            " SET sequence = excluded.sequence, content_hash = excluded.content_hash,"
+            " status = excluded.status, invite = excluded.invite,"
+            " updated_at = excluded.updated_at",
+            (
+                version.uid, version.invite_key, version.attendee, version.sequence,
+                version.content_hash, version.status, version.invite, stamp,
+            ),
+        )  # fmt: skip
+
+
+_COLUMNS = (
+    "key, action_key, kind, title, recipients, message_id, token, planned_at, deadline_at, message,"
+    " state, attempts, next_attempt_at, last_error, event_uid, sequence"
+)
+
+
+def _row(r: tuple[Any, ...]) -> OutboxRow:
+    return OutboxRow(
+        key=r[0],
+        action_key=r[1],
+        kind=r[2],
+        title=r[3],
+        recipients=tuple(json.loads(r[4])),
+        message_id=r[5],
+        token=r[6],
+        planned_at=from_ts(r[7]),
+        deadline_at=from_ts(r[8]),
+        message=bytes(r[9]),
+        state=r[10],
+        attempts=r[11],
+        next_attempt_at=from_ts(r[12]),
+        last_error=r[13],
+        event_uid=r[14],
+        sequence=r[15],
+    )

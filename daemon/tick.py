@@ -1,0 +1,128 @@
+"""One pass as of an instant: recover, plan, decide, compose, enqueue, deliver, report.
+
+`mentormail tick --at T` runs exactly this once; `mentormail run` repeats it. The state lock
+is held for the whole pass, so two passes never overlap on one state directory.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from daemon.compose import Composer
+from daemon.config import resolve
+from daemon.executor import Delivery, Transport, deliver
+from daemon.outbox import decide
+from daemon.program.loader import Program
+from daemon.program.planner import plan
+from daemon.store.lock import StateLock
+from daemon.store.sqlite import OutboxRow, Store
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class TickReport:
+    at: dt.datetime
+    enqueued: int = 0
+    skipped: int = 0
+    cancelled: int = 0
+    recovered: list[str] = field(default_factory=list)
+    outcomes: Counter[str] = field(default_factory=Counter)
+    paused_until: dt.datetime | None = None
+    halted: str = ""
+
+    def summary(self) -> str:
+        parts = [f"{self.enqueued} new", f"{self.skipped} stale skipped"]
+        parts += [f"{n} {state}" for state, n in sorted(self.outcomes.items())]
+        if self.recovered:
+            parts.append(f"{len(self.recovered)} interrupted sends now unknown")
+        if self.halted:
+            parts.append(f"stopped: {self.halted}")
+        if self.paused_until:
+            parts.append(f"sending paused until {self.paused_until:%Y-%m-%d %H:%M}Z")
+        return f"tick at {self.at:%Y-%m-%d %H:%M}Z: " + ", ".join(parts)
+
+
+def state_dir(program: Program, config_path: Path) -> Path:
+    return resolve(config_path, program.config.state.path)
+
+
+async def run_tick(
+    program: Program,
+    config_path: Path,
+    at: dt.datetime,
+    transport_factory: Callable[[], Transport],
+) -> TickReport:
+    directory = state_dir(program, config_path)
+    with StateLock(directory):
+        store = Store.open(directory)
+        try:
+            return await _tick(program, store, at, transport_factory)
+        finally:
+            store.close()
+
+
+async def _tick(
+    program: Program, store: Store, at: dt.datetime, transport_factory: Callable[[], Transport]
+) -> TickReport:
+    report = TickReport(at=at, recovered=store.recover(at))
+    for key in report.recovered:
+        log.error("%s was interrupted while sending; recorded as unknown", key)
+    timeline = plan(program)
+    composer = Composer(program, timeline, store.secret("reply-token"))
+    decisions = decide(timeline, store.known_keys(), store.events(), composer.invite_hash, at)
+    rows: list[OutboxRow] = []
+    versions = []
+    for send in decisions.sends:
+        row, version = composer.row(send, at)
+        rows.append(row)
+        if version is not None:
+            versions.append(version)
+    for action in decisions.stale:
+        log.warning("skipping %s: due %s, no longer useful at %s", action.key, action.at, at)
+        rows.append(composer.skipped(action, at, f"stale: due {action.at:%Y-%m-%d %H:%M}Z"))
+    for version in decisions.cancels:
+        row, cancelled = composer.cancel(version, at)
+        rows.append(row)
+        versions.append(cancelled)
+    report.enqueued = store.enqueue(rows, at, versions) + _alerts(store, composer, at)
+    report.skipped = len(decisions.stale)
+    report.cancelled = len(decisions.cancels)
+    if not store.due(at, 1):
+        return report
+    transport = transport_factory()
+    try:
+        sender = program.config.sender.address
+        concurrency = program.config.smtp.connections
+        for _ in range(2):  # the second pass delivers the alerts about the first
+            delivery = await deliver(store, transport, sender, at, concurrency=concurrency)
+            _merge(report, delivery)
+            if delivery.paused_until or delivery.halted or not _alerts(store, composer, at):
+                break
+    finally:
+        close = getattr(transport, "aclose", None)
+        if close is not None:
+            await close()
+    return report
+
+
+def _alerts(store: Store, composer: Composer, at: dt.datetime) -> int:
+    """Organizers hear once of every failed or unknown send (not of failed alerts: no loops)."""
+    failed = store.unreported(("failed", "unknown"))
+    if not failed:
+        return 0
+    alerts = [composer.alert(r, at) for r in failed if r.kind != "alert"]
+    added = store.enqueue(alerts, at)
+    store.mark_reported([r.key for r in failed], at)
+    return added
+
+
+def _merge(report: TickReport, delivery: Delivery) -> None:
+    report.outcomes.update(delivery.outcomes)
+    report.halted = delivery.halted or report.halted
+    report.paused_until = delivery.paused_until or report.paused_until

@@ -1,0 +1,1 @@
+"""Outbound mail transport: the SMTP adapter and its send-rate limiter."""

@@ -1,0 +1,231 @@
+"""A real SMTP server for tests: aiosmtpd on 127.0.0.1 in the test's own event loop.
+
+It records every message it accepts (envelope, content, Message-ID) so tests can assert
+exactly-once delivery, counts connections and commands, and follows a per-test fault script:
+
+    server.fault("GREETING", "421 4.7.0 Try again later")    # next connection only
+    server.fault("RCPT", "550 5.1.1 No such user", address="bob@example.org")
+    server.fault("DATA", DROP)            # read the message, then close without a reply
+    server.fault("DATA", Late(2.0))       # read the message, reply 250 after 2 s
+
+Each fault applies once (to the next matching command) unless `times` says otherwise. A DATA
+fault applies to the reply to the final dot; DROP and Late count the message as received,
+because a real server in that state may well deliver it.
+
+    async with SmtpServer() as server:          # plain; or starttls=..., implicit_tls=...
+        ... server.port, server.received, server.connections ...
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ssl
+from collections import Counter, deque
+from collections.abc import Iterable
+from dataclasses import dataclass
+from email.parser import BytesHeaderParser
+from email.policy import default as default_policy
+from types import TracebackType
+from typing import Any
+
+from aiosmtpd.smtp import MISSING, SMTP, AuthResult, Envelope, LoginPassword, Session
+
+HOST = "127.0.0.1"
+
+
+@dataclass(frozen=True)
+class Received:
+    mail_from: str
+    rcpt_tos: tuple[str, ...]
+    content: bytes
+    message_id: str | None
+    tls: bool
+    login: str | None
+
+
+class _Drop:
+    def __repr__(self) -> str:
+        return "DROP"
+
+
+DROP = _Drop()
+
+
+@dataclass(frozen=True)
+class Late:
+    """Reply `reply` only after `seconds`."""
+
+    seconds: float
+    reply: str = "250 2.0.0 OK (late)"
+
+
+Fault = str | _Drop | Late
+
+
+class _Protocol(SMTP):
+    """aiosmtpd's SMTP, plus a greeting that the script can replace."""
+
+    async def _handle_client(self) -> None:
+        reply = self.event_handler.take("GREETING")
+        if isinstance(reply, str):
+            await self.push(reply)
+            assert self.transport is not None
+            self.transport.close()
+            return
+        await super()._handle_client()
+
+
+class SmtpServer:
+    """An aiosmtpd server on 127.0.0.1 and a free port, with a recording, scriptable handler."""
+
+    def __init__(
+        self,
+        *,
+        starttls: ssl.SSLContext | None = None,
+        implicit_tls: ssl.SSLContext | None = None,
+        users: dict[str, str] | None = None,
+        auth_exclude: Iterable[str] = (),
+    ) -> None:
+        self.starttls = starttls
+        self.implicit_tls = implicit_tls
+        self.users = users
+        self.auth_exclude = list(auth_exclude)
+        self.port = 0
+        self.received: list[Received] = []
+        self.connections = 0
+        self.commands: Counter[str] = Counter()
+        self._faults: dict[tuple[str, str | None], deque[Fault]] = {}
+        self._protocols: list[_Protocol] = []
+        self._server: asyncio.Server | None = None
+
+    async def __aenter__(self) -> SmtpServer:
+        loop = asyncio.get_running_loop()
+        self._server = await loop.create_server(self._protocol, HOST, 0, ssl=self.implicit_tls)
+        self.port = self._server.sockets[0].getsockname()[1]
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        assert self._server is not None
+        self._server.close()
+        await self.drop_connections()
+        await self._server.wait_closed()
+
+    async def drop_connections(self) -> None:
+        """Close every open connection from the server side (idle timeout, restart)."""
+        for protocol in self._protocols:
+            # after STARTTLS, `transport` is the TLS layer over `_original_transport`
+            for transport in (protocol.transport, protocol._original_transport):
+                if transport is not None:
+                    transport.close()
+        tasks = [p._handler_coroutine for p in self._protocols if p._handler_coroutine]
+        if tasks:
+            _, pending = await asyncio.wait(tasks, timeout=0.2)
+            for task in pending:  # e.g. stuck in a TLS handshake the client gave up on
+                task.cancel()
+            if pending:
+                await asyncio.wait(pending, timeout=1)
+        self._protocols.clear()
+
+    def fault(
+        self, command: str, reply: Fault, *, address: str | None = None, times: int = 1
+    ) -> None:
+        """Answer the next `times` COMMANDs (to `address`, for RCPT) with `reply`."""
+        self._faults.setdefault((command, address), deque()).extend([reply] * times)
+
+    def take(self, command: str, address: str | None = None) -> Fault | None:
+        self.commands[command] += 1
+        for key in ((command, address), (command, None)):
+            queue = self._faults.get(key)
+            if queue:
+                return queue.popleft()
+        return None
+
+    def message_ids(self) -> list[str | None]:
+        return [r.message_id for r in self.received]
+
+    def _protocol(self) -> _Protocol:
+        self.connections += 1
+        protocol = _Protocol(
+            self,
+            hostname="localhost",
+            tls_context=self.starttls,
+            authenticator=self._authenticate,
+            auth_exclude_mechanism=self.auth_exclude,
+            loop=asyncio.get_running_loop(),
+        )
+        self._protocols.append(protocol)
+        return protocol
+
+    def _authenticate(
+        self, server: SMTP, session: Session, envelope: Envelope, mechanism: str, data: Any
+    ) -> AuthResult:
+        if self.users is not None and isinstance(data, LoginPassword):
+            login, password = data.login.decode(), data.password.decode()
+            if self.users.get(login) == password:
+                return AuthResult(success=True, auth_data=login)
+        return AuthResult(success=False, handled=False)
+
+    # aiosmtpd handler hooks
+
+    async def handle_MAIL(
+        self, server: SMTP, session: Session, envelope: Envelope, address: str, options: Any
+    ) -> Any:
+        return await self._reply(server, self.take("MAIL"))
+
+    async def handle_RCPT(
+        self, server: SMTP, session: Session, envelope: Envelope, address: str, options: Any
+    ) -> Any:
+        return await self._reply(server, self.take("RCPT", address))
+
+    async def handle_NOOP(
+        self, server: SMTP, session: Session, envelope: Envelope, arg: str
+    ) -> Any:
+        return await self._reply(server, self.take("NOOP"))
+
+    async def handle_RSET(self, server: SMTP, session: Session, envelope: Envelope) -> Any:
+        return await self._reply(server, self.take("RSET"))
+
+    async def handle_AUTH(
+        self, server: SMTP, session: Session, envelope: Envelope, args: Any
+    ) -> Any:
+        return await self._reply(server, self.take("AUTH"))
+
+    async def handle_QUIT(self, server: SMTP, session: Session, envelope: Envelope) -> Any:
+        self.commands["QUIT"] += 1
+        return MISSING
+
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> Any:
+        fault = self.take("DATA")
+        if isinstance(fault, str):
+            return fault
+        content = envelope.original_content or b""
+        message_id = BytesHeaderParser(policy=default_policy).parsebytes(content)["Message-ID"]
+        self.received.append(
+            Received(
+                mail_from=str(envelope.mail_from),
+                rcpt_tos=tuple(envelope.rcpt_tos),
+                content=content,
+                message_id=str(message_id) if message_id else None,
+                tls=server.transport is not None
+                and server.transport.get_extra_info("ssl_object") is not None,
+                login=session.auth_data if session.authenticated else None,
+            )
+        )
+        return await self._reply(server, fault, "250 2.0.0 OK queued")
+
+    async def _reply(self, server: SMTP, fault: Fault | None, normal: Any = MISSING) -> Any:
+        if fault is None:
+            return normal
+        if isinstance(fault, Late):
+            await asyncio.sleep(fault.seconds)
+            return fault.reply
+        if isinstance(fault, _Drop):
+            assert server.transport is not None
+            server.transport.close()
+            await asyncio.Event().wait()  # cancelled when the connection is lost
+        return fault
