@@ -78,6 +78,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _dispatch(args: argparse.Namespace) -> int:
     if args.command == "plan":
         return _plan(args, load_program(args.config))
+    if args.command == "tick":  # templates render as sends are composed; validate checks all
+        return _tick(args, load_program(args.config))
     program, timeline = validate(args.config)
     if args.command == "validate":
         print(
@@ -85,8 +87,6 @@ def _dispatch(args: argparse.Namespace) -> int:
             f"{len(program.organizers)} organizers, {len(timeline)} planned items"
         )
         return 0
-    if args.command == "tick":
-        return _tick(args, program)
     raise UserError(f"unknown command {args.command}")
 
 

@@ -20,9 +20,10 @@ from daemon.outbox import decide
 from daemon.program.loader import Program
 from daemon.program.planner import plan
 from daemon.store.lock import StateLock
-from daemon.store.sqlite import OutboxRow, Store
+from daemon.store.sqlite import EventVersion, OutboxRow, Store
 
 log = logging.getLogger(__name__)
+CHUNK = 100  # rows composed per committed transaction
 
 
 @dataclass
@@ -76,13 +77,16 @@ async def _tick(
     timeline = plan(program)
     composer = Composer(program, timeline, store.secret("reply-token"))
     decisions = decide(timeline, store.known_keys(), store.events(), composer.invite_hash, at)
+    # composed and committed in chunks, so a long backlog keeps its progress if interrupted
     rows: list[OutboxRow] = []
-    versions = []
+    versions: list[EventVersion] = []
     for send in decisions.sends:
         row, version = composer.row(send, at)
         rows.append(row)
-        if version is not None:
-            versions.append(version)
+        versions += [version] if version is not None else []
+        if len(rows) >= CHUNK:
+            report.enqueued += store.enqueue(rows, at, versions)
+            rows, versions = [], []
     for action in decisions.stale:
         log.warning("skipping %s: due %s, no longer useful at %s", action.key, action.at, at)
         rows.append(composer.skipped(action, at, f"stale: due {action.at:%Y-%m-%d %H:%M}Z"))
@@ -90,7 +94,7 @@ async def _tick(
         row, cancelled = composer.cancel(version, at)
         rows.append(row)
         versions.append(cancelled)
-    report.enqueued = store.enqueue(rows, at, versions) + _alerts(store, composer, at)
+    report.enqueued += store.enqueue(rows, at, versions) + _alerts(store, composer, at)
     report.skipped = len(decisions.stale)
     report.cancelled = len(decisions.cancels)
     if not store.due(at, 1):
