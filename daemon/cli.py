@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import logging
 import os
+import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -40,6 +41,7 @@ def build_parser() -> argparse.ArgumentParser:
     plan.add_argument("--participant", metavar="EMAIL", help="only what concerns this person")
     tick = commands.add_parser("tick", help="one pass: send what is due as of now (or --at)")
     tick.add_argument("--at", metavar="ISO8601", help="the instant to act as of (default: now)")
+    commands.add_parser("run", help="the service: send everything when it is due, until stopped")
     parser.add_argument(
         "--log-level",
         default=os.environ.get("MENTORMAIL_LOG_LEVEL", "INFO"),
@@ -81,6 +83,8 @@ def _dispatch(args: argparse.Namespace) -> int:
     if args.command == "tick":  # templates render as sends are composed; validate checks all
         return _tick(args, load_program(args.config))
     program, timeline = validate(args.config)
+    if args.command == "run":
+        return _run(args, program)
     if args.command == "validate":
         print(
             f"{args.config}: ok — {program.title}: {len(program.participants)} participants, "
@@ -143,3 +147,25 @@ def _tick(args: argparse.Namespace, program: Program) -> int:
     )
     print(report.summary())
     return 1 if report.halted else 0
+
+
+def _run(args: argparse.Namespace, program: Program) -> int:
+    from daemon.service import Service
+    from daemon.transport.smtp import SmtpTransport
+
+    settings = program.config.smtp
+
+    async def serve() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signum, stop.set)  # handlers only set the event
+        service = Service(
+            program,
+            args.config,
+            lambda: SmtpTransport(settings, data_timeout=settings.data_timeout_seconds),
+        )
+        await service.run(stop)
+
+    asyncio.run(serve())
+    return 0

@@ -6,6 +6,7 @@ is held for the whole pass, so two passes never overlap on one state directory.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import logging
 from collections import Counter
@@ -16,7 +17,7 @@ from pathlib import Path
 from daemon.compose import Composer
 from daemon.config import resolve
 from daemon.executor import Delivery, Transport, deliver
-from daemon.outbox import decide
+from daemon.outbox import SENDABLE, decide
 from daemon.program.loader import Program
 from daemon.program.planner import plan
 from daemon.store.lock import StateLock
@@ -36,6 +37,7 @@ class TickReport:
     outcomes: Counter[str] = field(default_factory=Counter)
     paused_until: dt.datetime | None = None
     halted: str = ""
+    next_due: dt.datetime | None = None  # when the next planned send or retry is due
 
     def summary(self) -> str:
         parts = [f"{self.enqueued} new", f"{self.skipped} stale skipped"]
@@ -58,14 +60,26 @@ async def run_tick(
     config_path: Path,
     at: dt.datetime,
     transport_factory: Callable[[], Transport],
+    *,
+    locked: bool = False,
 ) -> TickReport:
+    """One pass; takes the state lock unless the caller (the service) already holds it."""
     directory = state_dir(program, config_path)
-    with StateLock(directory):
+    with contextlib.nullcontext() if locked else StateLock(directory):
         store = Store.open(directory)
         try:
-            return await _tick(program, store, at, transport_factory)
+            report = await _tick(program, store, at, transport_factory)
+            report.next_due = _next_due(program, store, at)
+            return report
         finally:
             store.close()
+
+
+def _next_due(program: Program, store: Store, at: dt.datetime) -> dt.datetime | None:
+    later = [a.at for a in plan(program) if a.kind in SENDABLE and a.at > at]
+    retry = store.next_attempt()
+    candidates = [*later[:1], *([retry] if retry else [])]
+    return min(candidates) if candidates else None
 
 
 async def _tick(

@@ -170,6 +170,13 @@ class Store:
         )
         return [_row(r) for r in cursor]
 
+    def next_attempt(self) -> dt.datetime | None:
+        """When the earliest pending row may be tried (now or later), if any."""
+        row = self.db.execute(
+            "SELECT min(next_attempt_at) FROM outbox WHERE state = 'pending'"
+        ).fetchone()
+        return from_ts(row[0]) if row and row[0] else None
+
     def claim(self, key: str, now: dt.datetime) -> bool:
         """pending -> sending, committed before any byte goes to the server."""
         with self.transaction() as db:

@@ -1,0 +1,102 @@
+"""`mentormail run`: the long-running service.
+
+A tick at start-up (the catch-up pass), then a tick at every next due instant (APScheduler
+DateTrigger, re-armed after each tick) and on a safety interval (retries, config edits, a
+missed wake-up). Ticks never overlap, and the state lock is held for the service's life.
+APScheduler only wakes us; the outbox is the source of truth, so a missed or doubled wake-up
+costs nothing (protocol-reliability.md §6.2).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+from collections.abc import Callable
+from pathlib import Path
+
+from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_MISSED, JobExecutionEvent
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.date import DateTrigger
+from apscheduler.triggers.interval import IntervalTrigger
+
+from daemon import clock
+from daemon.executor import Transport
+from daemon.program.loader import Program
+from daemon.store.lock import StateLock
+from daemon.tick import TickReport, run_tick, state_dir
+
+log = logging.getLogger(__name__)
+
+JOB_DEFAULTS = {"misfire_grace_time": 6 * 3600, "coalesce": True, "max_instances": 1}
+
+
+class Service:
+    def __init__(
+        self,
+        program: Program,
+        config_path: Path,
+        transport_factory: Callable[[], Transport],
+        *,
+        safety_seconds: float = 300.0,
+        now: Callable[[], dt.datetime] = clock.now,
+    ) -> None:
+        self.program = program
+        self.config_path = config_path
+        self.transport_factory = transport_factory
+        self.safety_seconds = safety_seconds
+        self.now = now
+        self.ticks = 0
+        self.last: TickReport | None = None
+        self._running = asyncio.Lock()
+        self._scheduler: AsyncIOScheduler | None = None
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Serve until `stop` is set; a tick in progress then finishes before returning."""
+        with StateLock(state_dir(self.program, self.config_path)):
+            scheduler = AsyncIOScheduler(timezone=dt.UTC, job_defaults=JOB_DEFAULTS)
+            scheduler.add_listener(_report_job_trouble, EVENT_JOB_ERROR | EVENT_JOB_MISSED)
+            self._scheduler = scheduler
+            scheduler.start()
+            try:
+                await self.tick()
+                scheduler.add_job(
+                    self.tick, IntervalTrigger(seconds=self.safety_seconds), id="safety",
+                    replace_existing=True,
+                )  # fmt: skip
+                await stop.wait()
+            finally:
+                scheduler.shutdown(wait=False)
+                async with self._running:  # let a tick in flight finish recording
+                    self._scheduler = None
+
+    async def tick(self) -> None:
+        async with self._running:
+            if self._scheduler is None and self.ticks:
+                return  # shutting down
+            at = self.now()
+            report = await run_tick(
+                self.program, self.config_path, at, self.transport_factory, locked=True
+            )
+            self.ticks += 1
+            self.last = report
+            log.info("%s", report.summary())
+            self._arm(report)
+
+    def _arm(self, report: TickReport) -> None:
+        """Wake at the next due instant (or when a pause ends)."""
+        wake = report.paused_until or report.next_due
+        if wake is None or self._scheduler is None:
+            return
+        run_at = max(wake, self.now() + dt.timedelta(seconds=1))
+        self._scheduler.add_job(
+            self.tick, DateTrigger(run_date=run_at), id="next", replace_existing=True
+        )
+        log.debug("next tick at %s", run_at)
+
+
+def _report_job_trouble(event: JobExecutionEvent) -> None:
+    if event.exception is not None:
+        log.error("scheduled tick failed: %r", event.exception)
+    else:
+        log.error("a scheduled tick was missed (the machine slept?); the next one catches up")
