@@ -101,7 +101,7 @@ class Composer:
         if action.kind == "invite":
             sequence = send.sequence or 0
             invite = self.invite(action, sequence, now)
-            context["invite"] = {"method": "REQUEST", "sequence": sequence, "update": sequence > 0}
+            context["invite"] = {"method": "REQUEST", "sequence": sequence, "changed": sequence > 0}
             calendar = Calendar("REQUEST", build_calendar(invite))
             version = EventVersion(
                 uid=action.uid,

@@ -65,3 +65,13 @@ def test_templates_are_sandboxed(tmp_path: Path) -> None:
 )
 def test_header_safe(raw: str, clean: str) -> None:
     assert header_safe(raw) == clean
+
+
+def test_dict_keys_win_over_dict_methods(tmp_path: Path) -> None:
+    # regression: {"update": False} rendered `invite.update` as the dict method (truthy), so
+    # every first invitation said "has changed"
+    write(tmp_path / "keys.md.j2", "{{ 'yes' if invite.update else 'no' }} {{ s.items }}\n")
+    out = Renderer([tmp_path, COMMON]).render(
+        "keys", "x", {**CONTEXT, "invite": {"update": False}, "s": {"items": "listed"}}
+    )
+    assert out.text == "no listed\n"

@@ -40,6 +40,16 @@ class TemplateProblem(UserError):
         super().__init__(f"{template}:{line}: {message}" if line else f"{template}: {message}")
 
 
+class _Environment(SandboxedEnvironment):
+    """Sandboxed, and `x.name` on a dict means its key first: `invite.update` or
+    `section.items` must not find the dict method of that name (a bug we had)."""
+
+    def getattr(self, obj: Any, attribute: str) -> Any:
+        if isinstance(obj, dict) and attribute in obj:
+            return obj[attribute]
+        return super().getattr(obj, attribute)
+
+
 def _template_frame(exc: BaseException, fallback: str) -> tuple[str, int]:
     """The innermost template file and line in a Jinja traceback (Jinja maps them back)."""
     where, line = fallback, 0
@@ -70,8 +80,8 @@ class Renderer:
             "lstrip_blocks": True,
             "keep_trailing_newline": True,
         }
-        self.text_env = SandboxedEnvironment(autoescape=False, **common)
-        self.html_env = SandboxedEnvironment(autoescape=True, **common)
+        self.text_env = _Environment(autoescape=False, **common)
+        self.html_env = _Environment(autoescape=True, **common)
         self._subjects = lru_cache(maxsize=512)(self.text_env.from_string)
         self._markdown = markdown.Markdown(extensions=["sane_lists"])
 

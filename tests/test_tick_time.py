@@ -1,0 +1,85 @@
+"""Ticks and time: sends go out at local 09:00 on DST-change weeks in both hemispheres, not a
+second early; after downtime across two due instants the catch-up policy sends the one still
+useful and skips the stale one."""
+
+from __future__ import annotations
+
+import datetime as dt
+import email
+import email.policy
+from email.utils import parsedate_to_datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from daemon.program.loader import load_program
+from daemon.program.planner import plan
+from daemon.store.sqlite import Store
+from daemon.tick import run_tick
+from daemon.transport.smtp import SmtpTransport
+from tests.conftest import mini_program
+from tests.smtp_server import SmtpServer
+
+PEOPLE = [
+    ("Nora York", "nora@example.org", "America/New_York", "mentor"),
+    ("Sid Harbour", "sid@example.org", "Australia/Sydney", "mentee"),
+]
+ZONES = {p[1]: ZoneInfo(p[2]) for p in PEOPLE}
+
+
+@pytest.fixture
+def env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
+    monkeypatch.setenv("MENTORMAIL_STATE__PATH", str(tmp_path / "state"))
+    monkeypatch.setenv("MENTORMAIL_SMTP__HOST", "127.0.0.1")
+    monkeypatch.setenv("MENTORMAIL_SMTP__SECURITY", "none")
+    monkeypatch.setenv("MENTORMAIL_SMTP__MAX_PER_MINUTE", "0")
+    return tmp_path
+
+
+@pytest.mark.asyncio
+async def test_local_nine_on_dst_weeks_and_not_a_second_early(
+    env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # 2 March 2026 + 6 weeks spans New York's change (8 March) and Sydney's (5 April)
+    config = mini_program(env, PEOPLE, start="2026-03-02", weeks=6)
+    async with SmtpServer() as server:
+        monkeypatch.setenv("MENTORMAIL_SMTP__PORT", str(server.port))
+        program = load_program(config)
+        instants = sorted({a.at for a in plan(program) if a.kind == "email"})
+        for at in instants:
+            before = len(server.received)
+            await run_tick(
+                program,
+                config,
+                at - dt.timedelta(seconds=1),
+                lambda: SmtpTransport(program.config.smtp),
+            )
+            assert len(server.received) == before  # nothing early
+            await run_tick(program, config, at, lambda: SmtpTransport(program.config.smtp))
+            assert len(server.received) == before + 1
+    assert len(server.received) == 12
+    for received in server.received:
+        message = email.message_from_bytes(received.content, policy=email.policy.default)
+        local = parsedate_to_datetime(str(message["Date"])).astimezone(ZONES[received.rcpt_tos[0]])
+        assert (local.strftime("%A"), local.hour, local.minute) == ("Monday", 9, 0)
+
+
+@pytest.mark.asyncio
+async def test_downtime_across_two_due_instants(env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    config = mini_program(env, PEOPLE[:1], start="2026-03-02", weeks=6, structure="individuals")
+    async with SmtpServer() as server:
+        monkeypatch.setenv("MENTORMAIL_SMTP__PORT", str(server.port))
+        program = load_program(config)
+        factory = lambda: SmtpTransport(program.config.smtp)  # noqa: E731
+        await run_tick(program, config, dt.datetime(2026, 3, 2, 15, tzinfo=dt.UTC), factory)
+        # down from 2 March until 17 March 16:00 UTC: week 2's email (9 March, useful for 7
+        # days) is stale; week 3's (16 March) is still useful and goes out late
+        report = await run_tick(
+            program, config, dt.datetime(2026, 3, 17, 16, tzinfo=dt.UTC), factory
+        )
+    assert report.skipped == 1 and report.outcomes["sent"] == 1
+    store = Store.open(env / "state")
+    states = {r.key.split("/")[3]: r.state for r in store.rows()}
+    store.close()
+    assert states == {"0": "sent", "1": "skipped", "2": "sent"}
