@@ -19,6 +19,26 @@ def write(path: Path, text: str) -> Path:
     return path
 
 
+def rehearsal_env(state: Path) -> dict[str, str]:
+    """Environment overrides pointing any config at a local plain SMTP sink and a fresh state
+    folder (the port is added once the sink is up)."""
+    return {
+        "MENTORMAIL_STATE__PATH": str(state),
+        "MENTORMAIL_SMTP__HOST": "127.0.0.1",
+        "MENTORMAIL_SMTP__SECURITY": "none",
+        "MENTORMAIL_SMTP__USERNAME": "",
+        "MENTORMAIL_SMTP__MAX_PER_MINUTE": "0",
+    }
+
+
+@pytest.fixture
+def rehearsal(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
+    """The test's environment set up by `rehearsal_env`; returns tmp_path."""
+    for name, value in rehearsal_env(tmp_path / "state").items():
+        monkeypatch.setenv(name, value)
+    return tmp_path
+
+
 @pytest.fixture
 def pemento() -> Program:
     return load_program(ROOT / "config.example.toml")

@@ -18,7 +18,7 @@ import pytest
 from daemon.program.loader import load_program
 from daemon.program.planner import plan
 from daemon.store.sqlite import Store
-from tests.conftest import ROOT, mini_program
+from tests.conftest import ROOT, mini_program, rehearsal_env
 from tests.smtp_server import SmtpServer
 
 QUIET = {"stdout": asyncio.subprocess.DEVNULL, "stderr": asyncio.subprocess.DEVNULL}
@@ -47,11 +47,8 @@ async def test_sigkill_during_a_burst_loses_and_doubles_nothing(tmp_path: Path) 
     async with SmtpServer() as server:
         env = {
             **os.environ,
-            "MENTORMAIL_STATE__PATH": str(tmp_path / "state"),
-            "MENTORMAIL_SMTP__HOST": "127.0.0.1",
+            **rehearsal_env(tmp_path / "state"),
             "MENTORMAIL_SMTP__PORT": str(server.port),
-            "MENTORMAIL_SMTP__SECURITY": "none",
-            "MENTORMAIL_SMTP__MAX_PER_MINUTE": "0",
             "MENTORMAIL_SMTP__CONNECTIONS": "4",
             "MENTORMAIL_LOG_LEVEL": "WARNING",
         }

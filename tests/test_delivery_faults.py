@@ -30,14 +30,9 @@ WEEK1 = dt.datetime(2026, 3, 3, tzinfo=dt.UTC)  # both Monday-09:00 sends are du
 
 
 @pytest.fixture
-def config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    path = mini_program(tmp_path, PEOPLE, weeks=2)
-    monkeypatch.setenv("MENTORMAIL_STATE__PATH", str(tmp_path / "state"))
-    monkeypatch.setenv("MENTORMAIL_SMTP__HOST", "127.0.0.1")
-    monkeypatch.setenv("MENTORMAIL_SMTP__SECURITY", "none")
-    monkeypatch.setenv("MENTORMAIL_SMTP__MAX_PER_MINUTE", "0")
+def config(rehearsal: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     monkeypatch.setenv("MENTORMAIL_SMTP__TIMEOUT_SECONDS", "2")
-    yield path
+    yield mini_program(rehearsal, PEOPLE, weeks=2)
 
 
 async def _tick(

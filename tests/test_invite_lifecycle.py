@@ -73,13 +73,10 @@ def _invites(server: SmtpServer) -> list[tuple[str, icalendar.Calendar]]:
 
 
 @pytest.mark.asyncio
-async def test_request_update_cancel(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_request_update_cancel(rehearsal: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    tmp_path = rehearsal
     config = mini_program(tmp_path, PEOPLE, weeks=2, extra_schedule=EVENT, structure="individuals")
-    monkeypatch.setenv("MENTORMAIL_STATE__PATH", str(tmp_path / "state"))
-    monkeypatch.setenv("MENTORMAIL_SMTP__SECURITY", "none")
-    monkeypatch.setenv("MENTORMAIL_SMTP__MAX_PER_MINUTE", "0")
     async with SmtpServer() as server:
-        monkeypatch.setenv("MENTORMAIL_SMTP__HOST", "127.0.0.1")
         monkeypatch.setenv("MENTORMAIL_SMTP__PORT", str(server.port))
         await _tick(config, server, DAY1)
         first = _invites(server)

@@ -7,7 +7,6 @@ import datetime as dt
 import email
 import email.policy
 import ssl
-from collections.abc import Iterator
 from email.utils import parsedate_to_datetime
 from pathlib import Path
 
@@ -25,17 +24,6 @@ from tests.smtp_server import SmtpServer
 
 CONFIG = ROOT / "config.example.toml"
 PASSWORD = "correct horse battery staple"
-
-
-@pytest.fixture
-def rehearsal(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Path]:
-    """The shipped example, pointed at a local server and a fresh state directory."""
-    monkeypatch.setenv("MENTORMAIL_STATE__PATH", str(tmp_path / "state"))
-    monkeypatch.setenv("MENTORMAIL_SMTP__HOST", "127.0.0.1")
-    monkeypatch.setenv("MENTORMAIL_SMTP__SECURITY", "none")
-    monkeypatch.setenv("MENTORMAIL_SMTP__USERNAME", "")
-    monkeypatch.setenv("MENTORMAIL_SMTP__MAX_PER_MINUTE", "0")
-    yield tmp_path
 
 
 def _program(monkeypatch: pytest.MonkeyPatch, port: int) -> Program:

@@ -28,21 +28,12 @@ PEOPLE = [
 ZONES = {p[1]: ZoneInfo(p[2]) for p in PEOPLE}
 
 
-@pytest.fixture
-def env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
-    monkeypatch.setenv("MENTORMAIL_STATE__PATH", str(tmp_path / "state"))
-    monkeypatch.setenv("MENTORMAIL_SMTP__HOST", "127.0.0.1")
-    monkeypatch.setenv("MENTORMAIL_SMTP__SECURITY", "none")
-    monkeypatch.setenv("MENTORMAIL_SMTP__MAX_PER_MINUTE", "0")
-    return tmp_path
-
-
 @pytest.mark.asyncio
 async def test_local_nine_on_dst_weeks_and_not_a_second_early(
-    env: Path, monkeypatch: pytest.MonkeyPatch
+    rehearsal: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # 2 March 2026 + 6 weeks spans New York's change (8 March) and Sydney's (5 April)
-    config = mini_program(env, PEOPLE, start="2026-03-02", weeks=6)
+    config = mini_program(rehearsal, PEOPLE, start="2026-03-02", weeks=6)
     async with SmtpServer() as server:
         monkeypatch.setenv("MENTORMAIL_SMTP__PORT", str(server.port))
         program = load_program(config)
@@ -66,8 +57,12 @@ async def test_local_nine_on_dst_weeks_and_not_a_second_early(
 
 
 @pytest.mark.asyncio
-async def test_downtime_across_two_due_instants(env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    config = mini_program(env, PEOPLE[:1], start="2026-03-02", weeks=6, structure="individuals")
+async def test_downtime_across_two_due_instants(
+    rehearsal: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = mini_program(
+        rehearsal, PEOPLE[:1], start="2026-03-02", weeks=6, structure="individuals"
+    )
     async with SmtpServer() as server:
         monkeypatch.setenv("MENTORMAIL_SMTP__PORT", str(server.port))
         program = load_program(config)
@@ -79,7 +74,7 @@ async def test_downtime_across_two_due_instants(env: Path, monkeypatch: pytest.M
             program, config, dt.datetime(2026, 3, 17, 16, tzinfo=dt.UTC), factory
         )
     assert report.skipped == 1 and report.outcomes["sent"] == 1
-    store = Store.open(env / "state")
+    store = Store.open(rehearsal / "state")
     states = {r.key.split("/")[3]: r.state for r in store.rows()}
     store.close()
     assert states == {"0": "sent", "1": "skipped", "2": "sent"}
