@@ -13,6 +13,16 @@ ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = sorted((ROOT / "examples").glob("*/config.toml"))
 
 
+@pytest.fixture(autouse=True)
+def _fresh_vobject_zones() -> None:
+    """vobject keeps every VTIMEZONE it has read in a process-wide registry keyed by TZID and
+    reuses it for later calendars; our VTIMEZONEs cover only their event's years, so a zone
+    read for 2026 would be applied to a 2021 event. Each test starts with an empty registry."""
+    import vobject.icalendar
+
+    getattr(vobject.icalendar, "__tzidMap").clear()
+
+
 def write(path: Path, text: str) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(textwrap.dedent(text).lstrip(), encoding="utf-8")

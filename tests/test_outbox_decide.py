@@ -54,7 +54,7 @@ def test_catch_up_skips_what_is_no_longer_useful(pemento: Program) -> None:
     out = decide(timeline, set(), {}, _hash, now)
     stale_items = {a.item for a in out.stale}
     sent_items = {s.action.item for s in out.sends}
-    assert {"community-call-1", "community-call-2", "week-1", "daily-prompt"} <= stale_items
+    assert {"community-call-1", "community-call-2", "week-1", "daily-prompts-week-4"} <= stale_items
     assert "community-call-3" in sent_items and "weeks-5-6" in sent_items
     # an email is useful for 7 days: weeks-5-6 went out 9 August, still sent on the 10th
     assert all(s.action.stale_at is None or now < s.action.stale_at for s in out.sends)

@@ -79,10 +79,12 @@ def test_weekly_mail_covers_every_phase_of_the_guide(pemento: Program) -> None:
 def test_daily_prompts_only_for_those_who_opted_in(
     plan_items: list[dict[str, Any]], pemento: Program
 ) -> None:
-    daily = [i for i in plan_items if i["item"] == "daily-prompt"]
+    daily = [i for i in plan_items if i["item"].startswith("daily-prompts-week-")]
     opted = {p.email for p in pemento.participants if "daily-prompts" in p.options}
     assert opted and {r for i in daily for r in i["recipients"]} == opted
-    assert len(daily) == 35 * len(opted)
+    # four prompts a day in each of weeks 1, 4 and 7, where the guide points to them
+    assert len(daily) == 12 * len(opted)
+    assert {i["item"] for i in daily} == {f"daily-prompts-week-{w}" for w in (1, 4, 7)}
 
 
 def test_plan_for_one_participant_is_in_their_zone(capsys: pytest.CaptureFixture[str]) -> None:
@@ -101,3 +103,22 @@ def test_plan_for_one_participant_is_in_their_zone(capsys: pytest.CaptureFixture
     # The kick-off call, Monday 12 July 12:00 PDT, is Tuesday 05:00 in Sydney.
     assert "[event Tue Jul 13 05:00 AEST]" in out
     assert "Week 1" in out and "Week 7" in out
+
+
+def test_week_two_and_three_emails_do_not_repeat_each_other(pemento: Program) -> None:
+    from daemon.mail.context import ContextBuilder
+    from daemon.mail.render import Renderer
+    from daemon.program.planner import plan
+
+    timeline = plan(pemento)
+    builder, renderer = ContextBuilder(pemento, timeline), Renderer(pemento.template_dirs)
+    dana = pemento.participants[0]
+
+    def text(item: str) -> str:
+        action = next(a for a in timeline if a.item == item and a.recipients == (dana.email,))
+        return renderer.render(action.template, action.subject, builder.build(action, dana)).text
+
+    week2, week3 = text("weeks-2-3"), text("week-3-later-reflection")
+    assert "Earlier Reflection" in week2 and "Later Reflection" not in week2
+    assert "Later Reflection" in week3 and "Norms are components of a social contract" not in week3
+    assert "Norms are components of a social contract" in week2  # the seed's text, restored
