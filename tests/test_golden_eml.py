@@ -37,3 +37,25 @@ def test_golden_message(pemento: Program, name: str) -> None:
     assert row.message == path.read_bytes()
     assert not re.search(rb"(?<!\r)\n", row.message)  # CRLF only
     assert all(len(line) <= 998 for line in row.message.split(b"\r\n"))
+
+
+def test_hostile_names_cannot_inject_headers(pemento: Program) -> None:
+    import dataclasses
+    import email
+    import email.policy
+
+    timeline = plan(pemento)
+    action = next(a for a in timeline if a.key == CASES["pemento-welcome.eml"])
+    evil = pemento.participants[0].model_copy(
+        update={"name": 'O\'Brien, "Ann"\r\nBcc: x@evil.example <b>'}
+    )
+    program = dataclasses.replace(pemento, participants=(evil, *pemento.participants[1:]))
+    row, _ = Composer(program, timeline, SECRET).row(Send(action.key, action, 0), AT)
+    message = email.message_from_bytes(row.message, policy=email.policy.default)
+    assert message["Bcc"] is None
+    [to] = message["To"].addresses
+    assert to.addr_spec == "dana.whitfield@example.org"
+    assert "Bcc: x@evil.example" in to.display_name  # kept as text, on one line
+    html = message.get_body(("html",))
+    assert html is not None
+    assert "Hi &#34;Ann&#34;," in html.get_content() and "<b>" not in html.get_content()

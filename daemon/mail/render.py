@@ -23,6 +23,7 @@ from jinja2.sandbox import SandboxedEnvironment
 from daemon.errors import UserError
 
 _HEADER_UNSAFE = re.compile(r"[\x00-\x1f\x7f]+")
+_BLOCKS = re.compile(r"\n[ \t]*\n")
 
 
 @dataclass(frozen=True)
@@ -84,6 +85,18 @@ class Renderer:
         self.html_env = _Environment(autoescape=True, **common)
         self._subjects = lru_cache(maxsize=512)(self.text_env.from_string)
         self._markdown = markdown.Markdown(extensions=["sane_lists"])
+        self._block = lru_cache(maxsize=16384)(self._convert)
+
+    def _convert(self, text: str) -> str:
+        return str(self._markdown.reset().convert(text))
+
+    def _to_html(self, body: str) -> str:
+        """Markdown to HTML, one block (text between blank lines) at a time, each cached: most
+        of a message is the same for every recipient, and converting it is the costliest step
+        of building a message. Fenced code, whose blocks span blank lines, goes whole."""
+        if "```" in body or "~~~" in body:
+            return self._convert(body)
+        return "\n".join(self._block(b) for b in _BLOCKS.split(body) if b.strip())
 
     def exists(self, name: str) -> bool:
         try:
@@ -102,7 +115,7 @@ class Renderer:
             body = self.html_env.get_template(filename).render(context)
             html = self.html_env.get_template("layout.html.j2").render(
                 context,
-                content=self._markdown.reset().convert(body),
+                content=self._to_html(body),
                 subject=subject_text,
             )
         except jinja2.TemplateNotFound as exc:
@@ -114,6 +127,9 @@ class Renderer:
         except jinja2.UndefinedError as exc:
             where, line = _template_frame(exc, filename)
             raise TemplateProblem(where, f"undefined variable: {exc.message}", line) from None
+        except UnicodeDecodeError as exc:
+            problem = f"not UTF-8 text ({exc.reason}); save it as UTF-8"
+            raise TemplateProblem(filename, problem) from None
         except jinja2.exceptions.SecurityError as exc:
             raise TemplateProblem(filename, f"not allowed in a template: {exc}") from None
         return Rendered(subject_text, text.strip() + "\n", html)
