@@ -16,7 +16,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from daemon.store.sqlite import OutboxRow, State, Store
+from daemon.store.sqlite import Finish, OutboxRow, State, Store
 from daemon.transport.smtp import Outcome, SendResult
 
 log = logging.getLogger(__name__)
@@ -61,57 +61,60 @@ async def deliver(
         queue.put_nowait(row)
 
     async def worker() -> None:
-        while not queue.empty() and result.paused_until is None and not result.halted:
-            row = queue.get_nowait()
-            if not store.claim(row.key, now):
+        # each commit records the previous outcome and claims the next row together: one
+        # fsync per message, and still nothing goes out before its claim is durable
+        done: Finish | None = None
+        while True:
+            go = not queue.empty() and result.paused_until is None and not result.halted
+            row = queue.get_nowait() if go else None
+            claimed = store.step(done, row.key if row else None, now)
+            done = None
+            if row is None:
+                return
+            if not claimed:
                 continue
             try:
                 sent = await transport.send(row.message, envelope_sender, list(row.recipients))
             except Exception as exc:  # an adapter bug must not leave the row 'sending'
                 log.exception("send of %s failed unexpectedly", row.key)
                 sent = SendResult(Outcome.UNKNOWN, None, f"unexpected error: {exc!r}")
-            _record(store, row, sent, now, result)
+            done = _outcome(row, sent, now, result)
 
     await asyncio.gather(*(worker() for _ in range(max(1, concurrency))))
     return result
 
 
-def _record(
-    store: Store, row: OutboxRow, sent: SendResult, now: dt.datetime, out: Delivery
-) -> None:
+def _outcome(row: OutboxRow, sent: SendResult, now: dt.datetime, out: Delivery) -> Finish:
+    """What to record for a send, and what it means for the rest of the pass."""
     detail = f"{sent.code or ''} {sent.detail}".strip()
     outcome = sent.outcome
     if sent.session and outcome is not Outcome.SENT:
         # nothing about this message is wrong: keep it, stop the pass, say why
-        store.finish(row.key, "pending", now, error=detail, retry_at=now + FIRST_RETRY)
         out.halted = detail
         out.outcomes["waiting"] += 1
         log.error("cannot use the SMTP server: %s", detail)
-        return
+        return Finish(row.key, "pending", detail, now + FIRST_RETRY)
     if outcome is Outcome.SENT:
-        note = f"refused by the server for: {', '.join(sent.refused)}" if sent.refused else ""
-        store.finish(row.key, "sent", now, error=note)
         out.outcomes["sent"] += 1
-        if sent.refused:
-            log.warning("%s: some recipients refused: %s", row.key, ", ".join(sent.refused))
-        return
+        if not sent.refused:
+            return Finish(row.key, "sent")
+        log.warning("%s: some recipients refused: %s", row.key, ", ".join(sent.refused))
+        return Finish(row.key, "sent", f"refused by the server for: {', '.join(sent.refused)}")
     if outcome is Outcome.PAUSE:
         until = now + QUOTA_PAUSE
-        store.finish(row.key, "pending", now, error=detail, retry_at=until)
         out.paused_until = until
         out.outcomes["paused"] += 1
         log.warning("provider limit reached (%s): pausing all sending until %s", detail, until)
-        return
+        return Finish(row.key, "pending", detail, until)
     if outcome is Outcome.RETRY:
         retry_at = now + backoff(row.attempts + 1)
         if retry_at <= row.deadline_at:
-            store.finish(row.key, "pending", now, error=detail, retry_at=retry_at)
             out.outcomes["retry"] += 1
             log.info("%s: temporary failure (%s); retrying at %s", row.key, detail, retry_at)
-            return
+            return Finish(row.key, "pending", detail, retry_at)
         detail = f"gave up after {row.attempts + 1} attempts: {detail}"
         outcome = Outcome.FAILED
     state: State = "failed" if outcome is Outcome.FAILED else "unknown"
-    store.finish(row.key, state, now, error=detail)
     out.outcomes[state] += 1
     log.error("%s: %s (%s)", row.key, state, detail)
+    return Finish(row.key, state, detail)

@@ -54,6 +54,16 @@ class OutboxRow:
 
 
 @dataclass(frozen=True)
+class Finish:
+    """The outcome to record for a claimed send."""
+
+    key: str
+    state: State
+    error: str = ""
+    retry_at: dt.datetime | None = None
+
+
+@dataclass(frozen=True)
 class EventVersion:
     uid: str
     invite_key: str
@@ -179,11 +189,22 @@ class Store:
 
     def claim(self, key: str, now: dt.datetime) -> bool:
         """pending -> sending, committed before any byte goes to the server."""
+        return self.step(None, key, now)
+
+    def step(self, done: Finish | None, claim: str | None, now: dt.datetime) -> bool:
+        """In one transaction: record `done` (a claimed send's outcome) and claim the row
+        `claim` (pending -> sending). True if the claim was made."""
+        if done is None and claim is None:
+            return False
         with self.transaction() as db:
+            if done is not None:
+                self._finish(db, done, now)
+            if claim is None:
+                return False
             cursor = db.execute(
                 "UPDATE outbox SET state = 'sending', attempts = attempts + 1, updated_at = ?"
                 " WHERE key = ? AND state = 'pending'",
-                (ts(now), key),
+                (ts(now), claim),
             )
         return cursor.rowcount == 1
 
@@ -198,12 +219,17 @@ class Store:
     ) -> None:
         """Record the outcome of a claimed send (or skip a pending one)."""
         with self.transaction() as db:
-            db.execute(
-                "UPDATE outbox SET state = ?, last_error = ?, updated_at = ?,"
-                " next_attempt_at = COALESCE(?, next_attempt_at),"
-                " sent_at = CASE WHEN ? = 'sent' THEN ? ELSE sent_at END WHERE key = ?",
-                (state, error, ts(now), ts(retry_at) if retry_at else None, state, ts(now), key),
-            )
+            self._finish(db, Finish(key, state, error, retry_at), now)
+
+    @staticmethod
+    def _finish(db: sqlite3.Connection, done: Finish, now: dt.datetime) -> None:
+        retry = ts(done.retry_at) if done.retry_at else None
+        db.execute(
+            "UPDATE outbox SET state = ?, last_error = ?, updated_at = ?,"
+            " next_attempt_at = COALESCE(?, next_attempt_at),"
+            " sent_at = CASE WHEN ? = 'sent' THEN ? ELSE sent_at END WHERE key = ?",
+            (done.state, done.error, ts(now), retry, done.state, ts(now), done.key),
+        )
 
     def recover(self, now: dt.datetime) -> list[str]:
         """After a crash: a send claimed but never finished may have been delivered, so it is
