@@ -18,18 +18,38 @@ import datetime as dt
 import hashlib
 import hmac
 from dataclasses import dataclass
-from email import charset, policy
+from email import charset
 from email.header import Header
 from email.message import Message
 from email.mime.application import MIMEApplication
 from email.mime.multipart import MIMEMultipart
 from email.mime.nonmultipart import MIMENonMultipart
 from email.mime.text import MIMEText
+from email.policy import Compat32
 from email.utils import format_datetime, formataddr
 
 from daemon.mail.render import Rendered, header_safe
 
-SMTP_POLICY = policy.compat32.clone(linesep="\r\n")
+
+class _Policy(Compat32):
+    """compat32 with CRLF, and a fast path for the common header that needs no folding or
+    encoding (short, plain ASCII): the general folding code was a third of building a message.
+    Anything else goes the standard way, so the bytes are the same either way."""
+
+    def fold_binary(self, name: str, value: str) -> bytes:
+        if (
+            isinstance(value, str)
+            and value.isascii()
+            and len(name) + len(value) + 2 <= 78
+            and "\n" not in value
+            and "\r" not in value
+            and "=?" not in value
+        ):
+            return f"{name}: {value}{self.linesep}".encode("ascii")
+        return super().fold_binary(name, value)
+
+
+SMTP_POLICY = _Policy(linesep="\r\n")
 _QP_UTF8 = charset.Charset("utf-8")
 _QP_UTF8.body_encoding = charset.QP
 
