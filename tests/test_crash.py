@@ -59,20 +59,24 @@ async def test_sigkill_during_a_burst_loses_and_doubles_nothing(tmp_path: Path) 
 
         # an undisturbed first round measures how long a burst takes on this machine, so
         # the kills land all through it (start-up, composing, sending) however fast it is
-        began = asyncio.get_running_loop().time()
-        first = await asyncio.create_subprocess_exec(*tick(0), env=env, cwd=ROOT, **QUIET)
-        assert await asyncio.wait_for(first.wait(), timeout=120) == 0
-        burst = asyncio.get_running_loop().time() - began
+        loop = asyncio.get_running_loop()
+        bursts = []
+        for day in (0, 1):  # the quicker of two (the first one also warms caches)
+            began = loop.time()
+            calm = await asyncio.create_subprocess_exec(*tick(day), env=env, cwd=ROOT, **QUIET)
+            assert await asyncio.wait_for(calm.wait(), timeout=120) == 0
+            bursts.append(loop.time() - began)
+        burst = min(bursts)
         killed = 0
-        for day in range(1, ROUNDS + 1):
+        for day in range(2, ROUNDS + 2):
             proc = await asyncio.create_subprocess_exec(*tick(day), env=env, cwd=ROOT, **QUIET)
             try:
-                await asyncio.wait_for(proc.wait(), timeout=rng.uniform(0.3, 1.0) * burst)
+                await asyncio.wait_for(proc.wait(), timeout=rng.uniform(0.3, 1.3) * burst)
             except TimeoutError:
                 proc.send_signal(signal.SIGKILL)
                 await proc.wait()
                 killed += 1
-        final = await asyncio.create_subprocess_exec(*tick(ROUNDS + 1), env=env, cwd=ROOT, **QUIET)
+        final = await asyncio.create_subprocess_exec(*tick(ROUNDS + 2), env=env, cwd=ROOT, **QUIET)
         assert await asyncio.wait_for(final.wait(), timeout=120) == 0
         await asyncio.sleep(0.2)  # let the server finish recording the last messages
 
@@ -82,9 +86,9 @@ async def test_sigkill_during_a_burst_loses_and_doubles_nothing(tmp_path: Path) 
     store.close()
     sends = [r for r in rows if r.kind != "alert"]
     alerts = [r for r in rows if r.kind == "alert"]
-    last = START + dt.timedelta(days=ROUNDS + 1)
+    last = START + dt.timedelta(days=ROUNDS + 2)
     planned = {a.key for a in plan(load_program(config)) if a.kind == "email" and a.at <= last}
-    assert len(planned) >= BURST * (ROUNDS + 2)
+    assert len(planned) >= BURST * (ROUNDS + 3)
     assert {r.key for r in sends} == planned  # every planned message has its row
     states = Counter(r.state for r in sends)
     assert set(states) <= {"sent", "unknown"}, states
