@@ -13,65 +13,24 @@ import secrets
 import sqlite3
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
 
 from daemon.errors import UserError
 from daemon.store.migrations import STEPS
+from daemon.store.records import (
+    COLUMNS,
+    EventVersion,
+    Finish,
+    OutboxRow,
+    State,
+    from_ts,
+    row_of,
+    ts,
+)
 
-State = Literal["pending", "sending", "sent", "unknown", "failed", "skipped"]
+__all__ = ["EventVersion", "Finish", "OutboxRow", "State", "Store", "StoreError", "from_ts", "ts"]
+
 DB_NAME = "mentormail.sqlite3"
-
-
-def ts(instant: dt.datetime) -> str:
-    """A sortable UTC timestamp for the database."""
-    return instant.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
-def from_ts(text: str) -> dt.datetime:
-    return dt.datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=dt.UTC)
-
-
-@dataclass(frozen=True)
-class OutboxRow:
-    key: str
-    action_key: str
-    kind: str
-    title: str
-    recipients: tuple[str, ...]
-    message_id: str
-    token: str
-    planned_at: dt.datetime
-    deadline_at: dt.datetime
-    message: bytes
-    state: State = "pending"
-    attempts: int = 0
-    next_attempt_at: dt.datetime | None = None
-    last_error: str = ""
-    event_uid: str | None = None
-    sequence: int | None = None
-
-
-@dataclass(frozen=True)
-class Finish:
-    """The outcome to record for a claimed send."""
-
-    key: str
-    state: State
-    error: str = ""
-    retry_at: dt.datetime | None = None
-
-
-@dataclass(frozen=True)
-class EventVersion:
-    uid: str
-    invite_key: str
-    attendee: str
-    sequence: int
-    content_hash: str
-    status: Literal["active", "cancelled"]
-    invite: str  # the last invite sent, as JSON (a CANCEL is built from it)
 
 
 class StoreError(UserError):
@@ -174,11 +133,11 @@ class Store:
     def due(self, now: dt.datetime, limit: int = 1000) -> list[OutboxRow]:
         """Pending rows whose next attempt is due, oldest plan first."""
         cursor = self.db.execute(
-            f"SELECT {_COLUMNS} FROM outbox WHERE state = 'pending' AND next_attempt_at <= ?"
+            f"SELECT {COLUMNS} FROM outbox WHERE state = 'pending' AND next_attempt_at <= ?"
             " ORDER BY planned_at, key LIMIT ?",
             (ts(now), limit),
         )
-        return [_row(r) for r in cursor]
+        return [row_of(r) for r in cursor]
 
     def next_attempt(self) -> dt.datetime | None:
         """When the earliest pending row may be tried (now or later), if any."""
@@ -245,22 +204,22 @@ class Store:
         return keys
 
     def rows(self, state: State | None = None) -> list[OutboxRow]:
-        query = f"SELECT {_COLUMNS} FROM outbox"
+        query = f"SELECT {COLUMNS} FROM outbox"
         cursor = (
             self.db.execute(query + " WHERE state = ? ORDER BY id", (state,))
             if state
             else self.db.execute(query + " ORDER BY id")
         )
-        return [_row(r) for r in cursor]
+        return [row_of(r) for r in cursor]
 
     def unreported(self, states: tuple[State, ...]) -> list[OutboxRow]:
         marks = ", ".join("?" for _ in states)
         cursor = self.db.execute(
-            f"SELECT {_COLUMNS} FROM outbox WHERE reported_at IS NULL AND state IN ({marks})"
+            f"SELECT {COLUMNS} FROM outbox WHERE reported_at IS NULL AND state IN ({marks})"
             " ORDER BY id",
             states,
         )
-        return [_row(r) for r in cursor]
+        return [row_of(r) for r in cursor]
 
     def mark_reported(self, keys: Iterable[str], now: dt.datetime) -> None:
         with self.transaction() as db:
@@ -292,30 +251,3 @@ class Store:
                 version.content_hash, version.status, version.invite, stamp,
             ),
         )  # fmt: skip
-
-
-_COLUMNS = (
-    "key, action_key, kind, title, recipients, message_id, token, planned_at, deadline_at, message,"
-    " state, attempts, next_attempt_at, last_error, event_uid, sequence"
-)
-
-
-def _row(r: tuple[Any, ...]) -> OutboxRow:
-    return OutboxRow(
-        key=r[0],
-        action_key=r[1],
-        kind=r[2],
-        title=r[3],
-        recipients=tuple(json.loads(r[4])),
-        message_id=r[5],
-        token=r[6],
-        planned_at=from_ts(r[7]),
-        deadline_at=from_ts(r[8]),
-        message=bytes(r[9]),
-        state=r[10],
-        attempts=r[11],
-        next_attempt_at=from_ts(r[12]),
-        last_error=r[13],
-        event_uid=r[14],
-        sequence=r[15],
-    )

@@ -33,79 +33,33 @@ import socket
 import ssl
 import time
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
-from enum import Enum
 from typing import Literal
 
 import aiosmtplib
 from aiosmtplib import SMTPException, SMTPResponseException
 
 from daemon.config import SmtpSettings
-from daemon.errors import MentormailError
+from daemon.transport.outcomes import (
+    Outcome,
+    Phase,
+    SendResult,
+    TransportError,
+    classify,
+    clean_reply,
+)
 from daemon.transport.ratelimit import RateLimiter
+
+__all__ = ["Outcome", "SendResult", "SmtpTransport", "TransportError", "classify"]
 
 log = logging.getLogger(__name__)
 
 DATA_TIMEOUT_SECONDS = 600.0  # RFC 5321 §4.5.3.2.6: the reply to the final dot
 IDLE_CHECK_SECONDS = 30.0  # a pooled connection idle longer than this gets a NOOP first
-Phase = Literal["connect", "EHLO", "STARTTLS", "AUTH", "MAIL FROM", "RCPT TO", "DATA", "end"]
 _After = Literal["keep", "drop", "redo"]  # what to do with the connection after a transaction
 
-_ENHANCED = re.compile(r"\s*([245])\.(\d{1,3})\.(\d{1,3})\b")
-_QUOTA = re.compile(
-    r"quota|rate[ -]?limit|(?:daily|hourly|sending|send|relay|message) (?:\w+ )?limit|throttl"
-    r"|too many (?:messages|mails|emails|connections|concurrent|sessions|login|auth)",
-    re.IGNORECASE,
-)
-_PAUSE = ((450, "4.2.1"), (550, "5.4.5"))
 _BAD_ADDRESS = re.compile(r"[^\x21-\x7e]|[<>,;()\[\]\\\"]|^[^@]*$")  # bare ASCII addr-specs only
 _LINE_ENDS = re.compile(rb"\r\n|\r|\n")
 _LEADING_DOT = re.compile(rb"(?m)^\.")
-
-
-class TransportError(MentormailError):
-    """The mail server could not be used; `result` holds the classified failure, if any."""
-
-    def __init__(self, message: str, result: SendResult | None = None) -> None:
-        super().__init__(message)
-        self.result = result
-
-
-class Outcome(Enum):
-    SENT = "sent"  # accepted (for at least one recipient)
-    RETRY = "retry"  # not accepted, temporary: send again later
-    FAILED = "failed"  # not accepted, permanent
-    UNKNOWN = "unknown"  # the final dot went out, no reply came: maybe delivered, never resend
-    PAUSE = "pause"  # not accepted: provider quota or back-pressure, pause all sending
-
-
-@dataclass(frozen=True)
-class SendResult:
-    outcome: Outcome
-    code: int | None
-    detail: str  # server text, no secrets
-    refused: tuple[str, ...] = ()  # recipients refused while others were accepted
-    session: bool = False  # the connection, TLS or login failed: no message can go now
-
-
-def classify(phase: Phase, code: int, text: str) -> Outcome:
-    """The outcome of a server reply; see the table in the module docstring."""
-    if phase == "end" and 200 <= code < 300:
-        return Outcome.SENT
-    enhanced = _ENHANCED.match(text)
-    status, rcpt = ".".join(enhanced.groups()) if enhanced else "", phase == "RCPT TO"
-    ours = not (status[1:].startswith((".1.", ".2.2")) or "mailbox" in text.lower())
-    quota = code >= 400 and ours and (enhanced or not rcpt) and _QUOTA.search(text)
-    if quota or code in (421, 454) or (code, status) in _PAUSE or (code == 452 and not rcpt):
-        return Outcome.PAUSE
-    if code == 552 and rcpt:
-        return Outcome.RETRY
-    return Outcome.FAILED if 500 <= code < 600 else Outcome.RETRY
-
-
-def _clean(text: str) -> str:
-    text = " / ".join(line.strip() for line in text.splitlines() if line.strip())
-    return text if len(text) <= 400 else text[:399] + "…"
 
 
 class SmtpTransport:
@@ -253,19 +207,19 @@ class SmtpTransport:
     def _failure(self, phase: Phase, exc: Exception) -> SendResult:
         """Classify an exception raised before the final dot was sent."""
         if isinstance(exc, SMTPResponseException):
-            outcome, text = classify(phase, exc.code, exc.message), _clean(exc.message)
+            outcome, text = classify(phase, exc.code, exc.message), clean_reply(exc.message)
             what = f"login as {self._settings.username!r} refused" if phase == "AUTH" else phase
             return SendResult(outcome, exc.code, f"{what}: {exc.code} {text}")
         tls = exc if isinstance(exc, ssl.SSLError) else exc.__cause__
         if isinstance(tls, ssl.SSLError):
             trust = isinstance(tls, ssl.SSLCertVerificationError)
             what = "TLS certificate not trusted" if trust else "TLS handshake failed"
-            return SendResult(Outcome.FAILED, None, f"{what}: {_clean(str(tls))}")
+            return SendResult(Outcome.FAILED, None, f"{what}: {clean_reply(str(tls))}")
         if isinstance(exc, TimeoutError):  # aiosmtplib's SMTPTimeoutError included
             return SendResult(Outcome.RETRY, None, f"timed out at {phase}")
         # OSError: refused, reset, lost. SMTPException (not offered), ValueError (bad address)
         outcome = Outcome.RETRY if isinstance(exc, OSError) else Outcome.FAILED
-        return SendResult(outcome, None, f"{phase}: {_clean(str(exc))}")
+        return SendResult(outcome, None, f"{phase}: {clean_reply(str(exc))}")
 
     async def _reset(self, smtp: aiosmtplib.SMTP) -> _After:
         """RSET after a refused transaction, so the connection can be reused."""
@@ -297,7 +251,7 @@ class SmtpTransport:
                     return self._failure("RCPT TO", exc), "drop"
             except (SMTPException, OSError, ValueError) as exc:
                 return self._failure("RCPT TO", exc), "drop"
-        listing = "; ".join(f"{r} {code} {_clean(text)}" for r, code, text in refused)
+        listing = "; ".join(f"{r} {code} {clean_reply(text)}" for r, code, text in refused)
         if len(refused) == len(recipients):
             outcomes = [classify("RCPT TO", code, text) for _, code, text in refused]
             worst = next(o for o in (Outcome.PAUSE, Outcome.RETRY, Outcome.FAILED) if o in outcomes)
@@ -321,10 +275,10 @@ class SmtpTransport:
             reply = await protocol.read_response(timeout=self._data_timeout)
         except (SMTPException, OSError) as exc:
             smtp.close()  # a late reply must never be read as the next command's
-            kind = "timed out" if isinstance(exc, TimeoutError) else _clean(str(exc))
+            kind = "timed out" if isinstance(exc, TimeoutError) else clean_reply(str(exc))
             detail = f"no reply to the end of data ({kind}); the message may have been delivered"
             return SendResult(Outcome.UNKNOWN, None, detail), "drop"
-        outcome, text = classify("end", reply.code, reply.message), _clean(reply.message)
+        outcome, text = classify("end", reply.code, reply.message), clean_reply(reply.message)
         if outcome is Outcome.SENT:
             text += f"; refused: {listing}" if refused else ""
             return SendResult(outcome, reply.code, text, tuple(r for r, _, _ in refused)), "keep"

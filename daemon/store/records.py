@@ -1,0 +1,87 @@
+"""The store's records: outbox rows, send outcomes, invite versions, and their columns."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import dataclass
+from typing import Any, Literal
+
+State = Literal["pending", "sending", "sent", "unknown", "failed", "skipped"]
+
+
+def ts(instant: dt.datetime) -> str:
+    """A sortable UTC timestamp for the database."""
+    return instant.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def from_ts(text: str) -> dt.datetime:
+    return dt.datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=dt.UTC)
+
+
+@dataclass(frozen=True)
+class OutboxRow:
+    key: str
+    action_key: str
+    kind: str
+    title: str
+    recipients: tuple[str, ...]
+    message_id: str
+    token: str
+    planned_at: dt.datetime
+    deadline_at: dt.datetime
+    message: bytes
+    state: State = "pending"
+    attempts: int = 0
+    next_attempt_at: dt.datetime | None = None
+    last_error: str = ""
+    event_uid: str | None = None
+    sequence: int | None = None
+
+
+@dataclass(frozen=True)
+class Finish:
+    """The outcome to record for a claimed send."""
+
+    key: str
+    state: State
+    error: str = ""
+    retry_at: dt.datetime | None = None
+
+
+@dataclass(frozen=True)
+class EventVersion:
+    uid: str
+    invite_key: str
+    attendee: str
+    sequence: int
+    content_hash: str
+    status: Literal["active", "cancelled"]
+    invite: str  # the last invite sent, as JSON (a CANCEL is built from it)
+
+
+COLUMNS = (
+    "key, action_key, kind, title, recipients, message_id, token, planned_at, deadline_at, message,"
+    " state, attempts, next_attempt_at, last_error, event_uid, sequence"
+)
+
+
+def row_of(r: tuple[Any, ...]) -> OutboxRow:
+    return OutboxRow(
+        key=r[0],
+        action_key=r[1],
+        kind=r[2],
+        title=r[3],
+        recipients=tuple(json.loads(r[4])),
+        message_id=r[5],
+        token=r[6],
+        planned_at=from_ts(r[7]),
+        deadline_at=from_ts(r[8]),
+        message=bytes(r[9]),
+        state=r[10],
+        attempts=r[11],
+        next_attempt_at=from_ts(r[12]),
+        last_error=r[13],
+        event_uid=r[14],
+        sequence=r[15],
+    )
