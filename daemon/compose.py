@@ -32,7 +32,7 @@ from daemon.program.planner import Action, Person
 from daemon.program.windows import event_zone
 from daemon.store.sqlite import EventVersion, OutboxRow
 
-RETRY_HORIZON = dt.timedelta(days=5)  # RFC 5321 §4.5.4.1: give up after 4–5 days
+UNSENT_HORIZON = dt.timedelta(days=30)  # a send that never goes stale still ends some day
 
 
 @dataclass(frozen=True)
@@ -44,6 +44,7 @@ class Body:
     attachments: tuple[Attachment, ...] = ()
     names: tuple[str, ...] = ()
     event_uid: str = ""
+    sequence: int | None = None  # the invite's SEQUENCE (a request or a cancel)
 
 
 class Composer:
@@ -117,7 +118,8 @@ class Composer:
             subject = "Updated: " + subject
         rendered = self.renderer.render(action.template, subject, context)
         attachments = self._attachments(action)
-        body = Body(rendered, calendar, attachments, event_uid=action.uid if calendar else "")
+        uid, seq = (action.uid, send.sequence or 0) if calendar else ("", None)
+        body = Body(rendered, calendar, attachments, event_uid=uid, sequence=seq)
         return self._row(send.key, action, now, body), version
 
     def cancel(self, version: EventVersion, now: dt.datetime) -> tuple[OutboxRow, EventVersion]:
@@ -144,7 +146,10 @@ class Composer:
         cancelled = dataclasses.replace(
             version, sequence=invite.sequence, status="cancelled", invite=_to_json(invite)
         )
-        body = Body(rendered, calendar, names=(invite.attendee_name,), event_uid=invite.uid)
+        body = Body(
+            rendered, calendar, names=(invite.attendee_name,), event_uid=invite.uid,
+            sequence=invite.sequence,
+        )  # fmt: skip
         return self._row(key, action, now, body), cancelled
 
     def alert(self, failed: OutboxRow, now: dt.datetime) -> OutboxRow:
@@ -189,12 +194,13 @@ class Composer:
                 calendar=body.calendar, attachments=body.attachments,
             )  # fmt: skip
             message = to_bytes(build(out))
-        stale = action.stale_at or now + RETRY_HORIZON
         return OutboxRow(
             key=key, action_key=action.key, kind=action.kind, title=action.title,
             recipients=action.recipients, message_id=message_id(key, self.domain), token=token,
-            planned_at=action.at, deadline_at=min(stale, now + RETRY_HORIZON), message=message,
+            planned_at=action.at, deadline_at=action.stale_at or now + UNSENT_HORIZON,
+            message=message,
             event_uid=body.event_uid if body and body.event_uid else None,
+            sequence=body.sequence if body else None,
         )  # fmt: skip
 
     def _name(self, address: str) -> str:

@@ -1,10 +1,14 @@
 """Deliver due outbox rows over SMTP and record each outcome.
 
-Per row: claim it (pending -> sending, committed) just before the SMTP transaction, send, then
-record the outcome — sent; pending again with backoff (4xx, connection trouble before the final
-dot) until its deadline, then failed; failed (5xx); unknown (no reply after the final dot: it
-may have been delivered, so it is never re-sent blindly); or, for provider quota replies, pending
-and a pause of all sending. Failed and unknown sends are reported to the organizers.
+A hold on all sending (provider pause, unusable server, daily limit) is kept in the store and
+honoured across passes and restarts (the caller ends rows past their deadline first). Per row:
+wait for the per-minute limit, claim it (pending -> sending, committed) just before the SMTP
+transaction, send, then record the outcome — sent; pending again with backoff (4xx, connection
+trouble before the final dot) until its deadline, then failed; failed (5xx); unknown (no reply
+after the final dot: it may have been delivered, so it is never re-sent blindly). A provider
+quota reply holds all sending for QUOTA_PAUSE; a server that cannot be used at all (refused,
+421 greeting, TLS or login failure) holds it with a growing backoff. Failed and unknown sends
+are reported to the organizers by the caller.
 """
 
 from __future__ import annotations
@@ -24,9 +28,15 @@ log = logging.getLogger(__name__)
 FIRST_RETRY = dt.timedelta(minutes=5)
 MAX_RETRY = dt.timedelta(hours=3)
 QUOTA_PAUSE = dt.timedelta(hours=1)
+RETRY_HORIZON = dt.timedelta(days=5)  # RFC 5321 §4.5.4.1: give up 4–5 days after the first try
+DAY = dt.timedelta(days=1)
+PAGE = 200  # rows loaded at a time (each carries its whole message)
+SESSION_FAILURES = "smtp-session-failures"  # consecutive passes the server could not be used
 
 
 class Transport(Protocol):
+    async def wait_turn(self) -> None: ...
+
     async def send(self, message: bytes, sender: str, recipients: list[str]) -> SendResult: ...
 
 
@@ -35,8 +45,8 @@ class Delivery:
     """What one delivery pass did."""
 
     outcomes: Counter[str] = field(default_factory=Counter)
-    paused_until: dt.datetime | None = None
-    halted: str = ""  # why the pass stopped early: the server could not be used at all
+    paused_until: dt.datetime | None = None  # sending is held until then
+    halted: str = ""  # why sending is held
 
 
 def backoff(attempts: int) -> dt.timedelta:
@@ -52,48 +62,116 @@ async def deliver(
     now: dt.datetime,
     *,
     concurrency: int = 2,
-    limit: int = 100_000,
+    per_day: int = 0,
 ) -> Delivery:
-    """Send every due pending row (up to `limit`), `concurrency` at a time."""
+    """Send every due pending row, `concurrency` at a time, unless sending is held."""
     result = Delivery()
-    queue: asyncio.Queue[OutboxRow] = asyncio.Queue()
-    for row in store.due(now, limit):
-        queue.put_nowait(row)
-
-    async def worker() -> None:
-        # each commit records the previous outcome and claims the next row together: one
-        # fsync per message, and still nothing goes out before its claim is durable
-        done: Finish | None = None
-        while True:
-            go = not queue.empty() and result.paused_until is None and not result.halted
-            row = queue.get_nowait() if go else None
-            claimed = store.step(done, row.key if row else None, now)
-            done = None
-            if row is None:
-                return
-            if not claimed:
-                continue
-            try:
-                sent = await transport.send(row.message, envelope_sender, list(row.recipients))
-            except Exception as exc:  # an adapter bug must not leave the row 'sending'
-                log.exception("send of %s failed unexpectedly", row.key)
-                sent = SendResult(Outcome.UNKNOWN, None, f"unexpected error: {exc!r}")
-            done = _outcome(row, sent, now, result)
-
-    await asyncio.gather(*(worker() for _ in range(max(1, concurrency))))
+    hold = store.hold()
+    if hold is not None and hold.until > now:
+        _held(result, hold.until, hold.reason)
+        return result
+    run = _Pass(store, transport, envelope_sender, now, result)
+    left = _daily_budget(store, now, per_day, result)  # None: no daily limit
+    seen: set[str] = set()
+    while (left is None or left > 0) and not result.halted:
+        size = PAGE if left is None else min(PAGE, left)
+        page = [r for r in store.due(now, size) if r.key not in seen]
+        if not page:
+            break
+        seen.update(r.key for r in page)
+        tried = await run.send_page(page, concurrency)
+        if left is not None:
+            left -= tried
+            if left <= 0 and not result.halted:
+                _daily_budget(store, now, per_day, result)
+    if result.outcomes["sent"]:
+        store.count(SESSION_FAILURES, None)
     return result
 
 
-def _outcome(row: OutboxRow, sent: SendResult, now: dt.datetime, out: Delivery) -> Finish:
+def _daily_budget(store: Store, now: dt.datetime, per_day: int, result: Delivery) -> int | None:
+    """How many more messages may go in the rolling day (None: no limit); holds sending when
+    none may."""
+    if not per_day:
+        return None
+    sends = store.sends_since(now - DAY)
+    if len(sends) < per_day:
+        return per_day - len(sends)
+    until = sends[len(sends) - per_day] + DAY
+    reason = f"the daily limit of {per_day} messages (smtp.max_per_day) is reached"
+    store.set_hold(until, reason)
+    _held(result, until, reason)
+    return 0
+
+
+def _held(result: Delivery, until: dt.datetime, reason: str) -> None:
+    result.paused_until, result.halted = until, reason
+    log.warning("sending is held until %s: %s", f"{until:%Y-%m-%d %H:%M}Z", reason)
+
+
+@dataclass
+class _Pass:
+    store: Store
+    transport: Transport
+    sender: str
+    now: dt.datetime
+    result: Delivery
+
+    async def send_page(self, page: list[OutboxRow], concurrency: int) -> int:
+        """Send a page of rows, `concurrency` at a time; returns how many were tried."""
+        queue: asyncio.Queue[OutboxRow] = asyncio.Queue()
+        for row in page:
+            queue.put_nowait(row)
+        tried = [0]
+        async with asyncio.TaskGroup() as group:
+            for _ in range(max(1, concurrency)):
+                group.create_task(self._worker(queue, tried))
+        return tried[0]
+
+    async def _worker(self, queue: asyncio.Queue[OutboxRow], tried: list[int]) -> None:
+        # each commit records the previous outcome and claims the next row together: one
+        # fsync per message, and still nothing goes out before its claim is durable
+        store, now, done = self.store, self.now, None
+        while True:
+            row = None if queue.empty() or self.result.halted else queue.get_nowait()
+            if row is not None:
+                try:
+                    await self.transport.wait_turn()  # before the claim: a wait holds nothing
+                except BaseException:
+                    store.step(done, None, now)  # stopped while waiting: keep what is known
+                    raise
+            if not store.step(done, row.key if row else None, now, now + RETRY_HORIZON):
+                if row is None:
+                    return
+                done = None
+                continue
+            assert row is not None
+            tried[0] += 1
+            try:
+                sent = await self.transport.send(row.message, self.sender, list(row.recipients))
+            except Exception as exc:  # an adapter bug must not leave the row 'sending'
+                log.exception("send of %s failed unexpectedly", row.key)
+                sent = SendResult(Outcome.UNKNOWN, None, f"unexpected error: {exc!r}")
+            done = _outcome(store, row, sent, now, self.result)
+
+
+def _outcome(
+    store: Store, row: OutboxRow, sent: SendResult, now: dt.datetime, out: Delivery
+) -> Finish:
     """What to record for a send, and what it means for the rest of the pass."""
     detail = f"{sent.code or ''} {sent.detail}".strip()
     outcome = sent.outcome
     if sent.session and outcome is not Outcome.SENT:
-        # nothing about this message is wrong: keep it, stop the pass, say why
-        out.halted = detail
+        # nothing about this message is wrong: keep it and hold all sending, backing off
         out.outcomes["waiting"] += 1
-        log.error("cannot use the SMTP server: %s", detail)
-        return Finish(row.key, "pending", detail, now + FIRST_RETRY)
+        if out.paused_until is not None:  # another connection found it first in this pass
+            return Finish(row.key, "pending", detail, out.paused_until)
+        failures = store.count(SESSION_FAILURES, 1)
+        until = now + backoff(failures)
+        fix = " (fix the [smtp] settings or the password)" if outcome is Outcome.FAILED else ""
+        store.set_hold(until, f"cannot use the SMTP server: {detail}{fix}")
+        _held(out, until, f"cannot use the SMTP server: {detail}{fix}")
+        return Finish(row.key, "pending", detail, until)
     if outcome is Outcome.SENT:
         out.outcomes["sent"] += 1
         if not sent.refused:
@@ -102,13 +180,16 @@ def _outcome(row: OutboxRow, sent: SendResult, now: dt.datetime, out: Delivery) 
         return Finish(row.key, "sent", f"refused by the server for: {', '.join(sent.refused)}")
     if outcome is Outcome.PAUSE:
         until = now + QUOTA_PAUSE
-        out.paused_until = until
+        store.set_hold(until, f"the provider asked to slow down: {detail}")
+        _held(out, until, f"the provider asked to slow down: {detail}")
         out.outcomes["paused"] += 1
-        log.warning("provider limit reached (%s): pausing all sending until %s", detail, until)
         return Finish(row.key, "pending", detail, until)
     if outcome is Outcome.RETRY:
         retry_at = now + backoff(row.attempts + 1)
-        if retry_at <= row.deadline_at:
+        deadline = (
+            min(row.deadline_at, now + RETRY_HORIZON) if not row.attempts else row.deadline_at
+        )
+        if retry_at <= deadline:
             out.outcomes["retry"] += 1
             log.info("%s: temporary failure (%s); retrying at %s", row.key, detail, retry_at)
             return Finish(row.key, "pending", detail, retry_at)

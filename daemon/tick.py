@@ -30,7 +30,8 @@ CHUNK = 100  # rows composed per committed transaction
 @dataclass
 class TickReport:
     at: dt.datetime
-    enqueued: int = 0
+    enqueued: int = 0  # planned sends and cancellations queued (alerts are counted apart)
+    alerts: int = 0
     skipped: int = 0
     cancelled: int = 0
     recovered: list[str] = field(default_factory=list)
@@ -41,13 +42,12 @@ class TickReport:
 
     def summary(self) -> str:
         parts = [f"{self.enqueued} new", f"{self.skipped} stale skipped"]
+        parts += [f"{self.alerts} alerts to organizers"] if self.alerts else []
         parts += [f"{n} {state}" for state, n in sorted(self.outcomes.items())]
         if self.recovered:
             parts.append(f"{len(self.recovered)} interrupted sends now unknown")
-        if self.halted:
-            parts.append(f"stopped: {self.halted}")
         if self.paused_until:
-            parts.append(f"sending paused until {self.paused_until:%Y-%m-%d %H:%M}Z")
+            parts.append(f"sending held until {self.paused_until:%Y-%m-%d %H:%M}Z: {self.halted}")
         return f"tick at {self.at:%Y-%m-%d %H:%M}Z: " + ", ".join(parts)
 
 
@@ -76,10 +76,14 @@ async def run_tick(
 
 
 def _next_due(program: Program, store: Store, at: dt.datetime) -> dt.datetime | None:
+    """The next instant a tick has work: a planned send, a retry — not before a hold ends."""
     later = [a.at for a in plan(program) if a.kind in SENDABLE and a.at > at]
     retry = store.next_attempt()
     candidates = [*later[:1], *([retry] if retry else [])]
-    return min(candidates) if candidates else None
+    if not candidates:
+        return None
+    hold = store.hold()
+    return max(min(candidates), hold.until) if hold and hold.until > at else min(candidates)
 
 
 async def _tick(
@@ -108,20 +112,28 @@ async def _tick(
         row, cancelled = composer.cancel(version, at)
         rows.append(row)
         versions.append(cancelled)
-    report.enqueued += store.enqueue(rows, at, versions) + _alerts(store, composer, at)
+    report.enqueued += store.enqueue(rows, at, versions) - len(decisions.stale)
     report.skipped = len(decisions.stale)
     report.cancelled = len(decisions.cancels)
+    for row in store.expire(at):
+        state = "failed" if row.attempts else "skipped"
+        report.outcomes[state] += 1
+        log.warning("%s: %s: not delivered before its deadline %s", row.key, state, row.deadline_at)
+    report.alerts += _alerts(store, composer, at)
     if not store.due(at, 1):
+        _merge(report, _hold_only(store, at))
         return report
     transport = transport_factory()
     try:
-        sender = program.config.sender.address
-        concurrency = program.config.smtp.connections
+        sender, smtp = program.config.sender.address, program.config.smtp
         for _ in range(2):  # the second pass delivers the alerts about the first
-            delivery = await deliver(store, transport, sender, at, concurrency=concurrency)
+            delivery = await deliver(
+                store, transport, sender, at, concurrency=smtp.connections, per_day=smtp.max_per_day
+            )
             _merge(report, delivery)
-            if delivery.paused_until or delivery.halted or not _alerts(store, composer, at):
+            if delivery.halted or not (added := _alerts(store, composer, at)):
                 break
+            report.alerts += added
     finally:
         close = getattr(transport, "aclose", None)
         if close is not None:
@@ -138,6 +150,14 @@ def _alerts(store: Store, composer: Composer, at: dt.datetime) -> int:
     added = store.enqueue(alerts, at)
     store.mark_reported([r.key for r in failed], at)
     return added
+
+
+def _hold_only(store: Store, at: dt.datetime) -> Delivery:
+    """A pass with nothing due still reports a hold in force."""
+    hold = store.hold()
+    if hold is None or hold.until <= at:
+        return Delivery()
+    return Delivery(paused_until=hold.until, halted=hold.reason)
 
 
 def _merge(report: TickReport, delivery: Delivery) -> None:

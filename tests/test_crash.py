@@ -33,6 +33,8 @@ subject = "Day {{ occurrence }}"
 template = "note"
 send = { offset_days = 0, time = 10:00:00 }
 repeat = { every = "day", count = 25 }
+stale_after_days = 60  # the backlog that repeated kills pile up stays useful: all must go
+
 """
 
 

@@ -438,16 +438,20 @@ async def test_concurrent_sends_share_a_bounded_pool(server: SmtpServer) -> None
 
 
 @pytest.mark.asyncio
-async def test_rate_limit_and_pause_gate_each_send(server: SmtpServer) -> None:
+async def test_wait_turn_applies_the_minute_limit_and_a_pause(server: SmtpServer) -> None:
     fake = FakeTime()
     config = settings(server, max_per_minute=2, max_per_day=3)
     async with SmtpTransport(config, clock=fake.clock, sleep=fake.sleep) as transport:
         for n in range(3):
+            await transport.wait_turn()
             await assert_sends(transport, server, n)
         assert fake.sleeps == [pytest.approx(60.0)]
         transport.limiter.pause_until(fake.now + 1000.0)
+        await transport.wait_turn()
         await assert_sends(transport, server, 3)
-        assert fake.sleeps[1] == pytest.approx(DAY - 60.0)  # the day limit outlasts the pause
+        assert fake.sleeps[1] == pytest.approx(1000.0)  # no day wait here: the store counts days
+        await assert_sends(transport, server, 4)  # send itself never waits
+        assert len(fake.sleeps) == 2
 
 
 @pytest.mark.asyncio

@@ -48,4 +48,8 @@ STEPS: tuple[str, ...] = (
         value TEXT NOT NULL
     );
     """,
+    # 2: find an invite's unsent older versions quickly (they are skipped when a newer one comes)
+    """
+    CREATE INDEX outbox_event ON outbox (event_uid, sequence) WHERE event_uid IS NOT NULL;
+    """,
 )

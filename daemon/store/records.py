@@ -50,6 +50,14 @@ class Finish:
 
 
 @dataclass(frozen=True)
+class Hold:
+    """No message may go out before `until` (why: `reason`)."""
+
+    until: dt.datetime
+    reason: str
+
+
+@dataclass(frozen=True)
 class EventVersion:
     uid: str
     invite_key: str

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import secrets
 import sqlite3
 from collections.abc import Iterable, Iterator
@@ -21,6 +22,7 @@ from daemon.store.records import (
     COLUMNS,
     EventVersion,
     Finish,
+    Hold,
     OutboxRow,
     State,
     from_ts,
@@ -28,7 +30,9 @@ from daemon.store.records import (
     ts,
 )
 
-__all__ = ["EventVersion", "Finish", "OutboxRow", "State", "Store", "StoreError", "from_ts", "ts"]
+__all__ = [
+    "EventVersion", "Finish", "Hold", "OutboxRow", "State", "Store", "StoreError", "from_ts", "ts",
+]  # fmt: skip
 
 DB_NAME = "mentormail.sqlite3"
 
@@ -56,6 +60,8 @@ class Store:
     @classmethod
     def open(cls, state_dir: Path) -> Store:
         state_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        if state_dir.stat().st_uid == os.geteuid():
+            state_dir.chmod(0o700)  # an existing directory may have been made with a wider mode
         return cls(state_dir / DB_NAME)
 
     def close(self) -> None:
@@ -95,6 +101,30 @@ class Store:
                 return bytes.fromhex(value)
         return bytes.fromhex(row[0])
 
+    def hold(self) -> Hold | None:
+        """The stop on all sending (a provider pause, an unusable server, a daily limit)."""
+        rows = dict(self.db.execute("SELECT name, value FROM meta WHERE name LIKE 'hold-%'"))
+        if "hold-until" not in rows:
+            return None
+        return Hold(from_ts(rows["hold-until"]), rows.get("hold-reason", ""))
+
+    def set_hold(self, until: dt.datetime, reason: str) -> None:
+        """Send nothing before `until`; a later hold extends an earlier one, never shortens it."""
+        current = self.hold()
+        if current is not None and current.until >= until:
+            return
+        with self.transaction() as db:
+            for name, value in (("hold-until", ts(until)), ("hold-reason", reason)):
+                db.execute("INSERT OR REPLACE INTO meta (name, value) VALUES (?, ?)", (name, value))
+
+    def count(self, name: str, change: int | None = None) -> int:
+        """A small persistent counter: add `change` (None: reset to 0) and return the value."""
+        with self.transaction() as db:
+            row = db.execute("SELECT value FROM meta WHERE name = ?", (name,)).fetchone()
+            value = 0 if change is None else int(row[0] if row else 0) + change
+            db.execute("INSERT OR REPLACE INTO meta (name, value) VALUES (?, ?)", (name, value))
+        return value
+
     # --- outbox --------------------------------------------------------------------------------
 
     def known_keys(self) -> set[str]:
@@ -128,16 +158,52 @@ class Store:
                     ),
                 )  # fmt: skip
                 inserted += cursor.rowcount
+                if cursor.rowcount and r.event_uid and r.sequence:
+                    # a newer version (update or cancel) makes an unsent older one pointless,
+                    # and it must never reach the calendar after the newer one
+                    db.execute(
+                        "UPDATE outbox SET state = 'skipped', updated_at = ?, last_error = ?"
+                        " WHERE event_uid = ? AND sequence < ? AND state = 'pending'",
+                        (stamp, f"superseded by sequence {r.sequence}", r.event_uid, r.sequence),
+                    )
         return inserted
 
     def due(self, now: dt.datetime, limit: int = 1000) -> list[OutboxRow]:
-        """Pending rows whose next attempt is due, oldest plan first."""
+        """Pending rows whose next attempt is due, oldest plan first. An invite never has two
+        versions pending: enqueueing a newer one skips the older (see `enqueue`)."""
         cursor = self.db.execute(
             f"SELECT {COLUMNS} FROM outbox WHERE state = 'pending' AND next_attempt_at <= ?"
             " ORDER BY planned_at, key LIMIT ?",
             (ts(now), limit),
         )
         return [row_of(r) for r in cursor]
+
+    def expire(self, now: dt.datetime) -> list[OutboxRow]:
+        """Pending rows past their deadline end: `failed` if they were tried (the organizers
+        hear of it), `skipped` if never tried (the catch-up policy: too late to be useful)."""
+        with self.transaction() as db:
+            cursor = db.execute(
+                f"SELECT {COLUMNS} FROM outbox WHERE state = 'pending' AND deadline_at <= ?",
+                (ts(now),),
+            )
+            expired = [row_of(r) for r in cursor]
+            for r in expired:
+                tried = r.attempts > 0
+                error = f"not delivered by its deadline {r.deadline_at:%Y-%m-%d %H:%M}Z"
+                error += f"; last error: {r.last_error}" if tried and r.last_error else ""
+                state: State = "failed" if tried else "skipped"
+                self._finish(db, Finish(r.key, state, error if tried else "stale: " + error), now)
+        return expired
+
+    def sends_since(self, since: dt.datetime) -> list[dt.datetime]:
+        """When each message that may have reached the server since `since` went, oldest first
+        (sent or unknown: both count against a provider's daily limit)."""
+        cursor = self.db.execute(
+            "SELECT COALESCE(sent_at, updated_at) AS at FROM outbox"
+            " WHERE state IN ('sent', 'unknown', 'sending') AND at > ? ORDER BY at",
+            (ts(since),),
+        )
+        return [from_ts(r[0]) for r in cursor]
 
     def next_attempt(self) -> dt.datetime | None:
         """When the earliest pending row may be tried (now or later), if any."""
@@ -150,9 +216,16 @@ class Store:
         """pending -> sending, committed before any byte goes to the server."""
         return self.step(None, key, now)
 
-    def step(self, done: Finish | None, claim: str | None, now: dt.datetime) -> bool:
+    def step(
+        self,
+        done: Finish | None,
+        claim: str | None,
+        now: dt.datetime,
+        give_up_at: dt.datetime | None = None,
+    ) -> bool:
         """In one transaction: record `done` (a claimed send's outcome) and claim the row
-        `claim` (pending -> sending). True if the claim was made."""
+        `claim` (pending -> sending; on its first attempt its deadline becomes no later than
+        `give_up_at`). True if the claim was made."""
         if done is None and claim is None:
             return False
         with self.transaction() as db:
@@ -160,10 +233,13 @@ class Store:
                 self._finish(db, done, now)
             if claim is None:
                 return False
+            limit = ts(give_up_at) if give_up_at else None
             cursor = db.execute(
-                "UPDATE outbox SET state = 'sending', attempts = attempts + 1, updated_at = ?"
+                "UPDATE outbox SET state = 'sending', attempts = attempts + 1, updated_at = ?,"
+                " deadline_at = CASE WHEN attempts = 0 AND ? IS NOT NULL"
+                " THEN min(deadline_at, ?) ELSE deadline_at END"
                 " WHERE key = ? AND state = 'pending'",
-                (ts(now), claim),
+                (ts(now), limit, limit, claim),
             )
         return cursor.rowcount == 1
 

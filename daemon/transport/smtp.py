@@ -17,9 +17,9 @@ RFC 5321 §4.5.3.2.6); other commands use `settings.timeout_seconds`. Outcomes, 
 Some recipients refused, at least one accepted: SENT with `refused`. All refused: PAUSE if any
 says so, else RETRY if any is temporary, else FAILED. Up to `settings.connections` connections
 are reused; one idle over 30 s gets a NOOP first, and one found closed at MAIL (EOF, 421) is
-replaced once. The rate limiter counts a send when it starts. A PAUSE is reported, not acted
-on: the caller picks how long and calls `transport.limiter.pause_until(t)`. AUTH or TLS
-refusals come back from `send` as FAILED and from `check()` as a TransportError.
+replaced once. `wait_turn` applies the per-minute limit (the caller's daily limit comes from
+the store). A PAUSE is reported, not acted on: the caller decides how long to hold sending.
+AUTH or TLS refusals come back from `send` as FAILED and from `check()` as a TransportError.
 """
 
 from __future__ import annotations
@@ -78,7 +78,8 @@ class SmtpTransport:
         self._settings, self._tls_context, self._data_timeout = settings, tls_context, data_timeout
         self._clock, self._sleep = clock, sleep
         self._timeout = settings.timeout_seconds
-        self.limiter = RateLimiter(settings.max_per_minute, settings.max_per_day)
+        # the daily limit is counted from the store (it must outlive the process): see executor
+        self.limiter = RateLimiter(settings.max_per_minute, 0)
         self._idle: list[tuple[aiosmtplib.SMTP, float]] = []  # (connection, last used)
         self._slots = asyncio.Semaphore(settings.connections)
         self._rate_lock = asyncio.Lock()
@@ -91,8 +92,17 @@ class SmtpTransport:
     async def __aexit__(self, *exc_info: object) -> None:
         await self.aclose()
 
+    async def wait_turn(self) -> None:
+        """Wait until the per-minute limit lets one more message start, and count it. The
+        caller claims its message only after this: a wait must never hold a claimed send."""
+        async with self._rate_lock:
+            while (wait := self.limiter.delay(self._clock())) > 0:
+                await self._sleep(wait)
+            self.limiter.record(self._clock())
+
     async def send(self, message: bytes, sender: str, recipients: Sequence[str]) -> SendResult:
-        """Send one message (CRLF line ends) once the rate limiter and the pool allow."""
+        """Send one message (CRLF line ends) once the pool allows; the rate limit is
+        `wait_turn`'s job."""
         if self._closed:
             raise TransportError("the SMTP transport is already closed")
         # aiosmtplib would quietly send to the first address it can parse out of a bad one
@@ -100,10 +110,6 @@ class SmtpTransport:
         if bad or not recipients:
             detail = f"not a bare ASCII address: {bad[0]!r}" if bad else "no recipients"
             return SendResult(Outcome.FAILED, None, detail)
-        async with self._rate_lock:
-            while (wait := self.limiter.delay(self._clock())) > 0:
-                await self._sleep(wait)
-            self.limiter.record(self._clock())
         async with self._slots:
             for attempt in (1, 2):
                 try:
