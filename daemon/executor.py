@@ -15,8 +15,11 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import functools
 import logging
 from collections import Counter
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -70,23 +73,36 @@ async def deliver(
     if hold is not None and hold.until > now:
         _held(result, hold.until, hold.reason)
         return result
-    run = _Pass(store, transport, envelope_sender, now, result)
     left = _daily_budget(store, now, per_day, result)  # None: no daily limit
+    if left == 0 or not store.due(now, 1):
+        return result
+    commits = _Commits(store, now)
+    run = _Pass(store, transport, envelope_sender, now, result, commits)
+    try:
+        await _pages(run, left, per_day, concurrency)
+    finally:
+        await commits.close()
+    if result.outcomes["sent"]:
+        store.count(SESSION_FAILURES, None)
+    return result
+
+
+async def _pages(run: _Pass, left: int | None, per_day: int, concurrency: int) -> None:
+    """Send due rows a page at a time until none is left, the daily budget is spent or
+    sending is held."""
+    store, now, result = run.store, run.now, run.result
     seen: set[str] = set()
     while (left is None or left > 0) and not result.halted:
         size = PAGE if left is None else min(PAGE, left)
         page = [r for r in store.due(now, size) if r.key not in seen]
         if not page:
-            break
+            return
         seen.update(r.key for r in page)
         tried = await run.send_page(page, concurrency)
         if left is not None:
             left -= tried
             if left <= 0 and not result.halted:
                 _daily_budget(store, now, per_day, result)
-    if result.outcomes["sent"]:
-        store.count(SESSION_FAILURES, None)
-    return result
 
 
 def _daily_budget(store: Store, now: dt.datetime, per_day: int, result: Delivery) -> int | None:
@@ -109,6 +125,61 @@ def _held(result: Delivery, until: dt.datetime, reason: str) -> None:
     log.warning("sending is held until %s: %s", f"{until:%Y-%m-%d %H:%M}Z", reason)
 
 
+class _Commits:
+    """Group commit in a thread of its own: the claims and outcomes that workers ask for
+    while a commit is being written go into the next one (one fsync for all), the event loop
+    keeps talking SMTP meanwhile, and each worker goes on only once its request is durable.
+    The thread uses its own connection; it is the only user of that connection."""
+
+    def __init__(self, store: Store, now: dt.datetime) -> None:
+        self.writer, self.now = store.writer(), now
+        self._thread = ThreadPoolExecutor(1, thread_name_prefix="mentormail-commit")
+        self._batch: list[tuple[Finish | None, str | None, asyncio.Future[bool]]] = []
+        self._flushing: asyncio.Task[None] | None = None
+
+    async def step(self, done: Finish | None, claim: str | None) -> bool:
+        future: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+        self._batch.append((done, claim, future))
+        if self._flushing is None:
+            self._flushing = asyncio.create_task(self._flush())
+        try:
+            return await asyncio.shield(future)
+        except asyncio.CancelledError:
+            # the commit goes on regardless: a claim it made for us is given back
+            if await future and claim is not None:
+                await self._run(lambda: self.writer.give_back([claim], self.now))
+            raise
+
+    async def close(self) -> None:
+        if self._flushing is not None:
+            await self._flushing
+        self._thread.shutdown(wait=True)
+        self.writer.close()
+
+    async def _flush(self) -> None:
+        give_up_at = self.now + RETRY_HORIZON
+        try:
+            while self._batch:
+                batch, self._batch = self._batch, []
+                requests = [(done, claim) for done, claim, _ in batch]
+                try:
+                    claimed = await self._run(
+                        functools.partial(self.writer.steps, requests, self.now, give_up_at)
+                    )
+                except Exception as error:  # e.g. the disk is full: every worker hears of it
+                    for _, _, future in batch:
+                        future.set_exception(error)
+                    continue
+                for (_, _, future), ok in zip(batch, claimed, strict=True):
+                    future.set_result(ok)
+        finally:
+            self._flushing = None
+
+    async def _run(self, write: Callable[[], list[bool]]) -> list[bool]:
+        loop = asyncio.get_running_loop()
+        return await asyncio.shield(loop.run_in_executor(self._thread, write))
+
+
 @dataclass
 class _Pass:
     store: Store
@@ -116,6 +187,7 @@ class _Pass:
     sender: str
     now: dt.datetime
     result: Delivery
+    commits: _Commits
 
     async def send_page(self, page: list[OutboxRow], concurrency: int) -> int:
         """Send a page of rows, `concurrency` at a time; returns how many were tried."""
@@ -125,12 +197,14 @@ class _Pass:
         tried = [0]
         async with asyncio.TaskGroup() as group:
             for _ in range(max(1, concurrency)):
-                group.create_task(self._worker(queue, tried))
+                group.create_task(self._worker(queue, self.commits, tried))
         return tried[0]
 
-    async def _worker(self, queue: asyncio.Queue[OutboxRow], tried: list[int]) -> None:
-        # each commit records the previous outcome and claims the next row together: one
-        # fsync per message, and still nothing goes out before its claim is durable
+    async def _worker(
+        self, queue: asyncio.Queue[OutboxRow], commits: _Commits, tried: list[int]
+    ) -> None:
+        # a commit records the previous outcome and claims the next row together, and
+        # nothing goes out before its claim is durable
         store, now, done = self.store, self.now, None
         while True:
             row = None if queue.empty() or self.result.halted else queue.get_nowait()
@@ -138,9 +212,9 @@ class _Pass:
                 try:
                     await self.transport.wait_turn()  # before the claim: a wait holds nothing
                 except BaseException:
-                    store.step(done, None, now)  # stopped while waiting: keep what is known
+                    await commits.step(done, None)  # stopped while waiting: keep what is known
                     raise
-            if not store.step(done, row.key if row else None, now, now + RETRY_HORIZON):
+            if not await commits.step(done, row.key if row else None):
                 if row is None:
                     return
                 done = None

@@ -6,6 +6,7 @@ is held for the whole pass, so two passes never overlap on one state directory.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import datetime as dt
 import logging
@@ -14,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from daemon.backlog import POOL_MIN, Backlog
 from daemon.compose import Composer
 from daemon.config import resolve
 from daemon.executor import Delivery, Transport, deliver
@@ -24,7 +26,6 @@ from daemon.store.lock import StateLock
 from daemon.store.sqlite import EventVersion, OutboxRow, Store
 
 log = logging.getLogger(__name__)
-CHUNK = 100  # rows composed per committed transaction
 
 
 @dataclass
@@ -62,13 +63,14 @@ async def run_tick(
     transport_factory: Callable[[], Transport],
     *,
     locked: bool = False,
+    pool_min: int = POOL_MIN,
 ) -> TickReport:
     """One pass; takes the state lock unless the caller (the service) already holds it."""
     directory = state_dir(program, config_path)
     with contextlib.nullcontext() if locked else StateLock(directory):
         store = Store.open(directory)
         try:
-            report = await _tick(program, store, at, transport_factory)
+            report = await _tick(program, store, at, transport_factory, pool_min)
             report.next_due = _next_due(program, store, at)
             return report
         finally:
@@ -87,24 +89,24 @@ def _next_due(program: Program, store: Store, at: dt.datetime) -> dt.datetime | 
 
 
 async def _tick(
-    program: Program, store: Store, at: dt.datetime, transport_factory: Callable[[], Transport]
+    program: Program,
+    store: Store,
+    at: dt.datetime,
+    transport_factory: Callable[[], Transport],
+    pool_min: int,
 ) -> TickReport:
     report = TickReport(at=at, recovered=store.recover(at))
     for key in report.recovered:
         log.error("%s was interrupted while sending; recorded as unknown", key)
     timeline = plan(program)
-    composer = Composer(program, timeline, store.secret("reply-token"))
+    secret = store.secret("reply-token")
+    composer = Composer(program, timeline, secret)
     decisions = decide(timeline, store.known_keys(), store.events(), composer.invite_hash, at)
-    # composed and committed in chunks, so a long backlog keeps its progress if interrupted
+    backlog = Backlog(composer, timeline, secret, decisions.sends, at, pool_min=pool_min)
+    if not backlog.pooled:  # composed and committed in chunks before anything is sent
+        await _enqueue(backlog, store, at, report)
     rows: list[OutboxRow] = []
     versions: list[EventVersion] = []
-    for send in decisions.sends:
-        row, version = composer.row(send, at)
-        rows.append(row)
-        versions += [version] if version is not None else []
-        if len(rows) >= CHUNK:
-            report.enqueued += store.enqueue(rows, at, versions)
-            rows, versions = [], []
     for action in decisions.stale:
         log.warning("skipping %s: due %s, no longer useful at %s", action.key, action.at, at)
         rows.append(composer.skipped(action, at, f"stale: due {action.at:%Y-%m-%d %H:%M}Z"))
@@ -120,25 +122,64 @@ async def _tick(
         report.outcomes[state] += 1
         log.warning("%s: %s: not delivered before its deadline %s", row.key, state, row.deadline_at)
     report.alerts += _alerts(store, composer, at)
-    if not store.due(at, 1):
+    if not backlog.pooled and not store.due(at, 1):
         _merge(report, _hold_only(store, at))
         return report
+    # a big backlog is composed by a worker process while this one delivers what is ready
+    composing = (
+        asyncio.create_task(_enqueue(backlog, store, at, report)) if backlog.pooled else None
+    )
     transport = transport_factory()
     try:
-        sender, smtp = program.config.sender.address, program.config.smtp
-        for _ in range(2):  # the second pass delivers the alerts about the first
-            delivery = await deliver(
-                store, transport, sender, at, concurrency=smtp.connections, per_day=smtp.max_per_day
-            )
-            _merge(report, delivery)
-            if delivery.halted or not (added := _alerts(store, composer, at)):
-                break
-            report.alerts += added
+        await _deliver_all(program, store, transport, composer, report, composing=composing)
+        if composing is not None:
+            await composing
     finally:
+        if composing is not None and not composing.done():
+            composing.cancel()
+            await asyncio.gather(composing, return_exceptions=True)
         close = getattr(transport, "aclose", None)
         if close is not None:
             await close()
     return report
+
+
+async def _enqueue(backlog: Backlog, store: Store, at: dt.datetime, report: TickReport) -> None:
+    """Commit composed chunks as they come: a long backlog keeps its progress if interrupted."""
+    async for chunk in backlog:
+        rows = [row for row, _ in chunk]
+        versions = [version for _, version in chunk if version is not None]
+        report.enqueued += store.enqueue(rows, at, versions)
+
+
+async def _deliver_all(
+    program: Program,
+    store: Store,
+    transport: Transport,
+    composer: Composer,
+    report: TickReport,
+    *,
+    composing: asyncio.Task[None] | None,
+) -> None:
+    """Deliver until nothing is due and nothing more is being composed; then deliver the
+    alerts about this pass's failures once."""
+    sender, smtp, at = program.config.sender.address, program.config.smtp, report.at
+    alerted = False
+    while True:
+        delivery = await deliver(
+            store, transport, sender, at, concurrency=smtp.connections, per_day=smtp.max_per_day
+        )
+        _merge(report, delivery)
+        if delivery.halted:
+            return
+        if composing is not None and not composing.done():
+            if not store.due(at, 1):
+                await asyncio.wait({composing}, timeout=0.02)  # the next chunk is on its way
+            continue
+        if alerted or not (added := _alerts(store, composer, at)):
+            return
+        report.alerts += added
+        alerted = True
 
 
 def _alerts(store: Store, composer: Composer, at: dt.datetime) -> int:

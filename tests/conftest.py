@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import textwrap
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from daemon.program.loader import Program, load_program
+from tests.dovecot import Account, Dovecot
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = sorted((ROOT / "examples").glob("*/config.toml"))
@@ -69,7 +71,7 @@ subject = "Week {{{{ week }}}}"
 template = "note"
 send = {{ week = 1, day = "monday", time = 09:00:00 }}
 repeat = {{ every = "week", count = {weeks} }}
-"""
+{stale}"""
 
 
 def mini_program(
@@ -80,11 +82,17 @@ def mini_program(
     weeks: int = 8,
     structure: str = "pairs",
     extra_schedule: str = "",
+    stale_days: int = 7,
 ) -> Path:
     """A small program in tmp_path: people are (name, email, timezone, role) in pair p1, p2..."""
     write(
         tmp_path / "schedule.toml",
-        MINI_SCHEDULE.format(structure=structure, weeks=weeks) + extra_schedule,
+        MINI_SCHEDULE.format(
+            structure=structure,
+            weeks=weeks,
+            stale=f"stale_after_days = {stale_days}\n" if stale_days != 7 else "",
+        )
+        + extra_schedule,
     )
     write(
         tmp_path / "templates" / "note.md.j2", "Hi {{ recipient.first_name }}, week {{ week }}.\n"
@@ -117,3 +125,18 @@ def mini_program(
         file = "roster.csv"
         """,
     )
+
+
+@pytest.fixture(scope="session")
+def dovecot() -> Iterator[Dovecot]:
+    """A private Dovecot for the whole session: `port` (plain, offers STARTTLS), `tls_port`
+    (implicit TLS), `client_context()` trusting its certificate. See tests/dovecot.py."""
+    with Dovecot.started() as server:
+        yield server
+
+
+@pytest.fixture
+def imap_account(dovecot: Dovecot) -> Account:
+    """A new user with an empty mailbox on the session's Dovecot: `settings(security)` for
+    ImapInbox, `append`/`deliver` to seed mail, `flags`/`read`/`uids` to look as another client."""
+    return dovecot.new_account()

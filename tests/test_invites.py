@@ -291,6 +291,7 @@ def test_the_repeated_hour_is_written_in_utc() -> None:
 def test_vtimezone_covers_only_the_event_years_and_is_cached() -> None:
     invites._vtimezone.cache_clear()
     invites._vtimezone_ical.cache_clear()
+    invites._template.cache_clear()
     text = unfolded(build_calendar(CALL))
     assert "COMMENT:This timezone only works from 2021-01-01 to 2022-01-01." in text
     build_calendar(UPDATE)
@@ -502,3 +503,21 @@ def test_long_multibyte_text_folds_cleanly_and_round_trips(summary: str, descrip
     assert str(event.get("DESCRIPTION", "")) == description.strip()
     vevent = vobject.readOne(ics.decode()).vevent
     assert vevent.summary.value == summary.strip()
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    uid=st.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789-./@", min_size=1, max_size=120),
+    local=st.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789.-_+", min_size=1, max_size=64),
+    name=st.text(max_size=80),
+    case=st.sampled_from(sorted(CASES)),
+)
+def test_spliced_calendar_is_the_full_serialization(
+    uid: str, local: str, name: str, case: str
+) -> None:
+    """build_calendar splices each attendee's UID and ATTENDEE lines into a cached template;
+    the bytes must equal icalendar's own serialization of the whole calendar."""
+    invite = dataclasses.replace(
+        CASES[case], uid=uid, attendee_email=f"{local}@example.org", attendee_name=name
+    )
+    assert build_calendar(invite) == bytes(build_icalendar(invite).to_ical(sorted=False))

@@ -1,0 +1,229 @@
+"""The outbox: one row per send key (UNIQUE), its state, attempts and outcome."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sqlite3
+from collections.abc import Iterable, Sequence
+
+from daemon.store.base import Base
+from daemon.store.events import save_event
+from daemon.store.records import (
+    COLUMNS,
+    EventVersion,
+    Finish,
+    OutboxRow,
+    State,
+    from_ts,
+    row_of,
+    ts,
+)
+
+
+class OutboxStore(Base):
+    def known_keys(self) -> set[str]:
+        return {row[0] for row in self.db.execute("SELECT key FROM outbox")}
+
+    def enqueue(
+        self,
+        rows: Iterable[OutboxRow],
+        now: dt.datetime,
+        events: Iterable[EventVersion] = (),
+    ) -> int:
+        """Insert rows whose key is new, and the invite versions they send, in one transaction;
+        returns how many rows were inserted."""
+        stamp = ts(now)
+        inserted = 0
+        with self.transaction() as db:
+            for version in events:
+                save_event(db, version, stamp)
+            for r in rows:
+                cursor = db.execute(
+                    "INSERT OR IGNORE INTO outbox (key, action_key, kind, title, recipients,"
+                    " message_id, token, planned_at, state, attempts, next_attempt_at, deadline_at,"
+                    " last_error, message, event_uid, sequence, created_at, updated_at)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        r.key, r.action_key, r.kind, r.title, json.dumps(r.recipients),
+                        r.message_id, r.token, ts(r.planned_at), r.state,
+                        ts(r.next_attempt_at or r.planned_at), ts(r.deadline_at), r.last_error,
+                        r.message, r.event_uid, r.sequence,
+                        stamp, stamp,
+                    ),
+                )  # fmt: skip
+                inserted += cursor.rowcount
+                if cursor.rowcount and r.event_uid and r.sequence:
+                    # a newer version (update or cancel) makes an unsent older one pointless,
+                    # and it must never reach the calendar after the newer one
+                    db.execute(
+                        "UPDATE outbox SET state = 'skipped', updated_at = ?, last_error = ?"
+                        " WHERE event_uid = ? AND sequence < ? AND state = 'pending'",
+                        (stamp, f"superseded by sequence {r.sequence}", r.event_uid, r.sequence),
+                    )
+        return inserted
+
+    def due(self, now: dt.datetime, limit: int = 1000) -> list[OutboxRow]:
+        """Pending rows whose next attempt is due, oldest plan first. An invite never has two
+        versions pending: enqueueing a newer one skips the older (see `enqueue`)."""
+        cursor = self.db.execute(
+            f"SELECT {COLUMNS} FROM outbox WHERE state = 'pending' AND next_attempt_at <= ?"
+            " ORDER BY planned_at, key LIMIT ?",
+            (ts(now), limit),
+        )
+        return [row_of(r) for r in cursor]
+
+    def expire(self, now: dt.datetime) -> list[OutboxRow]:
+        """Pending rows past their deadline end: `failed` if they were tried (the organizers
+        hear of it), `skipped` if never tried (the catch-up policy: too late to be useful)."""
+        with self.transaction() as db:
+            cursor = db.execute(
+                f"SELECT {COLUMNS} FROM outbox WHERE state = 'pending' AND deadline_at <= ?",
+                (ts(now),),
+            )
+            expired = [row_of(r) for r in cursor]
+            for r in expired:
+                tried = r.attempts > 0
+                error = f"not delivered by its deadline {r.deadline_at:%Y-%m-%d %H:%M}Z"
+                error += f"; last error: {r.last_error}" if tried and r.last_error else ""
+                state: State = "failed" if tried else "skipped"
+                self._finish(db, Finish(r.key, state, error if tried else "stale: " + error), now)
+        return expired
+
+    def sends_since(self, since: dt.datetime) -> list[dt.datetime]:
+        """When each message that may have reached the server since `since` went, oldest first
+        (sent or unknown: both count against a provider's daily limit)."""
+        cursor = self.db.execute(
+            "SELECT COALESCE(sent_at, updated_at) AS at FROM outbox"
+            " WHERE state IN ('sent', 'unknown', 'sending') AND at > ? ORDER BY at",
+            (ts(since),),
+        )
+        return [from_ts(r[0]) for r in cursor]
+
+    def next_attempt(self) -> dt.datetime | None:
+        """When the earliest pending row may be tried (now or later), if any."""
+        row = self.db.execute(
+            "SELECT min(next_attempt_at) FROM outbox WHERE state = 'pending'"
+        ).fetchone()
+        return from_ts(row[0]) if row and row[0] else None
+
+    def claim(self, key: str, now: dt.datetime) -> bool:
+        """pending -> sending, committed before any byte goes to the server."""
+        return self.step(None, key, now)
+
+    def step(
+        self,
+        done: Finish | None,
+        claim: str | None,
+        now: dt.datetime,
+        give_up_at: dt.datetime | None = None,
+    ) -> bool:
+        """In one transaction: record `done` (a claimed send's outcome) and claim the row
+        `claim` (pending -> sending; on its first attempt its deadline becomes no later than
+        `give_up_at`). True if the claim was made."""
+        return self.steps([(done, claim)], now, give_up_at)[0]
+
+    def steps(
+        self,
+        requests: Sequence[tuple[Finish | None, str | None]],
+        now: dt.datetime,
+        give_up_at: dt.datetime | None = None,
+    ) -> list[bool]:
+        """`step` for several sends in one transaction (one fsync for all)."""
+        if all(done is None and claim is None for done, claim in requests):
+            return [False] * len(requests)
+        claimed = []
+        stamp, limit = ts(now), ts(give_up_at) if give_up_at else None
+        with self.transaction() as db:
+            for done, claim in requests:
+                if done is not None:
+                    self._finish(db, done, now)
+                if claim is None:
+                    claimed.append(False)
+                    continue
+                cursor = db.execute(
+                    "UPDATE outbox SET state = 'sending', attempts = attempts + 1, updated_at = ?,"
+                    " deadline_at = CASE WHEN attempts = 0 AND ? IS NOT NULL"
+                    " THEN min(deadline_at, ?) ELSE deadline_at END"
+                    " WHERE key = ? AND state = 'pending'",
+                    (stamp, limit, limit, claim),
+                )
+                claimed.append(cursor.rowcount == 1)
+        return claimed
+
+    def give_back(self, keys: Sequence[str], now: dt.datetime) -> list[bool]:
+        """Claimed rows that were never sent (the pass stopped first) go back to pending, and
+        the claim does not count as an attempt."""
+        with self.transaction() as db:
+            return [
+                db.execute(
+                    "UPDATE outbox SET state = 'pending', attempts = attempts - 1, updated_at = ?"
+                    " WHERE key = ? AND state = 'sending'",
+                    (ts(now), key),
+                ).rowcount
+                == 1
+                for key in keys
+            ]
+
+    def finish(
+        self,
+        key: str,
+        state: State,
+        now: dt.datetime,
+        *,
+        error: str = "",
+        retry_at: dt.datetime | None = None,
+    ) -> None:
+        """Record the outcome of a claimed send (or skip a pending one)."""
+        with self.transaction() as db:
+            self._finish(db, Finish(key, state, error, retry_at), now)
+
+    @staticmethod
+    def _finish(db: sqlite3.Connection, done: Finish, now: dt.datetime) -> None:
+        retry = ts(done.retry_at) if done.retry_at else None
+        db.execute(
+            "UPDATE outbox SET state = ?, last_error = ?, updated_at = ?,"
+            " next_attempt_at = COALESCE(?, next_attempt_at),"
+            " sent_at = CASE WHEN ? = 'sent' THEN ? ELSE sent_at END WHERE key = ?",
+            (done.state, done.error, ts(now), retry, done.state, ts(now), done.key),
+        )
+
+    def recover(self, now: dt.datetime) -> list[str]:
+        """After a crash: a send claimed but never finished may have been delivered, so it is
+        `unknown` (reported to the organizers, never re-sent blindly)."""
+        with self.transaction() as db:
+            keys = [r[0] for r in db.execute("SELECT key FROM outbox WHERE state = 'sending'")]
+            db.execute(
+                "UPDATE outbox SET state = 'unknown', updated_at = ?,"
+                " last_error = 'interrupted while sending; it may or may not have been delivered'"
+                " WHERE state = 'sending'",
+                (ts(now),),
+            )
+        return keys
+
+    def rows(self, state: State | None = None) -> list[OutboxRow]:
+        query = f"SELECT {COLUMNS} FROM outbox"
+        cursor = (
+            self.db.execute(query + " WHERE state = ? ORDER BY id", (state,))
+            if state
+            else self.db.execute(query + " ORDER BY id")
+        )
+        return [row_of(r) for r in cursor]
+
+    def unreported(self, states: tuple[State, ...]) -> list[OutboxRow]:
+        marks = ", ".join("?" for _ in states)
+        cursor = self.db.execute(
+            f"SELECT {COLUMNS} FROM outbox WHERE reported_at IS NULL AND state IN ({marks})"
+            " ORDER BY id",
+            states,
+        )
+        return [row_of(r) for r in cursor]
+
+    def mark_reported(self, keys: Iterable[str], now: dt.datetime) -> None:
+        with self.transaction() as db:
+            db.executemany(
+                "UPDATE outbox SET reported_at = ? WHERE key = ?", [(ts(now), k) for k in keys]
+            )
+
+    def counts(self) -> dict[str, int]:
+        return dict(self.db.execute("SELECT state, count(*) FROM outbox GROUP BY state").fetchall())
