@@ -52,4 +52,68 @@ STEPS: tuple[str, ...] = (
     """
     CREATE INDEX outbox_event ON outbox (event_uid, sequence) WHERE event_uid IS NOT NULL;
     """,
+    # 3: what arrived in the mailbox, and what it meant
+    """
+    CREATE TABLE mailboxes (
+        mailbox      TEXT PRIMARY KEY,
+        uidvalidity  INTEGER NOT NULL,
+        last_uid     INTEGER NOT NULL
+    );
+    CREATE TABLE inbox (
+        id           INTEGER PRIMARY KEY,
+        mailbox      TEXT NOT NULL,
+        uidvalidity  INTEGER NOT NULL,
+        uid          INTEGER NOT NULL,
+        message_id   TEXT,
+        digest       TEXT NOT NULL,
+        received_at  TEXT NOT NULL,
+        kind         TEXT NOT NULL,
+        sender       TEXT NOT NULL DEFAULT '',
+        participant  TEXT NOT NULL DEFAULT '',
+        summary      TEXT NOT NULL DEFAULT '',
+        folder       TEXT NOT NULL,
+        moved_at     TEXT,
+        UNIQUE (mailbox, uidvalidity, uid)
+    );
+    CREATE INDEX inbox_message ON inbox (message_id);
+    CREATE INDEX inbox_digest ON inbox (digest);
+    CREATE INDEX inbox_unmoved ON inbox (mailbox, uidvalidity) WHERE moved_at IS NULL;
+    CREATE TABLE checkins (
+        id           INTEGER PRIMARY KEY,
+        inbox_id     INTEGER NOT NULL REFERENCES inbox (id),
+        participant  TEXT NOT NULL,
+        at           TEXT NOT NULL,
+        answers      TEXT NOT NULL DEFAULT '',
+        obligations  TEXT NOT NULL,
+        answer       TEXT,
+        fields       TEXT NOT NULL,
+        text         TEXT NOT NULL
+    );
+    CREATE INDEX checkins_participant ON checkins (participant);
+    CREATE TABLE rsvps (
+        uid          TEXT NOT NULL,
+        attendee     TEXT NOT NULL,
+        partstat     TEXT NOT NULL,
+        sequence     INTEGER NOT NULL,
+        at           TEXT NOT NULL,
+        inbox_id     INTEGER NOT NULL REFERENCES inbox (id),
+        PRIMARY KEY (uid, attendee)
+    );
+    CREATE TABLE commands (
+        id           INTEGER PRIMARY KEY,
+        inbox_id     INTEGER NOT NULL REFERENCES inbox (id),
+        participant  TEXT NOT NULL,
+        name         TEXT NOT NULL,
+        args         TEXT NOT NULL,
+        at           TEXT NOT NULL
+    );
+    CREATE TABLE bounces (
+        address      TEXT PRIMARY KEY,
+        first_at     TEXT NOT NULL,
+        last_at      TEXT NOT NULL,
+        count        INTEGER NOT NULL,
+        status       TEXT NOT NULL,
+        diagnostic   TEXT NOT NULL
+    );
+    """,
 )

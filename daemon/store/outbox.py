@@ -34,34 +34,10 @@ class OutboxStore(Base):
         """Insert rows whose key is new, and the invite versions they send, in one transaction;
         returns how many rows were inserted."""
         stamp = ts(now)
-        inserted = 0
         with self.transaction() as db:
             for version in events:
                 save_event(db, version, stamp)
-            for r in rows:
-                cursor = db.execute(
-                    "INSERT OR IGNORE INTO outbox (key, action_key, kind, title, recipients,"
-                    " message_id, token, planned_at, state, attempts, next_attempt_at, deadline_at,"
-                    " last_error, message, event_uid, sequence, created_at, updated_at)"
-                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    (
-                        r.key, r.action_key, r.kind, r.title, json.dumps(r.recipients),
-                        r.message_id, r.token, ts(r.planned_at), r.state,
-                        ts(r.next_attempt_at or r.planned_at), ts(r.deadline_at), r.last_error,
-                        r.message, r.event_uid, r.sequence,
-                        stamp, stamp,
-                    ),
-                )  # fmt: skip
-                inserted += cursor.rowcount
-                if cursor.rowcount and r.event_uid and r.sequence:
-                    # a newer version (update or cancel) makes an unsent older one pointless,
-                    # and it must never reach the calendar after the newer one
-                    db.execute(
-                        "UPDATE outbox SET state = 'skipped', updated_at = ?, last_error = ?"
-                        " WHERE event_uid = ? AND sequence < ? AND state = 'pending'",
-                        (stamp, f"superseded by sequence {r.sequence}", r.event_uid, r.sequence),
-                    )
-        return inserted
+            return insert_rows(db, rows, stamp)
 
     def due(self, now: dt.datetime, limit: int = 1000) -> list[OutboxRow]:
         """Pending rows whose next attempt is due, oldest plan first. An invite never has two
@@ -227,3 +203,32 @@ class OutboxStore(Base):
 
     def counts(self) -> dict[str, int]:
         return dict(self.db.execute("SELECT state, count(*) FROM outbox GROUP BY state").fetchall())
+
+
+def insert_rows(db: sqlite3.Connection, rows: Iterable[OutboxRow], stamp: str) -> int:
+    """Insert rows whose key is new (inside the caller's transaction); how many were new."""
+    inserted = 0
+    for r in rows:
+        cursor = db.execute(
+            "INSERT OR IGNORE INTO outbox (key, action_key, kind, title, recipients,"
+            " message_id, token, planned_at, state, attempts, next_attempt_at, deadline_at,"
+            " last_error, message, event_uid, sequence, created_at, updated_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                r.key, r.action_key, r.kind, r.title, json.dumps(r.recipients),
+                r.message_id, r.token, ts(r.planned_at), r.state,
+                ts(r.next_attempt_at or r.planned_at), ts(r.deadline_at), r.last_error,
+                r.message, r.event_uid, r.sequence,
+                stamp, stamp,
+            ),
+        )  # fmt: skip
+        inserted += cursor.rowcount
+        if cursor.rowcount and r.event_uid and r.sequence:
+            # a newer version (update or cancel) makes an unsent older one pointless, and it
+            # must never reach the calendar after the newer one
+            db.execute(
+                "UPDATE outbox SET state = 'skipped', updated_at = ?, last_error = ?"
+                " WHERE event_uid = ? AND sequence < ? AND state = 'pending'",
+                (stamp, f"superseded by sequence {r.sequence}", r.event_uid, r.sequence),
+            )
+    return inserted

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from daemon.errors import UserError
 from daemon.store.events import EventStore
+from daemon.store.inbox import InboxStore
 from daemon.store.meta import MetaStore
 from daemon.store.migrations import STEPS
 from daemon.store.outbox import OutboxStore
@@ -29,7 +30,7 @@ class StoreError(UserError):
     """The state file cannot be opened or is from a newer mentormail."""
 
 
-class Store(OutboxStore, EventStore, MetaStore):
+class Store(OutboxStore, InboxStore, EventStore, MetaStore):
     def __init__(self, path: Path, *, any_thread: bool = False) -> None:
         """Open (creating) the store at `path`. `any_thread`: the connection may be used from
         another thread than this one (one thread at a time, e.g. a commit thread)."""

@@ -1,0 +1,228 @@
+"""What arrived in the program's mailbox: the checkpoint, one row per message seen, and what
+each meant (a check-in, an RSVP, a command, a bounce).
+
+The checkpoint is (mailbox, UIDVALIDITY, last UID). A message is recorded — with everything it
+means and the acknowledgement to send — in one transaction that also advances the checkpoint,
+and only then moved out of the mailbox; `unmoved` lists what a crash left to move. A message
+is known again by its Message-ID (or, without one, by the digest of its bytes), so a
+UIDVALIDITY reset neither skips nor re-records mail. Check-in text is stored here and nowhere
+else: it never goes into logs, digests or `summary`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sqlite3
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from daemon.store.base import Base
+from daemon.store.outbox import insert_rows
+from daemon.store.records import OutboxRow, from_ts, ts
+
+
+@dataclass(frozen=True)
+class Seen:
+    """One message as fetched: where it was and how to know it again."""
+
+    mailbox: str
+    uidvalidity: int
+    uid: int
+    message_id: str | None
+    digest: str
+
+
+@dataclass(frozen=True)
+class Checkin:
+    participant: str
+    answers: str  # the send key it answers, "" for a plain reply
+    obligations: tuple[str, ...]  # the obligation keys it counts for
+    answer: str | None  # "yes" | "no" | None
+    fields: dict[str, str]
+    text: str  # confidential: the stripped reply
+
+
+@dataclass(frozen=True)
+class Rsvp:
+    uid: str
+    attendee: str
+    partstat: str
+    sequence: int
+
+
+@dataclass(frozen=True)
+class Command:
+    participant: str
+    name: str
+    args: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Bounce:
+    address: str
+    status: str
+    diagnostic: str
+
+
+@dataclass(frozen=True)
+class Recorded:
+    """What one message meant, to be recorded together."""
+
+    kind: str  # checkin | rsvp | command | auto-reply | bounce | unmatched | malformed | ...
+    folder: str  # where the message goes once recorded
+    sender: str = ""
+    participant: str = ""
+    summary: str = ""  # for organizers and logs: never confidential text
+    checkin: Checkin | None = None
+    rsvp: Rsvp | None = None
+    command: Command | None = None
+    bounces: tuple[Bounce, ...] = ()
+    replies: tuple[OutboxRow, ...] = field(default=())  # acknowledgements to send
+
+
+class InboxStore(Base):
+    def checkpoint(self, mailbox: str) -> tuple[int, int] | None:
+        """(UIDVALIDITY, last UID recorded) of `mailbox`, if it was ever read."""
+        row = self.db.execute(
+            "SELECT uidvalidity, last_uid FROM mailboxes WHERE mailbox = ?", (mailbox,)
+        ).fetchone()
+        return (int(row[0]), int(row[1])) if row else None
+
+    def reset_checkpoint(self, mailbox: str, uidvalidity: int) -> None:
+        """The mailbox's UIDVALIDITY changed: its UIDs start again (what was recorded under
+        the old one is still known by Message-ID and digest)."""
+        with self.transaction() as db:
+            db.execute(
+                "INSERT OR REPLACE INTO mailboxes (mailbox, uidvalidity, last_uid)"
+                " VALUES (?, ?, 0)",
+                (mailbox, uidvalidity),
+            )
+
+    def known(self, seen: Seen) -> str | None:
+        """The folder a message already recorded (under any UID) was meant for, else None."""
+        if seen.message_id:
+            query, key = "SELECT folder FROM inbox WHERE message_id = ?", seen.message_id
+        else:
+            query, key = "SELECT folder FROM inbox WHERE digest = ?", seen.digest
+        row = self.db.execute(query + " ORDER BY id LIMIT 1", (key,)).fetchone()
+        return str(row[0]) if row else None
+
+    def record(self, seen: Seen, what: Recorded, now: dt.datetime) -> None:
+        """Record a message and all it means, its acknowledgements, and the checkpoint."""
+        stamp = ts(now)
+        with self.transaction() as db:
+            cursor = db.execute(
+                "INSERT OR IGNORE INTO inbox (mailbox, uidvalidity, uid, message_id, digest,"
+                " received_at, kind, sender, participant, summary, folder)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    seen.mailbox, seen.uidvalidity, seen.uid, seen.message_id, seen.digest,
+                    stamp, what.kind, what.sender, what.participant, what.summary, what.folder,
+                ),
+            )  # fmt: skip
+            if cursor.rowcount:
+                _effects(db, int(cursor.lastrowid or 0), what, stamp)
+                insert_rows(db, what.replies, stamp)
+            _advance(db, seen)
+
+    def record_duplicate(self, seen: Seen, folder: str, now: dt.datetime) -> None:
+        """A message recorded before under another UID: note where it is, change nothing."""
+        with self.transaction() as db:
+            db.execute(
+                "INSERT OR IGNORE INTO inbox (mailbox, uidvalidity, uid, message_id, digest,"
+                " received_at, kind, folder) VALUES (?, ?, ?, ?, ?, ?, 'duplicate', ?)",
+                (
+                    seen.mailbox, seen.uidvalidity, seen.uid, seen.message_id, seen.digest,
+                    ts(now), folder,
+                ),
+            )  # fmt: skip
+            _advance(db, seen)
+
+    def unmoved(self, mailbox: str, uidvalidity: int) -> list[tuple[int, str]]:
+        """(UID, folder) of recorded messages still to move out of the mailbox."""
+        cursor = self.db.execute(
+            "SELECT uid, folder FROM inbox WHERE mailbox = ? AND uidvalidity = ?"
+            " AND moved_at IS NULL ORDER BY uid",
+            (mailbox, uidvalidity),
+        )
+        return [(int(r[0]), str(r[1])) for r in cursor]
+
+    def mark_moved(
+        self, mailbox: str, uidvalidity: int, uids: Iterable[int], now: dt.datetime
+    ) -> None:
+        with self.transaction() as db:
+            db.executemany(
+                "UPDATE inbox SET moved_at = ? WHERE mailbox = ? AND uidvalidity = ? AND uid = ?",
+                [(ts(now), mailbox, uidvalidity, uid) for uid in uids],
+            )
+
+    def inbox_counts(self) -> dict[str, int]:
+        return dict(self.db.execute("SELECT kind, count(*) FROM inbox GROUP BY kind").fetchall())
+
+    def rsvps(self) -> list[Rsvp]:
+        cursor = self.db.execute("SELECT uid, attendee, partstat, sequence FROM rsvps ORDER BY 1")
+        return [Rsvp(r[0], r[1], r[2], int(r[3])) for r in cursor]
+
+    def checkins(self) -> list[tuple[dt.datetime, Checkin]]:
+        """(when, check-in) in arrival order; the text is confidential."""
+        cursor = self.db.execute(
+            "SELECT participant, at, answers, obligations, answer, fields, text FROM checkins"
+            " ORDER BY id"
+        )
+        out = []
+        for r in cursor:
+            checkin = Checkin(r[0], r[2], tuple(json.loads(r[3])), r[4], json.loads(r[5]), r[6])
+            out.append((from_ts(r[1]), checkin))
+        return out
+
+    def commands(self) -> list[tuple[dt.datetime, Command]]:
+        cursor = self.db.execute("SELECT participant, name, args, at FROM commands ORDER BY id")
+        return [(from_ts(r[3]), Command(r[0], r[1], json.loads(r[2]))) for r in cursor]
+
+    def bouncing(self) -> dict[str, Bounce]:
+        cursor = self.db.execute("SELECT address, status, diagnostic FROM bounces")
+        return {r[0]: Bounce(r[0], r[1], r[2]) for r in cursor}
+
+
+def _advance(db: sqlite3.Connection, seen: Seen) -> None:
+    db.execute(
+        "INSERT INTO mailboxes (mailbox, uidvalidity, last_uid) VALUES (?, ?, ?)"
+        " ON CONFLICT (mailbox) DO UPDATE SET last_uid = max(last_uid, excluded.last_uid)"
+        " WHERE uidvalidity = excluded.uidvalidity",
+        (seen.mailbox, seen.uidvalidity, seen.uid),
+    )
+
+
+def _effects(db: sqlite3.Connection, inbox_id: int, what: Recorded, stamp: str) -> None:
+    if (c := what.checkin) is not None:
+        db.execute(
+            "INSERT INTO checkins (inbox_id, participant, at, answers, obligations, answer,"
+            " fields, text) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                inbox_id, c.participant, stamp, c.answers, json.dumps(list(c.obligations)),
+                c.answer, json.dumps(c.fields, sort_keys=True), c.text,
+            ),
+        )  # fmt: skip
+    if (r := what.rsvp) is not None:
+        db.execute(
+            "INSERT INTO rsvps (uid, attendee, partstat, sequence, at, inbox_id)"
+            " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (uid, attendee) DO UPDATE"
+            " SET partstat = excluded.partstat, sequence = excluded.sequence, at = excluded.at,"
+            " inbox_id = excluded.inbox_id WHERE excluded.sequence >= rsvps.sequence",
+            (r.uid, r.attendee, r.partstat, r.sequence, stamp, inbox_id),
+        )
+    if (m := what.command) is not None:
+        db.execute(
+            "INSERT INTO commands (inbox_id, participant, name, args, at) VALUES (?, ?, ?, ?, ?)",
+            (inbox_id, m.participant, m.name, json.dumps(m.args, sort_keys=True), stamp),
+        )
+    for b in what.bounces:
+        db.execute(
+            "INSERT INTO bounces (address, first_at, last_at, count, status, diagnostic)"
+            " VALUES (?, ?, ?, 1, ?, ?) ON CONFLICT (address) DO UPDATE SET"
+            " last_at = excluded.last_at, count = bounces.count + 1, status = excluded.status,"
+            " diagnostic = excluded.diagnostic",
+            (b.address, stamp, stamp, b.status, b.diagnostic),
+        )
