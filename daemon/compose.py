@@ -10,9 +10,9 @@ import dataclasses
 import datetime as dt
 import json
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
-from daemon.mail.context import ContextBuilder, alert_context, cancel_context
+from daemon.mail.context import ContextBuilder, alert_context, answer_context, cancel_context
 from daemon.mail.invites import Invite, build_calendar, content_hash
 from daemon.mail.message import (
     Attachment,
@@ -45,6 +45,7 @@ class Body:
     names: tuple[str, ...] = ()
     event_uid: str = ""
     sequence: int | None = None  # the invite's SEQUENCE (a request or a cancel)
+    in_reply_to: str = ""  # an answer to a participant's mail: its Message-ID
 
 
 class Composer:
@@ -173,6 +174,21 @@ class Composer:
         )  # fmt: skip
         return dataclasses.replace(self._row(key, action, now, Body(rendered)), kind="alert")
 
+    def answer(
+        self, key: str, to: str, in_reply_to: str, answer: dict[str, Any], now: dt.datetime
+    ) -> OutboxRow:
+        """A reply to a participant's or organizer's mail (`answer.md.j2`): what was recorded,
+        the command's result, or why it could not be understood."""
+        person = self.people.get(to)
+        context = answer_context(self.program, person, to, answer)
+        rendered = self.renderer.render("answer", "{{ answer.subject }}", context)
+        action = Action(
+            at=now, key=key, kind="email", recipients=(to,), title=str(answer["subject"]),
+            item="answer",
+        )  # fmt: skip
+        body = Body(rendered, in_reply_to=in_reply_to)
+        return dataclasses.replace(self._row(key, action, now, body), kind="answer")
+
     def skipped(self, action: Action, now: dt.datetime, reason: str) -> OutboxRow:
         """A due send that is no longer useful (catch-up policy): recorded, never sent."""
         row = self._row(action.key, action, now, None)
@@ -192,6 +208,8 @@ class Composer:
                 key=key, sender_name=self.sender.name, sender_address=self.sender.address, to=to,
                 reply_to=reply_address(self.reply_base, token), date=now, rendered=body.rendered,
                 calendar=body.calendar, attachments=body.attachments,
+                in_reply_to=body.in_reply_to,
+                auto="auto-replied" if body.in_reply_to else "auto-generated",
             )  # fmt: skip
             message = to_bytes(build(out))
         return OutboxRow(

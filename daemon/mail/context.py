@@ -210,6 +210,14 @@ def alert_context(program: Program, failed: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def answer_context(
+    program: Program, person: Person | None, address: str, answer: dict[str, Any]
+) -> dict[str, Any]:
+    """For `answer.md.j2`: the reply to a participant's (or organizer's) mail."""
+    recipient = _person(person) if person else {"name": "", "first_name": "", "email": address}
+    return {"program": program_context(program), "recipient": recipient, "answer": answer}
+
+
 def cancel_context(
     program: Program, attendee: str, title: str, *, still_in_program: bool
 ) -> dict[str, Any]:
@@ -247,3 +255,23 @@ def _person(p: Person) -> dict[str, Any]:
         "role": getattr(p, "role", "organizer"),
         "timezone": p.timezone,
     }
+
+
+# every kind of answer, as the reply handling fills them: validate renders each one
+SAMPLE_ANSWERS: tuple[dict[str, Any], ...] = (
+    {"kind": "recorded", "subject": "Recorded: Meeting 1", "recorded": ["Meeting 1"],
+     "fields": ["Progress made"], "private": ["Key learnings"]},
+    {"kind": "negative", "subject": "Noted: Meeting 1", "recorded": ["Meeting 1"], "answer": "no"},
+    {"kind": "noted", "subject": "Received", "note": "The organizers will read it."},
+    {"kind": "help", "subject": "How to use the program's email"},
+    {"kind": "status", "subject": "Your status", "as_of": "Monday 4 May 2026",
+     "open": [{"title": "Meeting 1", "due": "Sunday 10 May 2026"}], "done": ["Agreement"],
+     "events": [{"title": "Call", "when": "Tuesday 5 May 2026, 12:00 PM CDT"}],
+     "paused_until": ""},
+    {"kind": "paused", "subject": "Paused", "until": "1 June 2026"},
+    {"kind": "resumed", "subject": "Resumed"},
+    {"kind": "withdrawn", "subject": "You have left the program"},
+    {"kind": "meeting", "subject": "Meeting set", "when": "Monday 4 May 2026, 2:00 PM CDT",
+     "unit": "pair"},
+    {"kind": "not-understood", "subject": "Not understood", "problem": "no date after PAUSE"},
+)  # fmt: skip

@@ -17,6 +17,7 @@ import base64
 import datetime as dt
 import hashlib
 import hmac
+import re
 from dataclasses import dataclass
 from email import charset
 from email.header import Header
@@ -50,6 +51,7 @@ class _Policy(Compat32):
 
 
 SMTP_POLICY = _Policy(linesep="\r\n")
+_MSG_ID = re.compile(r"<[\x21-\x3b\x3d\x3f-\x7e]{1,250}>")  # one msg-id, printable ASCII
 _QP_UTF8 = charset.Charset("utf-8")
 _QP_UTF8.body_encoding = charset.QP
 
@@ -79,6 +81,8 @@ class Outgoing:
     rendered: Rendered
     calendar: Calendar | None = None
     attachments: tuple[Attachment, ...] = ()
+    in_reply_to: str = ""  # the Message-ID answered (an acknowledgement), "<...>"
+    auto: str = "auto-generated"  # Auto-Submitted: "auto-replied" for an answer (RFC 3834)
 
 
 def message_id(key: str, domain: str) -> str:
@@ -134,7 +138,10 @@ def build(out: Outgoing) -> Message:
     msg["Subject"] = subject if subject.isascii() else Header(subject, "utf-8").encode()
     msg["Date"] = format_datetime(out.date.astimezone(dt.UTC))
     msg["Message-ID"] = message_id(out.key, domain_of(out.sender_address))
-    msg["Auto-Submitted"] = "auto-generated"
+    if _MSG_ID.fullmatch(out.in_reply_to):
+        msg["In-Reply-To"] = out.in_reply_to
+        msg["References"] = out.in_reply_to
+    msg["Auto-Submitted"] = out.auto
     msg["X-Auto-Response-Suppress"] = "All"
     return msg
 

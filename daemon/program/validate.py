@@ -7,7 +7,14 @@ import datetime as dt
 from pathlib import Path
 
 from daemon.errors import ConfigError, Problem
-from daemon.mail.context import SAMPLE_FAILURE, ContextBuilder, alert_context, cancel_context
+from daemon.mail.context import (
+    SAMPLE_ANSWERS,
+    SAMPLE_FAILURE,
+    ContextBuilder,
+    alert_context,
+    answer_context,
+    cancel_context,
+)
 from daemon.mail.render import Renderer, TemplateProblem
 from daemon.program.actions import Action, Person, Spec
 from daemon.program.loader import Program, load
@@ -56,6 +63,8 @@ def check_templates(program: Program, timeline: list[Action]) -> list[Problem]:
          alert_context(program, SAMPLE_FAILURE)),
         ("invite-cancel", "Cancelled: {{ event.title }}",
          cancel_context(program, "Sam Sample", "An event", still_in_program=False)),
+        *(("answer", "{{ answer.subject }}", answer_context(program, None, "s@example.org", a))
+          for a in SAMPLE_ANSWERS),
     )  # fmt: skip
     for name, subject, context in runtime:
         try:
