@@ -1,0 +1,143 @@
+"""Read the program's mailbox once: fetch what is new, record what each message means, then
+move it to the processed or the unmatched folder.
+
+Per message: fetched with BODY.PEEK[] (it stays unread), understood (pure), recorded with its
+effects, its answers and the checkpoint in one transaction, and only then moved. A crash
+before the record leaves the mail untouched for the next pass; a crash after it leaves a move
+to do, which the next pass does first. A message the store already knows (after a UIDVALIDITY
+reset, or a second copy) is not recorded again, only moved. Understanding a message never
+stops the batch: whatever it raises is recorded as `malformed` and the mail goes to the
+unmatched folder, kept for a person to look at.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import logging
+import re
+from collections import Counter
+from collections.abc import AsyncIterator, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from daemon.store.inbox import Recorded, Seen
+from daemon.store.sqlite import Store
+
+log = logging.getLogger(__name__)
+
+HEADER_LIMIT = 64 * 1024  # the Message-ID is looked for in the first bytes only
+_MESSAGE_ID = re.compile(
+    rb"(?im)^message-id:[ \t]*(?:\r?\n[ \t]+)?(<[\x21-\x3b\x3d\x3f-\x7e]{1,250}>)"
+)
+
+Understand = Callable[[bytes], Recorded]
+
+
+class Fetched(Protocol):
+    @property
+    def uid(self) -> int: ...
+
+    @property
+    def raw(self) -> bytes: ...
+
+
+class Mailbox(Protocol):
+    """What reading needs of an IMAP connection (daemon.transport.imap.ImapInbox)."""
+
+    uidvalidity: int
+
+    async def uids_after(self, uid: int) -> list[int]: ...
+
+    def fetch(self, uids: Sequence[int]) -> AsyncIterator[Fetched]: ...
+
+    async def move(self, uids: Sequence[int], folder: str) -> None: ...
+
+
+@dataclass
+class ReadReport:
+    fetched: int = 0
+    recorded: Counter[str] = field(default_factory=Counter)  # by kind
+    duplicates: int = 0
+    moved: int = 0
+    uidvalidity_changed: bool = False
+
+    def summary(self) -> str:
+        kinds = ", ".join(f"{n} {kind}" for kind, n in sorted(self.recorded.items()))
+        return f"read {self.fetched} ({kinds or 'nothing new'}), moved {self.moved}"
+
+
+async def read_mailbox(
+    inbox: Mailbox,
+    store: Store,
+    understand: Understand,
+    now: dt.datetime,
+    *,
+    mailbox: str,
+    unmatched: str,
+) -> ReadReport:
+    """One pass over `mailbox` (already selected by `inbox`); see the module docstring."""
+    report = ReadReport()
+    validity = inbox.uidvalidity
+    checkpoint = store.checkpoint(mailbox)
+    if checkpoint is None or checkpoint[0] != validity:
+        if checkpoint is not None:
+            report.uidvalidity_changed = True
+            log.warning(
+                "the UIDVALIDITY of %s changed (%d -> %d): reading it all again; mail already"
+                " recorded is known by its Message-ID and is not recorded twice",
+                mailbox, checkpoint[0], validity,
+            )  # fmt: skip
+        store.reset_checkpoint(mailbox, validity)
+        last = 0
+    else:
+        last = checkpoint[1]
+    report.moved += await _move_recorded(inbox, store, mailbox, validity, now)
+    uids = await inbox.uids_after(last)
+    async for fetched in inbox.fetch(uids):
+        report.fetched += 1
+        raw = fetched.raw
+        seen = Seen(mailbox, validity, fetched.uid, message_id_of(raw), _digest(raw))
+        folder = store.known(seen)
+        if folder is not None:
+            store.record_duplicate(seen, folder, now)
+            report.duplicates += 1
+            continue
+        what = _understood(understand, raw, seen, unmatched)
+        store.record(seen, what, now)
+        report.recorded[what.kind] += 1
+        log.info("mail %d: %s%s", seen.uid, what.kind, f" ({what.summary})" if what.summary else "")
+    report.moved += await _move_recorded(inbox, store, mailbox, validity, now)
+    return report
+
+
+def message_id_of(raw: bytes) -> str | None:
+    """The message's own Message-ID (a well-formed one), read from its header only."""
+    head = raw[:HEADER_LIMIT].split(b"\r\n\r\n", 1)[0].split(b"\n\n", 1)[0]
+    found = _MESSAGE_ID.search(head)
+    return found[1].decode("ascii") if found else None
+
+
+def _digest(raw: bytes) -> str:
+    return hashlib.sha256(raw).hexdigest()
+
+
+def _understood(understand: Understand, raw: bytes, seen: Seen, unmatched: str) -> Recorded:
+    try:
+        return understand(raw)
+    except Exception as exc:  # one bad message never stops the batch
+        log.exception("mail %d could not be understood; kept in %s", seen.uid, unmatched)
+        return Recorded("malformed", unmatched, summary=f"could not be read: {type(exc).__name__}")
+
+
+async def _move_recorded(
+    inbox: Mailbox, store: Store, mailbox: str, validity: int, now: dt.datetime
+) -> int:
+    """Move what was recorded and is still in the mailbox, folder by folder."""
+    by_folder: dict[str, list[int]] = {}
+    for uid, folder in store.unmoved(mailbox, validity):
+        by_folder.setdefault(folder, []).append(uid)
+    for folder, uids in sorted(by_folder.items()):
+        await inbox.move(uids, folder)
+        store.mark_moved(mailbox, validity, uids, now)
+    return sum(len(uids) for uids in by_folder.values())

@@ -1,0 +1,119 @@
+"""Reading the mailbox against a real Dovecot: each message is recorded once, then moved; a
+message that cannot be understood does not stop the batch; a crash between recording and
+moving loses nothing; a UIDVALIDITY reset re-reads without recording anything twice."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from daemon.replies import message_id_of, read_mailbox
+from daemon.store.inbox import Recorded
+from daemon.store.sqlite import Store
+from daemon.transport.imap import ImapInbox
+from tests.dovecot import Account
+
+T0 = dt.datetime(2026, 3, 2, 12, tzinfo=dt.UTC)
+
+
+def mail(n: int, body: str = "hello") -> bytes:
+    return (
+        f"From: p{n}@example.org\r\nTo: replies@example.org\r\nSubject: reply {n}\r\n"
+        f"Message-ID: <reply-{n}@example.org>\r\n\r\n{body}\r\n"
+    ).encode()
+
+
+def understand(raw: bytes) -> Recorded:
+    """A stand-in for the classifier: 'boom' raises, 'keep' is unmatched, the rest a check-in."""
+    if b"boom" in raw:
+        raise ValueError("cannot parse")
+    if b"keep" in raw:
+        return Recorded("unmatched", "Unmatched", summary="no token")
+    return Recorded("checkin", "Processed", summary="check-in")
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[Store]:
+    opened = Store.open(tmp_path / "state")
+    yield opened
+    opened.close()
+
+
+async def read(account: Account, store: Store, at: dt.datetime = T0) -> dict[str, int]:
+    async with ImapInbox(account.settings()) as inbox:
+        report = await read_mailbox(
+            inbox, store, understand, at, mailbox="INBOX", unmatched="Unmatched"
+        )
+    return {"fetched": report.fetched, "moved": report.moved, **report.recorded}
+
+
+@pytest.mark.asyncio
+async def test_each_message_is_recorded_once_then_moved(
+    imap_account: Account, store: Store
+) -> None:
+    imap_account.append(mail(1), mail(2, "keep this"), mail(3, "boom"), mail(4))
+    assert await read(imap_account, store) == {
+        "fetched": 4, "moved": 4, "checkin": 2, "unmatched": 1, "malformed": 1,
+    }  # fmt: skip
+    assert imap_account.uids("INBOX") == []
+    assert len(imap_account.uids("Processed")) == 2 and len(imap_account.uids("Unmatched")) == 2
+    assert all("\\Seen" not in f for f in imap_account.flags("Processed").values())
+    imap_account.append(mail(5))
+    assert await read(imap_account, store) == {"fetched": 1, "moved": 1, "checkin": 1}
+    assert store.inbox_counts() == {"checkin": 3, "unmatched": 1, "malformed": 1}
+
+
+@pytest.mark.asyncio
+async def test_a_crash_before_the_move_leaves_only_the_move_to_do(
+    imap_account: Account, store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    imap_account.append(mail(1), mail(2))
+
+    async def crash(self: ImapInbox, uids: list[int], folder: str) -> None:
+        raise ConnectionResetError("killed before the move")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(ImapInbox, "move", crash)
+        with pytest.raises(ConnectionResetError):
+            await read(imap_account, store)
+    assert len(imap_account.uids("INBOX")) == 2  # recorded, not moved: still there, unread
+    assert store.inbox_counts() == {"checkin": 2}
+    assert await read(imap_account, store) == {"fetched": 0, "moved": 2}
+    assert imap_account.uids("INBOX") == [] and store.inbox_counts() == {"checkin": 2}
+
+
+@pytest.mark.asyncio
+async def test_a_uidvalidity_reset_records_nothing_twice(
+    imap_account: Account, store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    imap_account.append(mail(1), mail(2))
+
+    async def stay(self: ImapInbox, uids: list[int], folder: str) -> None:
+        return None  # the mail stays in INBOX (as if moving had failed for good)
+
+    monkeypatch.setattr(ImapInbox, "move", stay)
+    await read(imap_account, store)
+    imap_account.set_uidvalidity(4242)
+    imap_account.append(mail(3))
+    monkeypatch.undo()
+    assert await read(imap_account, store) == {"fetched": 3, "moved": 3, "checkin": 1}
+    checkpoint = store.checkpoint("INBOX")
+    assert checkpoint is not None and checkpoint[0] == 4242 and checkpoint[1] >= 3
+    assert store.inbox_counts() == {"checkin": 3, "duplicate": 2}
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        (b"Message-ID: <a@b>\r\n\r\nx", "<a@b>"),
+        (b"message-id:\r\n <folded@b>\r\n\r\n", "<folded@b>"),
+        (b"Subject: x\r\n\r\nMessage-ID: <in-body@b>\r\n", None),
+        (b"Message-ID: <a\r\n@b>\r\n\r\n", None),
+        (b"Message-ID: no-brackets@b\r\n\r\n", None),
+    ],
+)
+def test_message_id_of(raw: bytes, expected: str | None) -> None:
+    assert message_id_of(raw) == expected
