@@ -34,6 +34,7 @@ class Decisions:
     sends: list[Send] = field(default_factory=list)
     stale: list[Action] = field(default_factory=list)
     cancels: list[EventVersion] = field(default_factory=list)
+    held: list[tuple[Action, str]] = field(default_factory=list)  # (action, why not sent)
 
 
 def decide(
@@ -42,7 +43,10 @@ def decide(
     events: dict[str, EventVersion],
     invite_hash: Callable[[Action], str],
     now: dt.datetime,
+    *,
+    held_back: Callable[[Action], str] = lambda action: "",
 ) -> Decisions:
+    """`held_back` says why a due send must not go (a participant paused or left), if so."""
     out = Decisions()
     planned_uids: set[str] = set()
     for action in timeline:
@@ -55,6 +59,8 @@ def decide(
         elif action.at <= now and action.key not in known:
             if action.stale_at is not None and now >= action.stale_at:
                 out.stale.append(action)
+            elif reason := held_back(action):
+                out.held.append((action, reason))
             else:
                 out.sends.append(Send(action.key, action))
     for uid, version in sorted(events.items()):

@@ -1,0 +1,64 @@
+"""Where participants stand after PAUSE, RESUME and WITHDRAW, and what that holds back."""
+
+from __future__ import annotations
+
+import datetime as dt
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from daemon.program.planner import Action
+from daemon.standing import Standing, held_back, standings, without_withdrawn
+from daemon.store.inbox import Command
+
+ANN, BO = "ann@example.org", "bo@example.org"
+SYDNEY = ZoneInfo("Australia/Sydney")
+T = dt.datetime(2026, 3, 2, 12, tzinfo=dt.UTC)
+DAY = dt.timedelta(days=1)
+
+
+def cmd(at: dt.datetime, name: str, who: str = ANN, **args: str) -> tuple[dt.datetime, Command]:
+    return at, Command(who, name, dict(args))
+
+
+def action(kind: str, at: dt.datetime, *to: str) -> Action:
+    return Action(at=at, key=f"k/{kind}/{at:%d%H}", kind=kind, recipients=to, title="t", item="i")  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("commands", "expected"),
+    [
+        ([], {}),
+        ([cmd(T, "PAUSE")], {ANN: Standing(paused_at=T)}),
+        # "until" is the start of that day where the participant lives (Sydney: UTC+11)
+        (
+            [cmd(T, "PAUSE", until="2026-03-10")],
+            {ANN: Standing(paused_at=T, paused_until=dt.datetime(2026, 3, 9, 13, tzinfo=dt.UTC))},
+        ),
+        ([cmd(T, "PAUSE"), cmd(T + DAY, "RESUME")], {ANN: Standing()}),
+        ([cmd(T, "WITHDRAW"), cmd(T + DAY, "RESUME")], {ANN: Standing(withdrawn_at=T)}),
+        ([cmd(T, "PAUSE", until="not a date")], {ANN: Standing(paused_at=T)}),
+    ],
+)
+def test_standings(
+    commands: list[tuple[dt.datetime, Command]], expected: dict[str, Standing]
+) -> None:
+    assert standings(commands, {ANN: SYDNEY}) == expected
+
+
+def test_a_pause_holds_back_emails_and_reminders_in_its_window_only() -> None:
+    standing = standings([cmd(T, "PAUSE", until="2026-03-10")], {ANN: dt.UTC})
+    assert held_back(action("email", T - DAY, ANN), standing) == ""  # before the pause
+    assert held_back(action("email", T + DAY, ANN), standing) == f"{ANN} paused"
+    assert held_back(action("reminder", T + DAY, ANN), standing) == f"{ANN} paused"
+    assert held_back(action("invite", T + DAY, ANN), standing) == ""  # events stay events
+    assert held_back(action("email", T + 8 * DAY, ANN), standing) == ""  # the pause is over
+    assert held_back(action("email", T + DAY, BO), standing) == ""
+
+
+def test_withdrawal_stops_sends_and_unplans_invitations() -> None:
+    standing = standings([cmd(T, "WITHDRAW")], {})
+    assert held_back(action("email", T + DAY, ANN), standing) == f"{ANN} withdrew"
+    assert held_back(action("flag", T + DAY, ANN, BO), standing) == ""  # Bo still takes part
+    timeline = [action("invite", T + DAY, ANN), action("invite", T + DAY, BO)]
+    assert [a.recipients for a in without_withdrawn(timeline, standing)] == [(BO,)]
