@@ -16,7 +16,8 @@ def ts(instant: dt.datetime) -> str:
 
 
 def from_ts(text: str) -> dt.datetime:
-    return dt.datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=dt.UTC)
+    """The instant `ts` wrote (fromisoformat: ~10x faster than strptime, and exact)."""
+    return dt.datetime.fromisoformat(text)
 
 
 @dataclass(frozen=True)

@@ -234,12 +234,18 @@ class SmtpTransport:
             return "keep"
         return "drop"
 
+    async def _command(self, smtp: aiosmtplib.SMTP, line: bytes, *ok: int) -> None:
+        reply = await smtp.execute_command(line, timeout=self._timeout)
+        if reply.code not in ok:
+            raise SMTPResponseException(reply.code, reply.message)
+
     async def _transaction(
         self, smtp: aiosmtplib.SMTP, message: bytes, sender: str, recipients: Sequence[str]
     ) -> tuple[SendResult, _After]:
-        options = ["BODY=8BITMIME"] if smtp.supports_extension("8bitmime") else []
+        options = b" BODY=8BITMIME" if smtp.supports_extension("8bitmime") else b""
         try:
-            await smtp.mail(sender, options=options, timeout=self._timeout)
+            # addresses are bare ASCII (checked in `send`): no parsing by aiosmtplib needed
+            await self._command(smtp, b"MAIL FROM:<%s>%s" % (sender.encode(), options), 250)
         except SMTPResponseException as exc:  # 421: maybe only this connection is closing
             after = "redo" if exc.code == 421 else await self._reset(smtp)
             return self._failure("MAIL FROM", exc), after
@@ -250,7 +256,7 @@ class SmtpTransport:
         refused: list[tuple[str, int, str]] = []
         for rcpt in recipients:
             try:
-                await smtp.rcpt(rcpt, timeout=self._timeout)
+                await self._command(smtp, b"RCPT TO:<%s>" % rcpt.encode(), 250, 251)
             except SMTPResponseException as exc:
                 refused.append((rcpt, exc.code, exc.message))
                 if not smtp.is_connected:  # 421: the server closed the connection
@@ -270,8 +276,7 @@ class SmtpTransport:
             if smtp.protocol is None:
                 raise aiosmtplib.SMTPServerDisconnected("Connection lost")
             protocol = smtp.protocol
-            body = _LINE_ENDS.sub(b"\r\n", message).removesuffix(b"\r\n") + b"\r\n"
-            protocol.write(_LEADING_DOT.sub(b"..", body) + b".\r\n")  # dot-stuffed, CRLF.CRLF
+            protocol.write(_wire(message))
         except SMTPResponseException as exc:
             return self._failure("DATA", exc), await self._reset(smtp)
         except (SMTPException, OSError) as exc:  # nothing of the message went out
@@ -290,3 +295,17 @@ class SmtpTransport:
             return SendResult(outcome, reply.code, text, tuple(r for r, _, _ in refused)), "keep"
         result = SendResult(outcome, reply.code, f"end of data: {reply.code} {text}")
         return result, "drop" if outcome is Outcome.PAUSE else "keep"
+
+
+def _wire(message: bytes) -> bytes:
+    """The message as DATA sends it: CRLF line ends, dot-stuffed, ending CRLF.CRLF. Messages
+    mentormail builds already have CRLF ends and rarely a leading dot: checked with two fast
+    scans before the slower rewrites."""
+    body = message
+    pairs = body.count(b"\r\n")
+    if body.count(b"\n") != pairs or body.count(b"\r") != pairs:  # a bare LF or CR
+        body = _LINE_ENDS.sub(b"\r\n", body)
+    body = body.removesuffix(b"\r\n") + b"\r\n"
+    if body.startswith(b".") or b"\n." in body:
+        body = _LEADING_DOT.sub(b"..", body)
+    return body + b".\r\n"
