@@ -40,6 +40,7 @@ def rehearsal_env(state: Path) -> dict[str, str]:
         "MENTORMAIL_SMTP__SECURITY": "none",
         "MENTORMAIL_SMTP__USERNAME": "",
         "MENTORMAIL_SMTP__MAX_PER_MINUTE": "0",
+        "MENTORMAIL_IMAP__HOST": "",  # tests that read replies point it at their Dovecot
     }
 
 

@@ -1,0 +1,299 @@
+"""The IMAP adapter: new replies in the program's mailbox, read without side effects, then moved.
+
+    async with ImapInbox(settings) as inbox:        # connect, TLS, login, folders, SELECT
+        uids = await inbox.uids_after(checkpoint)   # for key (mailbox, inbox.uidvalidity, uid)
+        async for message in inbox.fetch(uids):     # raw RFC 5322 bytes, exactly as stored
+            ...record it...
+        await inbox.move(done, settings.processed_mailbox)
+        await inbox.wait_for_new(settings.poll_seconds)
+
+The rules (research: protocol-reliability.md §4):
+- UIDs count only with UIDVALIDITY: `uidvalidity` is read at SELECT; if it differs from the one
+  stored with the checkpoint, every stored UID of the mailbox is void.
+- `UID SEARCH UID n:*` always returns the highest UID, even one below n: it is filtered. A NOOP
+  goes first, or Dovecot may not show a message another connection just delivered.
+- FETCH uses `BODY.PEEK[]` (never `BODY[]` or RFC822, which set \\Seen), `batch_size` UIDs per
+  command: aioimaplib can hang for good on one large FETCH.
+- Nothing is flagged or deleted except by `move`: `UID MOVE` when the server has MOVE, else
+  `UID COPY` + `UID STORE +FLAGS.SILENT (\\Deleted)` + `UID EXPUNGE` (UIDPLUS). A bare EXPUNGE
+  would also remove other clients' \\Deleted mail: without UIDPLUS the originals stay, \\Deleted.
+- `wait_for_new` IDLEs (re-issued every IDLE_SECONDS, under the 29 minutes of RFC 2177) until
+  the server reports EXISTS or RECENT; without IDLE it sleeps, then asks. It looks for mail
+  past the last `uids_after` first: aioimaplib drops an EXISTS that comes during a FETCH.
+- Any failure raises ImapError and leaves the connection unusable: drop the inbox, open a new
+  one. `watch_inbox` does that, with `backoff` between attempts.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+import re
+import ssl
+from collections.abc import AsyncIterator, Collection, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from daemon.config import ImapSettings
+from daemon.transport.imap_session import DEFAULT_TIMEOUT, ImapError, ImapSession, mailbox_name
+from daemon.transport.imap_watch import MAX_BACKOFF, backoff, watch_inbox
+
+__all__ = ["MAX_BACKOFF", "Fetched", "ImapError", "ImapInbox", "backoff", "watch_inbox"]
+
+log = logging.getLogger(__name__)
+
+BATCH_SIZE = 50  # UIDs per FETCH, MOVE or COPY command
+FETCH_TIMEOUT = 300.0  # one FETCH batch, start to end (the server may send up to 50 big messages)
+IDLE_SECONDS = 24 * 60.0  # re-issue IDLE well before the 29 minutes servers allow
+
+_UIDVALIDITY = re.compile(rb"\[UIDVALIDITY (\d+)\]")
+_UIDNEXT = re.compile(rb"\[UIDNEXT (\d+)\]")
+_NEWS = re.compile(rb"^\d+ (?:EXISTS|RECENT)\b")  # aioimaplib strips the leading "* "
+_FETCH = re.compile(rb"^\d+ FETCH \(")
+_UID = re.compile(rb"\bUID (\d+)")
+_BODY = re.compile(rb"BODY\[\] \{(\d+)\}$")
+
+
+@dataclass(frozen=True)
+class Fetched:
+    uid: int
+    raw: bytes  # the message exactly as the server holds it
+
+
+class ImapInbox:
+    """One connection to `settings.mailbox`; see the module docstring. Open it with `async with`
+    (or `open`); after any ImapError it is unusable."""
+
+    def __init__(
+        self,
+        settings: ImapSettings,
+        *,
+        tls_context: ssl.SSLContext | None = None,
+        timeout: float = DEFAULT_TIMEOUT,
+        fetch_timeout: float = FETCH_TIMEOUT,
+        batch_size: int = BATCH_SIZE,
+        ignore_capabilities: Collection[str] = (),  # e.g. {"MOVE"}, to use the fallback
+    ) -> None:
+        self.settings, self._fetch_timeout, self._batch = settings, fetch_timeout, batch_size
+        self._options: dict[str, Any] = {
+            "tls_context": tls_context,
+            "timeout": timeout,
+            "ignore_capabilities": ignore_capabilities,
+        }
+        self._session = ImapSession(settings, **self._options)
+        self.uidvalidity = 0
+        self.uidnext: int | None = None  # as reported by SELECT, if it was
+        self._highest = 0  # the highest UID the caller has been told about
+
+    async def __aenter__(self) -> ImapInbox:
+        await self.open()
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
+
+    async def open(self) -> None:
+        """Connect, secure, log in, create the processed and unmatched folders, SELECT."""
+        session, s = self._session, self._session.settings
+        try:
+            await session.open()
+            for folder in dict.fromkeys((s.processed_mailbox, s.unmatched_mailbox)):
+                if folder:
+                    await self._ensure_folder(folder)
+            name = mailbox_name(s.mailbox)
+            response = await session.ok(f"SELECT {s.mailbox}", session.protocol.select(name))
+        except ValueError as exc:  # a mailbox name with a line break
+            session.abort()
+            raise session.error(str(exc)) from None
+        except BaseException:
+            session.abort()
+            raise
+        text = b"\n".join(bytes(line) for line in response.lines)
+        if not (validity := _UIDVALIDITY.search(text)):
+            session.abort()
+            raise session.error(f"SELECT {s.mailbox}: no UIDVALIDITY in the reply")
+        self.uidvalidity = int(validity[1])
+        uidnext = _UIDNEXT.search(text)
+        self.uidnext = int(uidnext[1]) if uidnext else None
+        self._highest = self.uidnext - 1 if self.uidnext else 0
+        log.info("IMAP %s selected (UIDVALIDITY %d)", s.mailbox, self.uidvalidity)
+
+    async def check(self) -> None:
+        """Connect, secure, log in, EXAMINE the mailbox (read-only) and log out on a connection
+        of its own; raise ImapError saying what went wrong. For `doctor`."""
+        session = ImapSession(self.settings, **self._options)
+        try:
+            await session.open()
+            name = self.settings.mailbox
+            await session.ok(
+                f"EXAMINE {name}", session.protocol.simple_command("EXAMINE", mailbox_name(name))
+            )
+        finally:
+            await session.close()
+
+    async def aclose(self) -> None:
+        """Log out (bounded) and close; safe to call twice or after an error."""
+        await self._session.close()
+
+    async def uids_after(self, uid: int) -> list[int]:
+        """The UIDs in the mailbox above `uid`, ascending."""
+        session = self._session
+        await session.ok("NOOP", session.protocol.simple_command("NOOP"))
+        found = await self._search_above(max(uid, 0))
+        self._highest = max(self._highest, uid, *found)
+        return found
+
+    async def fetch(self, uids: Sequence[int]) -> AsyncIterator[Fetched]:
+        """Each message still present, ascending by UID, `batch_size` per FETCH; unread mail
+        stays unread. A UID that is gone (moved or expunged meanwhile) is skipped."""
+        session, wanted = self._session, sorted(set(uids))
+        for start in range(0, len(wanted), self._batch):
+            batch = ",".join(map(str, wanted[start : start + self._batch]))
+            command = session.protocol.fetch(
+                batch, "(UID BODY.PEEK[])", by_uid=True, timeout=session.timeout
+            )
+            response = await session.ok("UID FETCH", command, timeout=self._fetch_timeout)
+            for message in parse_fetch(response.lines[:-1]):
+                yield message
+
+    async def move(self, uids: Sequence[int], folder: str) -> None:
+        """Move these messages to `folder`; see the module docstring for servers without MOVE."""
+        session, name, wanted = self._session, mailbox_name(folder), sorted(set(uids))
+        for start in range(0, len(wanted), self._batch):
+            batch = ",".join(map(str, wanted[start : start + self._batch]))
+            protocol = session.protocol
+            if session.has("MOVE"):
+                await session.ok("UID MOVE", protocol.move(batch, name, by_uid=True))
+                continue
+            await session.ok("UID COPY", protocol.copy(batch, name, by_uid=True))
+            flag = protocol.store(batch, "+FLAGS.SILENT", r"(\Deleted)", by_uid=True)
+            await session.ok("UID STORE", flag)
+            if session.has("UIDPLUS"):
+                await session.ok("UID EXPUNGE", protocol.expunge(batch, by_uid=True))
+            else:
+                log.warning("IMAP server has neither MOVE nor UIDPLUS: copied %s to %s and "
+                            "left the originals \\Deleted for a mail client to expunge",
+                            batch, folder)  # fmt: skip
+
+    async def wait_for_new(self, timeout: float) -> bool:
+        """True as soon as mail arrives past the last `uids_after` (or SELECT); False once
+        `timeout` seconds pass without any."""
+        session = self._session
+        await session.ok("NOOP", session.protocol.simple_command("NOOP"))
+        if await self._search_above(self._highest):
+            return True
+        if not session.has("IDLE"):
+            await session.sleep(timeout)
+            await session.ok("NOOP", session.protocol.simple_command("NOOP"))
+            return bool(await self._search_above(self._highest))
+        rounds = max(1, math.ceil(timeout / IDLE_SECONDS))
+        for _ in range(rounds):
+            if await self._idle(timeout / rounds):
+                return True
+        return False
+
+    async def _search_above(self, uid: int) -> list[int]:
+        session = self._session
+        search = session.protocol.search("UID", f"{uid + 1}:*", charset=None, by_uid=True)
+        response = await session.ok("UID SEARCH", search)
+        found = {int(t) for line in response.lines[:-1] for t in bytes(line).split() if t.isdigit()}
+        return sorted(n for n in found if n > uid)  # "n:*" includes the highest UID, even < n
+
+    async def _ensure_folder(self, folder: str) -> None:
+        session, name = self._session, mailbox_name(folder)
+        listed = await session.ok(
+            f"LIST {folder}", session.protocol.simple_command("LIST", '""', name)
+        )
+        if len(listed.lines) > 1:
+            return
+        await session.ok(f"CREATE {folder}", session.protocol.simple_command("CREATE", name))
+        await session.call(
+            f"SUBSCRIBE {folder}", session.protocol.simple_command("SUBSCRIBE", name)
+        )
+        log.info("IMAP folder %s created", folder)
+
+    async def _idle(self, seconds: float) -> bool:
+        """One IDLE: True when the server reports new mail, False after `seconds`."""
+        session, protocol = self._session, self._session.protocol
+        queue: asyncio.Queue[list[bytes]] = protocol.idle_queue
+        while not queue.empty():
+            queue.get_nowait()
+        idle = asyncio.ensure_future(protocol.idle())
+        try:
+            if not await session.call("IDLE", _started(idle, protocol)):
+                reason = idle.exception() or idle.result().result
+                raise session.error(f"IDLE refused: {reason}")
+            command = protocol.pending_sync_command  # the IdleCommand, to read what's left
+            news = await session.call(
+                "IDLE", _watch(queue, seconds), timeout=seconds + session.timeout
+            )
+            protocol.idle_done()
+            await session.ok("IDLE", idle)
+        finally:
+            if not idle.done():
+                idle.cancel()
+                await asyncio.gather(idle, return_exceptions=True)
+        late = [line for lines in _drain(queue) for line in lines]
+        late += getattr(command, "buffer", [])  # read after the last flush to the queue
+        return news or any(_NEWS.match(bytes(line)) for line in late)
+
+
+async def _started(idle: asyncio.Future[Any], protocol: Any) -> bool:
+    """Wait for the server's "+ idling" (True) or its refusal of IDLE (False)."""
+    ack = asyncio.ensure_future(protocol.wait_for_idle_response())
+    try:
+        await asyncio.wait({idle, ack}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        ack.cancel()
+        await asyncio.gather(ack, return_exceptions=True)
+    return not idle.done()
+
+
+async def _watch(queue: asyncio.Queue[list[bytes]], seconds: float) -> bool:
+    """Read what the server says during IDLE: True on EXISTS/RECENT, False after `seconds`."""
+    try:
+        async with asyncio.timeout(seconds):
+            while True:
+                for line in map(bytes, await queue.get()):
+                    if _NEWS.match(line):
+                        return True
+                    if line.startswith(b"BYE"):
+                        raise ConnectionResetError(
+                            f"the server said {line.decode(errors='replace')}"
+                        )
+    except TimeoutError:
+        return False
+
+
+def _drain(queue: asyncio.Queue[list[bytes]]) -> list[list[bytes]]:
+    items = []
+    while not queue.empty():
+        items.append(queue.get_nowait())
+    return items
+
+
+def parse_fetch(lines: Sequence[bytes]) -> list[Fetched]:
+    """(UID, body) pairs from the untagged lines of a `UID FETCH (UID BODY.PEEK[])` reply as
+    aioimaplib keeps them: "n FETCH (UID u BODY[] {size}", the literal, then ")" (the UID may
+    also follow the literal). Unsolicited FETCHes (flag changes) carry no body and are skipped."""
+    found: list[Fetched] = []
+    uid: int | None = None
+    body: bytes | None = None
+    size: int | None = None  # the next item is a literal of this size
+    for item in lines:
+        line = bytes(item)
+        if size is not None:
+            body, size = (line if len(line) == size else None), None
+            continue
+        if _FETCH.match(line):
+            if uid is not None and body is not None:
+                found.append(Fetched(uid, body))
+            uid = body = None
+        if match := _UID.search(line):
+            uid = int(match[1])
+        if match := _BODY.search(line):
+            size = int(match[1])
+    if uid is not None and body is not None:
+        found.append(Fetched(uid, body))
+    return found

@@ -1,0 +1,317 @@
+"""A private Dovecot IMAP server for tests, started from its own temporary configuration.
+
+Each instance gets a directory under /tmp (0755: never under pytest's 0700 tmp_path, or logins
+fail with "Temporary authentication failure"), its own `instance_name`, `base_dir`, `state_dir`
+and log, and two free ports on 127.0.0.1: `port` (plain, offering STARTTLS when TLS is on) and
+`tls_port` (implicit TLS), both with a trustme certificate for 127.0.0.1. A distro Dovecot, if
+one runs, is never touched: nothing here shares its sockets, state or ports. Each user has a
+passwd-file of its own, so a test adds a user, with an empty Maildir, in no time. Dovecot
+refuses uid 0 for mail: as root the mail is owned by `nobody`; as anyone else everything runs as
+that user. Stopping kills the process group (the master waits ~1 s for its
+children on SIGTERM; tests don't need that).
+
+    with Dovecot.started() as server:              # or the session `dovecot` fixture
+        account = server.new_account()
+        account.append(raw)                         # IMAP APPEND (stdlib imaplib)
+        account.deliver(raw)                        # `doveadm save`, as an MTA would
+        account.flags(), account.read(), account.uidvalidity()
+        account.set_uidvalidity(n), account.kick(), with account.frozen(): ...
+
+`require_dovecot()` fails the test under CI (CI=true) and skips it elsewhere if Dovecot is missing.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import grp
+import imaplib
+import itertools
+import os
+import pwd
+import re
+import shutil
+import signal
+import socket
+import ssl
+import subprocess
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+import trustme
+
+from daemon.config import ImapSettings
+
+HOST = "127.0.0.1"
+_SEARCH_PATH = os.pathsep.join([os.environ.get("PATH", ""), "/usr/sbin", "/sbin", "/usr/bin"])
+_FLAGS = re.compile(rb"UID (\d+) FLAGS \(([^)]*)\)|FLAGS \(([^)]*)\) UID (\d+)")
+_users = itertools.count(1)
+
+
+def require_dovecot() -> tuple[str, str]:
+    """Paths of `dovecot` and `doveadm`; a missing server fails under CI and skips elsewhere."""
+    dovecot = shutil.which("dovecot", path=_SEARCH_PATH)
+    doveadm = shutil.which("doveadm", path=_SEARCH_PATH)
+    if dovecot and doveadm:
+        return dovecot, doveadm
+    hint = "install it: apt-get install dovecot-imapd (`make test` does this as root)"
+    if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+        pytest.fail(f"Dovecot is not installed and CI needs it for the IMAP tests; {hint}")
+    pytest.skip(f"Dovecot is not installed; {hint}")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind((HOST, 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@dataclass(frozen=True)
+class Account:
+    """One mail user on one server, with helpers that talk to it as another client would."""
+
+    server: Dovecot
+    user: str
+    password: str
+
+    def settings(self, security: str = "none", **overrides: Any) -> ImapSettings:
+        """Settings for the daemon: `none` and `starttls` use the plain port, `tls` the other."""
+        port = self.server.tls_port if security == "tls" else self.server.port
+        values: dict[str, Any] = {
+            "host": HOST,
+            "port": port,
+            "security": security,
+            "username": self.user,
+            "password": self.password,
+            "poll_seconds": 10,
+        }
+        return ImapSettings(**(values | overrides))
+
+    @contextlib.contextmanager
+    def imap(self) -> Iterator[imaplib.IMAP4]:
+        """A logged-in stdlib client on the plain port (blocking: use asyncio.to_thread when
+        the code under test must run meanwhile). Mailbox names go to the wire as given: quote
+        and encode any that need it, e.g. '"Trait&AOk-s"' for Traités."""
+        client = imaplib.IMAP4(HOST, self.server.port, timeout=10)
+        try:
+            client.login(self.user, self.password)
+            yield client
+        finally:
+            with contextlib.suppress(OSError, imaplib.IMAP4.error):
+                client.logout()  # closes the socket whatever the server says
+
+    def append(self, *messages: bytes, mailbox: str = "INBOX", flags: str = "") -> None:
+        with self.imap() as client:
+            for raw in messages:
+                typ, data = client.append(mailbox, flags or None, None, raw)
+                assert typ == "OK", data
+
+    def deliver(self, raw: bytes, mailbox: str = "INBOX") -> None:
+        """Deliver one message with `doveadm save`, as a local MTA would."""
+        self.server.doveadm("save", "-u", self.user, "-m", mailbox, stdin=raw)
+
+    def flags(self, mailbox: str = "INBOX") -> dict[int, frozenset[str]]:
+        """UID -> flags, read-only (EXAMINE does not touch \\Recent or \\Seen)."""
+        with self.imap() as client:
+            typ, data = client.select(mailbox, readonly=True)
+            assert typ == "OK", data
+            typ, data = client.uid("FETCH", "1:*", "(UID FLAGS)")
+            assert typ == "OK", data
+        found: dict[int, frozenset[str]] = {}
+        for item in data:
+            match = _FLAGS.search(item) if isinstance(item, bytes) else None
+            if match:
+                uid = int(match[1] or match[4])
+                found[uid] = frozenset((match[2] or match[3] or b"").decode().split())
+        return found
+
+    def uids(self, mailbox: str = "INBOX") -> list[int]:
+        return sorted(self.flags(mailbox))
+
+    def read(self, mailbox: str = "INBOX") -> dict[int, bytes]:
+        """UID -> the raw message, read-only."""
+        with self.imap() as client:
+            typ, data = client.select(mailbox, readonly=True)
+            assert typ == "OK", data
+            typ, data = client.uid("FETCH", "1:*", "(UID BODY.PEEK[])")
+            assert typ == "OK", data
+        found: dict[int, bytes] = {}
+        for item in data:
+            if isinstance(item, tuple):
+                uid = re.search(rb"UID (\d+)", item[0])
+                assert uid, item
+                found[int(uid[1])] = item[1]
+        return found
+
+    def uidvalidity(self, mailbox: str = "INBOX") -> int:
+        with self.imap() as client:
+            typ, data = client.status(mailbox, "(UIDVALIDITY)")
+            assert typ == "OK", data
+        match = re.search(rb"UIDVALIDITY (\d+)", data[0] or b"")
+        assert match, data
+        return int(match[1])
+
+    def set_uidvalidity(self, value: int, mailbox: str = "INBOX") -> None:
+        self.server.doveadm("mailbox", "update", "-u", self.user, "--uid-validity", str(value),
+                            mailbox)  # fmt: skip
+
+    @contextlib.contextmanager
+    def frozen(self) -> Iterator[None]:
+        """Stop this user's IMAP processes (SIGSTOP) for a while: the connection stays up and
+        nothing answers, as in a network partition."""
+        who = self.server.doveadm("who", "-1", self.user).splitlines()[1:]
+        pids = [int(line.split()[2]) for line in who]
+        assert pids, f"{self.user} has no IMAP connection to freeze"
+        for pid in pids:
+            os.kill(pid, signal.SIGSTOP)
+        try:
+            yield
+        finally:
+            for pid in pids:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGCONT)
+
+    def kick(self) -> None:
+        """Drop every IMAP connection of this user, as `doveadm kick` does to a real one."""
+        self.server.doveadm("kick", self.user)
+
+
+class Dovecot:
+    """One running Dovecot; see the module docstring."""
+
+    def __init__(self, *, tls: bool = True) -> None:
+        self.binary, self.doveadm_binary = require_dovecot()
+        self.root = Path(tempfile.mkdtemp(prefix="mentormail-dovecot-", dir="/tmp"))
+        self.root.chmod(0o755)
+        self.port, self.tls_port = free_port(), free_port()
+        self.ca: trustme.CA | None = trustme.CA() if tls else None
+        self.config = self.root / "dovecot.conf"
+        self.log = self.root / "dovecot.log"
+        self._process: subprocess.Popen[bytes] | None = None
+        self._write_config()
+
+    @classmethod
+    @contextlib.contextmanager
+    def started(cls, *, tls: bool = True) -> Iterator[Dovecot]:
+        server = cls(tls=tls)
+        try:
+            server.start()
+            yield server
+        finally:
+            server.stop()
+
+    def client_context(self) -> ssl.SSLContext:
+        """A client TLS context that trusts this server's throwaway CA."""
+        assert self.ca is not None, "this server was started without TLS"
+        context = ssl.create_default_context()
+        self.ca.configure_trust(context)
+        return context
+
+    def new_account(self, password: str = "s3cret-Pa55word") -> Account:
+        """A new user with an empty mailbox. Each user has a passwd-file of its own: Dovecot
+        looks a shared one up again at most once a second, a new one at once."""
+        user = f"user{next(_users)}"
+        (self.root / "passwd" / user).write_text(f"{user}:{{PLAIN}}{password}::::::\n")
+        return Account(self, user, password)
+
+    def doveadm(self, *args: str, stdin: bytes | None = None) -> str:
+        command = [self.doveadm_binary, "-c", str(self.config), *args]
+        done = subprocess.run(command, input=stdin, capture_output=True, timeout=20, check=False)
+        if done.returncode != 0:
+            raise RuntimeError(f"{' '.join(args[:2])} failed: {done.stderr.decode().strip()}")
+        return done.stdout.decode()
+
+    def start(self) -> None:
+        with self.log.open("ab") as log:
+            self._process = subprocess.Popen(
+                [self.binary, "-F", "-c", str(self.config)],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        deadline = time.monotonic() + 10
+        while True:
+            with contextlib.suppress(OSError), socket.create_connection((HOST, self.port), 1) as s:
+                if s.recv(100).startswith(b"* OK"):
+                    return
+            if self._process.poll() is not None or time.monotonic() > deadline:
+                self.stop()
+                raise RuntimeError(f"Dovecot did not start; its log:\n{self.log_text()}")
+            time.sleep(0.02)
+
+    def stop(self) -> None:
+        if self._process is not None and self._process.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self._process.pid, signal.SIGKILL)
+            self._process.wait(timeout=10)
+        self._process = None
+        shutil.rmtree(self.root, ignore_errors=True)
+
+    def log_text(self) -> str:
+        return self.log.read_text(errors="replace") if self.log.exists() else "(no log)"
+
+    def _write_config(self) -> None:
+        root, home = self.root, self.root / "home"
+        home.mkdir()
+        (root / "passwd").mkdir()
+        if os.geteuid() == 0:  # Dovecot refuses uid 0 for mail
+            mail_user, mail_group = "nobody", "nogroup"
+            shutil.chown(home, mail_user, mail_group)
+            users = "default_internal_user = dovecot\ndefault_login_user = dovenull\n"
+        else:
+            mail_user = pwd.getpwuid(os.geteuid()).pw_name
+            mail_group = grp.getgrgid(os.getegid()).gr_name
+            users = (
+                f"default_internal_user = {mail_user}\ndefault_login_user = {mail_user}\n"
+                f"default_internal_group = {mail_group}\n"
+                f"service auth-worker {{\n  user = {mail_user}\n}}\n"
+                "service imap-login {\n  chroot =\n}\nservice anvil {\n  chroot =\n}\n"
+            )
+        tls = "ssl = no\n"
+        if self.ca is not None:
+            cert = self.ca.issue_cert(HOST, "localhost")
+            cert.private_key_pem.write_to_path(str(root / "key.pem"))
+            cert.cert_chain_pems[0].write_to_path(str(root / "cert.pem"))
+            tls = f"ssl = yes\nssl_cert = <{root}/cert.pem\nssl_key = <{root}/key.pem\n"
+        self.config.write_text(
+            f"""
+instance_name = mentormail-test-{root.name}
+base_dir = {root}/run
+state_dir = {root}/state
+log_path = {self.log}
+listen = {HOST}
+protocols = imap
+{tls}
+{users}
+disable_plaintext_auth = no
+auth_mechanisms = plain login
+auth_failure_delay = 0
+mail_location = maildir:~/Maildir
+mail_fsync = never
+namespace inbox {{
+  inbox = yes
+}}
+passdb {{
+  driver = passwd-file
+  args = scheme=PLAIN username_format=%u {root}/passwd/%u
+}}
+userdb {{
+  driver = static
+  args = uid={mail_user} gid={mail_group} home={home}/%u
+}}
+service imap-login {{
+  inet_listener imap {{
+    port = {self.port}
+  }}
+  inet_listener imaps {{
+    port = {self.tls_port if self.ca is not None else 0}
+    ssl = yes
+  }}
+}}
+"""
+        )

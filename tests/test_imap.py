@@ -1,0 +1,358 @@
+"""The IMAP adapter against a real Dovecot (tests/dovecot.py): TLS and login failures named,
+byte-exact batched FETCH that leaves mail unread, the UID SEARCH edge, MOVE and its fallback,
+UIDVALIDITY, IDLE, a kicked connection, and reconnection with backoff."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import ssl
+from collections.abc import Awaitable, Callable, Iterator
+from typing import Any
+
+import pytest
+
+from daemon.config import ImapSettings
+from daemon.transport.imap import (
+    MAX_BACKOFF,
+    Fetched,
+    ImapError,
+    ImapInbox,
+    backoff,
+    parse_fetch,
+    watch_inbox,
+)
+from daemon.transport.imap_session import mailbox_name, quote
+from tests.dovecot import HOST, Account, Dovecot, free_port
+
+
+def message(n: int, subject: str = "") -> bytes:
+    """A reply with the shapes that trip IMAP parsers: an unbalanced "(" in the Subject, 8-bit
+    body bytes, a line that looks like a literal and one that starts with ")"."""
+    return (
+        f"From: Ana <ana@example.org>\r\nTo: mini@example.org\r\n"
+        f"Subject: {subject or f'Re: (urgent {n}'}\r\nMessage-ID: <{n}.reply@example.org>\r\n"
+        f"Content-Type: text/plain; charset=latin-1\r\nContent-Transfer-Encoding: 8bit\r\n\r\n"
+        f"Yes, done {n}. Caf\xe9.\r\nA line ending like a literal {{12}}\r\n) and one in parens\r\n"
+    ).encode("latin-1")
+
+
+def secure(account: Account, security: str) -> tuple[Any, ssl.SSLContext]:
+    return account.settings(security), account.server.client_context()
+
+
+async def collect(inbox: ImapInbox, uids: list[int]) -> list[Fetched]:
+    return [m async for m in inbox.fetch(uids)]
+
+
+@pytest.fixture(scope="module")
+def dovecot_without_tls() -> Iterator[Dovecot]:
+    """A server of its own: no STARTTLS, and its per-IP penalty for a bad password stays here."""
+    with Dovecot.started(tls=False) as server:
+        yield server
+
+
+@pytest.mark.asyncio
+async def test_open_selects_the_mailbox_and_creates_the_folders(imap_account: Account) -> None:
+    settings = imap_account.settings(processed_mailbox="Traités")
+    async with ImapInbox(settings) as inbox:
+        assert inbox.uidvalidity == imap_account.uidvalidity()
+        assert await inbox.uids_after(0) == []
+    with imap_account.imap() as client:
+        _, listed = client.list()
+    names = b" ".join(line for line in listed if isinstance(line, bytes))
+    assert b"Trait&AOk-s" in names and b"Unmatched" in names
+    async with ImapInbox(settings) as inbox:  # a second time: the folders are already there
+        assert inbox.uidvalidity == imap_account.uidvalidity()
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("security", ["starttls", "tls"])
+async def test_tls_modes_log_in_over_tls(imap_account: Account, security: str) -> None:
+    imap_account.append(message(1))
+    settings, context = secure(imap_account, security)
+    async with ImapInbox(settings, tls_context=context) as inbox:
+        transport = inbox._session.protocol.transport
+        assert transport.get_extra_info("ssl_object") is not None
+        assert [m.raw for m in await collect(inbox, await inbox.uids_after(0))] == [message(1)]
+    await ImapInbox(settings, tls_context=context).check()
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("security", ["starttls", "tls"])
+async def test_an_untrusted_certificate_is_refused(imap_account: Account, security: str) -> None:
+    settings = imap_account.settings(security)
+    with pytest.raises(ImapError, match="certificate not trusted") as caught:
+        await ImapInbox(settings, tls_context=ssl.create_default_context()).check()
+    assert f"IMAP server {HOST}:{settings.port}" in str(caught.value)
+
+
+@pytest.mark.asyncio
+async def test_a_closed_port_is_named() -> None:
+    port = free_port()
+    settings = ImapSettings(host=HOST, port=port, security="none", username="ana")
+    with pytest.raises(ImapError, match=rf"IMAP server {HOST}:{port}: connection refused"):
+        await ImapInbox(settings).check()
+    with pytest.raises(ImapError, match="connection refused"):
+        async with ImapInbox(settings):
+            pass
+
+
+@pytest.mark.asyncio
+async def test_a_wrong_password_is_named_without_the_password(
+    dovecot_without_tls: Dovecot,
+) -> None:
+    account = dovecot_without_tls.new_account()
+    settings = account.settings(password="not-the-password")
+    with pytest.raises(ImapError) as caught:
+        await ImapInbox(settings).check()
+    text = str(caught.value)
+    assert f"{HOST}:{settings.port}: login as {account.user!r} refused" in text
+    assert "AUTHENTICATIONFAILED" in text and "not-the-password" not in text
+
+
+@pytest.mark.asyncio
+async def test_starttls_missing_is_refused_before_login(dovecot_without_tls: Dovecot) -> None:
+    account = dovecot_without_tls.new_account()
+    with pytest.raises(ImapError, match="does not offer STARTTLS; refusing"):
+        await ImapInbox(account.settings("starttls")).check()
+    assert f"user=<{account.user}>" not in dovecot_without_tls.log_text()
+
+
+@pytest.mark.asyncio
+async def test_a_server_that_never_greets_times_out() -> None:
+    with socket.socket() as listener:  # the kernel completes the handshake; nobody answers
+        listener.bind((HOST, 0))
+        listener.listen()
+        port = listener.getsockname()[1]
+        settings = ImapSettings(host=HOST, port=port, security="none", username="ana")
+        with pytest.raises(ImapError, match=rf"{HOST}:{port}: connect: timed out after 0.3 s"):
+            await ImapInbox(settings, timeout=0.3).check()
+
+
+RUN: dict[str, Callable[[ImapInbox], Awaitable[object]]] = {
+    "NOOP": lambda inbox: inbox.uids_after(0),
+    "UID FETCH": lambda inbox: collect(inbox, [1]),
+    "UID MOVE": lambda inbox: inbox.move([1], "Processed"),
+}
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("command", RUN)
+async def test_every_command_has_a_timeout(imap_account: Account, command: str) -> None:
+    loop = asyncio.get_running_loop()
+    imap_account.append(message(1))
+    inbox = ImapInbox(imap_account.settings(), timeout=0.3)
+    await inbox.open()
+    try:
+        with imap_account.frozen():
+            with pytest.raises(ImapError, match=rf"\d: {command}: timed out after 0.3 s"):
+                await RUN[command](inbox)
+            started = loop.time()
+            await inbox.aclose()  # no LOGOUT on a connection in an unknown state
+            assert loop.time() - started < 0.1
+    finally:
+        await inbox.aclose()
+    assert all("\\Seen" not in flags for flags in imap_account.flags().values())
+
+
+@pytest.mark.asyncio
+async def test_fetch_is_batched_byte_exact_and_leaves_mail_unread(imap_account: Account) -> None:
+    sent = [message(n) for n in range(1, 121)]
+    imap_account.append(*sent)
+    async with ImapInbox(imap_account.settings()) as inbox:
+        protocol = inbox._session.protocol
+        fetch, batches = protocol.fetch, []
+
+        def counting(*args: Any, **kw: Any) -> Any:
+            batches.append(args[0].count(",") + 1)
+            return fetch(*args, **kw)
+
+        protocol.fetch = counting
+        uids = await inbox.uids_after(0)
+        got = await collect(inbox, uids)
+    assert uids == list(range(1, 121)) and batches == [50, 50, 20]
+    assert [m.uid for m in got] == uids and [m.raw for m in got] == sent
+    assert all("\\Seen" not in flags for flags in imap_account.flags().values())
+
+
+@pytest.mark.asyncio
+async def test_mail_delivered_by_an_mta_comes_back_as_stored(imap_account: Account) -> None:
+    imap_account.deliver(b"Subject: bare LF\n\nline\n")
+    async with ImapInbox(imap_account.settings()) as inbox:
+        (got,) = await collect(inbox, [1, 99])  # 99 doesn't exist: skipped
+    assert got == Fetched(1, imap_account.read()[1])
+
+
+@pytest.mark.asyncio
+async def test_uids_after_filters_the_star_range(imap_account: Account) -> None:
+    imap_account.append(message(1), message(2), message(3))
+    async with ImapInbox(imap_account.settings()) as inbox:
+        assert await inbox.uids_after(0) == [1, 2, 3]
+        assert await inbox.uids_after(2) == [3]
+        assert await inbox.uids_after(3) == []  # "4:*" answers 3
+        assert await inbox.uids_after(100) == []
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("ignored", [(), ("MOVE",)], ids=["MOVE", "COPY+UID EXPUNGE"])
+async def test_move_leaves_other_mail_alone(imap_account: Account, ignored: tuple[str]) -> None:
+    imap_account.append(message(1), message(2), message(3))
+    imap_account.append(message(4), flags="\\Deleted")  # another client's, not expunged yet
+    async with ImapInbox(imap_account.settings(), ignore_capabilities=ignored) as inbox:
+        await inbox.move([1, 2], "Processed")
+        assert await inbox.uids_after(0) == [3, 4]
+    assert imap_account.uids() == [3, 4]
+    assert "\\Deleted" in imap_account.flags()[4]
+    assert list(imap_account.read("Processed").values()) == [message(1), message(2)]
+
+
+@pytest.mark.asyncio
+async def test_without_uidplus_the_originals_stay_deleted(imap_account: Account) -> None:
+    imap_account.append(message(1), message(2))
+    settings = imap_account.settings(unmatched_mailbox="Réponses à voir")
+    async with ImapInbox(settings, ignore_capabilities={"MOVE", "UIDPLUS"}) as inbox:
+        await inbox.move([1], "Réponses à voir")
+    assert imap_account.flags()[1] >= {"\\Deleted"} and "\\Deleted" not in imap_account.flags()[2]
+    assert list(imap_account.read('"R&AOk-ponses &AOA- voir"').values()) == [message(1)]
+
+
+@pytest.mark.asyncio
+async def test_uidvalidity_is_reported_and_follows_a_reset(imap_account: Account) -> None:
+    imap_account.append(message(1))
+    async with ImapInbox(imap_account.settings()) as inbox:
+        first = inbox.uidvalidity
+        assert inbox.uidnext == 2
+    imap_account.set_uidvalidity(first + 7)
+    async with ImapInbox(imap_account.settings()) as inbox:
+        assert inbox.uidvalidity == first + 7
+
+
+@pytest.mark.asyncio
+async def test_wait_for_new_wakes_on_mail_from_another_client(imap_account: Account) -> None:
+    loop = asyncio.get_running_loop()
+    async with ImapInbox(imap_account.settings()) as inbox:
+        assert await inbox.uids_after(0) == []
+        assert await inbox.wait_for_new(0.2) is False
+        waiting = asyncio.ensure_future(inbox.wait_for_new(10))
+        await asyncio.sleep(0.2)
+        started = loop.time()
+        await asyncio.to_thread(imap_account.append, message(1))
+        assert await asyncio.wait_for(waiting, 5) is True
+        assert loop.time() - started < 2
+        assert await inbox.uids_after(0) == [1]
+        assert await inbox.wait_for_new(0.2) is False  # IDLE can be used again
+
+
+@pytest.mark.asyncio
+async def test_wait_for_new_sees_mail_it_was_not_told_about(imap_account: Account) -> None:
+    async with ImapInbox(imap_account.settings(), ignore_capabilities={"IDLE"}) as inbox:
+        assert await inbox.uids_after(0) == []
+        assert await inbox.wait_for_new(0.2) is False  # polls without IDLE
+        imap_account.append(message(1))
+        assert await asyncio.wait_for(inbox.wait_for_new(30), 2) is True
+
+
+@pytest.mark.asyncio
+async def test_a_kick_during_idle_raises_promptly(imap_account: Account) -> None:
+    async with ImapInbox(imap_account.settings()) as inbox:
+        waiting = asyncio.ensure_future(inbox.wait_for_new(30))
+        await asyncio.sleep(0.2)
+        await asyncio.to_thread(imap_account.kick)
+        with pytest.raises(ImapError, match=r"IMAP server .*: IDLE: "):
+            await asyncio.wait_for(waiting, 2)
+        with pytest.raises(ImapError, match="connection"):
+            await inbox.uids_after(0)
+    async with ImapInbox(imap_account.settings()) as inbox:  # a new connection works
+        assert await inbox.uids_after(0) == []
+
+
+@pytest.mark.asyncio
+async def test_watch_inbox_reconnects_after_a_kick(imap_account: Account) -> None:
+    imap_account.append(message(1))
+    calls: list[list[int]] = []
+    delays: list[float] = []
+    kicked = asyncio.Event()
+
+    async def on_mail(inbox: ImapInbox) -> None:
+        calls.append(await inbox.uids_after(0))
+        if len(calls) == 1:
+            await asyncio.to_thread(imap_account.kick)
+        if len(calls) == 2:
+            kicked.set()
+
+    async def sleep(seconds: float) -> None:
+        delays.append(seconds)
+
+    class Half:
+        def random(self) -> float:
+            return 0.5
+
+    watching = asyncio.ensure_future(
+        watch_inbox(
+            lambda: ImapInbox(imap_account.settings()),
+            on_mail,
+            poll_seconds=10,
+            rng=Half(),
+            sleep=sleep,
+        )
+    )
+    try:
+        await asyncio.wait_for(kicked.wait(), 5)
+    finally:
+        watching.cancel()
+        await asyncio.gather(watching, return_exceptions=True)
+    assert calls == [[1], [1]] and delays == [0.75]
+
+
+@pytest.mark.parametrize(
+    ("attempt", "draw", "seconds"),
+    [
+        (0, 0.9, 0.0),
+        (1, 0.0, 0.5),
+        (1, 0.999, 0.9995),
+        (2, 0.5, 1.5),
+        (5, 0.0, 8.0),
+        (9, 0.0, 128.0),
+        (10, 0.0, MAX_BACKOFF / 2),
+        (10**6, 0.999, MAX_BACKOFF * 0.9995),
+    ],
+)
+def test_backoff_doubles_with_jitter_up_to_a_cap(attempt: int, draw: float, seconds: float) -> None:
+    class Fixed:
+        def random(self) -> float:
+            return draw
+
+    assert backoff(attempt, Fixed()) == pytest.approx(seconds)
+
+
+@pytest.mark.parametrize(
+    ("name", "wire"),
+    [
+        ("INBOX", '"INBOX"'),
+        ("Traités", '"Trait&AOk-s"'),
+        ("日本語", '"&ZeVnLIqe-"'),
+        ("R&D", '"R&-D"'),
+        ('a "b" \\c', r'"a \"b\" \\c"'),
+    ],
+)
+def test_mailbox_names_are_modified_utf7_and_quoted(name: str, wire: str) -> None:
+    assert mailbox_name(name) == wire
+
+
+def test_line_breaks_cannot_reach_the_wire() -> None:
+    with pytest.raises(ValueError, match="line breaks"):
+        quote("INBOX\r\nA1 DELETE INBOX")
+
+
+def test_parse_fetch_pairs_uids_with_bodies() -> None:
+    lines = [
+        b"1 FETCH (UID 7 BODY[] {5}",
+        bytearray(b"hello"),
+        b")",
+        b"2 FETCH (FLAGS (\\Seen))",  # unsolicited: another client read message 2
+        b"3 FETCH (BODY[] {3}",
+        b"(((",
+        b" UID 9)",
+    ]
+    assert parse_fetch(lines) == [Fetched(7, b"hello"), Fetched(9, b"(((")]
