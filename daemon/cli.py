@@ -10,6 +10,7 @@ import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from daemon import __version__, clock
 from daemon.clock import parse_instant
@@ -19,6 +20,10 @@ from daemon.program.loader import Program, load_program
 from daemon.program.planner import plan
 from daemon.program.timespec import zone
 from daemon.program.validate import validate
+
+if TYPE_CHECKING:
+    from daemon.tick import TickReport
+    from daemon.transport.imap import ImapInbox
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -135,18 +140,40 @@ def _tick(args: argparse.Namespace, program: Program) -> int:
         raise UserError(
             f"--at {args.at!r} is not an ISO 8601 instant, e.g. 2021-07-12T16:00Z"
         ) from None
-    report = asyncio.run(
-        run_tick(
-            program,
-            args.config,
-            at,
-            lambda: SmtpTransport(
-                program.config.smtp, data_timeout=program.config.smtp.data_timeout_seconds
-            ),
-        )
-    )
+    settings = program.config.smtp
+
+    async def once() -> TickReport:
+        inbox, problem = await _open_inbox(program)
+        try:
+            report = await run_tick(
+                program, args.config, at,
+                lambda: SmtpTransport(settings, data_timeout=settings.data_timeout_seconds),
+                inbox=inbox,
+            )  # fmt: skip
+        finally:
+            if inbox is not None:
+                await inbox.aclose()
+        report.inbox_error = report.inbox_error or problem
+        return report
+
+    report = asyncio.run(once())
     print(report.summary())
     return 1 if report.halted else 0
+
+
+async def _open_inbox(program: Program) -> tuple[ImapInbox | None, str]:
+    """The program's mailbox, opened, if one is configured; else (None, why not)."""
+    from daemon.transport.imap import ImapInbox
+    from daemon.transport.outcomes import TransportError
+
+    if not program.config.imap.host:
+        return None, ""
+    inbox = ImapInbox(program.config.imap)
+    try:
+        await inbox.open()
+    except TransportError as error:
+        return None, str(error)
+    return inbox, ""
 
 
 def _run(args: argparse.Namespace, program: Program) -> int:
@@ -160,10 +187,14 @@ def _run(args: argparse.Namespace, program: Program) -> int:
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(signum, stop.set)  # handlers only set the event
+        from daemon.transport.imap import ImapInbox
+
+        imap = program.config.imap
         service = Service(
             program,
             args.config,
             lambda: SmtpTransport(settings, data_timeout=settings.data_timeout_seconds),
+            inbox_factory=(lambda: ImapInbox(imap)) if imap.host else None,
         )
         await service.run(stop)
 

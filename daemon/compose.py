@@ -189,6 +189,18 @@ class Composer:
         body = Body(rendered, in_reply_to=in_reply_to)
         return dataclasses.replace(self._row(key, action, now, body), kind="answer")
 
+    def notice(self, key: str, subject: str, lines: list[str], now: dt.datetime) -> OutboxRow:
+        """A note to all the organizers about something that arrived (a withdrawal, a bounce,
+        a counter-proposal): `answer.md.j2` with kind "notice"."""
+        answer = {"kind": "notice", "subject": subject, "lines": lines}
+        context = answer_context(self.program, None, "", answer)
+        rendered = self.renderer.render("answer", "{{ answer.subject }}", context)
+        action = Action(
+            at=now, key=key, kind="email", title=subject, item="notice",
+            recipients=tuple(o.email for o in self.program.organizers),
+        )  # fmt: skip
+        return dataclasses.replace(self._row(key, action, now, Body(rendered)), kind="notice")
+
     def skipped(self, action: Action, now: dt.datetime, reason: str) -> OutboxRow:
         """A due send that is no longer useful (catch-up policy): recorded, never sent."""
         row = self._row(action.key, action, now, None)

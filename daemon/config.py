@@ -89,7 +89,7 @@ class SmtpSettings(Section):
 
 
 class ImapSettings(Section):
-    host: str = "localhost"
+    host: str = ""  # empty: replies are not read
     port: int = Field(default=993, ge=1, le=65535)
     security: Security = "tls"
     username: str = ""

@@ -31,7 +31,7 @@ _MESSAGE_ID = re.compile(
     rb"(?im)^message-id:[ \t]*(?:\r?\n[ \t]+)?(<[\x21-\x3b\x3d\x3f-\x7e]{1,250}>)"
 )
 
-Understand = Callable[[bytes], Recorded]
+Understand = Callable[[bytes, Seen], Recorded]
 
 
 class Fetched(Protocol):
@@ -124,7 +124,7 @@ def _digest(raw: bytes) -> str:
 
 def _understood(understand: Understand, raw: bytes, seen: Seen, unmatched: str) -> Recorded:
     try:
-        return understand(raw)
+        return understand(raw, seen)
     except Exception as exc:  # one bad message never stops the batch
         log.exception("mail %d could not be understood; kept in %s", seen.uid, unmatched)
         return Recorded("malformed", unmatched, summary=f"could not be read: {type(exc).__name__}")

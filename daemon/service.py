@@ -1,8 +1,11 @@
 """`mentormail run`: the long-running service.
 
 A tick at start-up (the catch-up pass), then a tick at every next due instant (APScheduler
-DateTrigger, re-armed after each tick) and on a safety interval (retries, config edits, a
-missed wake-up). Ticks never overlap, and the state lock is held for the service's life.
+DateTrigger, re-armed after each tick), on a safety interval (retries, config edits, a
+missed wake-up), and whenever mail arrives: a watcher keeps the mailbox open, IDLEs (polling
+every `poll_seconds` as a safety net) and runs a reading tick on news, reconnecting with
+backoff after any IMAP failure. Ticks never overlap, and the state lock is held for the
+service's life.
 APScheduler only wakes us; the outbox is the source of truth, so a missed or doubled wake-up
 costs nothing (protocol-reliability.md §6.2).
 """
@@ -14,6 +17,7 @@ import datetime as dt
 import logging
 from collections.abc import Callable
 from pathlib import Path
+from typing import NoReturn
 
 from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_MISSED, JobExecutionEvent
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -25,6 +29,7 @@ from daemon.executor import Transport
 from daemon.program.loader import Program
 from daemon.store.lock import StateLock
 from daemon.tick import TickReport, run_tick, state_dir
+from daemon.transport.imap import ImapError, ImapInbox, watch_inbox
 
 log = logging.getLogger(__name__)
 
@@ -40,10 +45,12 @@ class Service:
         *,
         safety_seconds: float = 300.0,
         now: Callable[[], dt.datetime] = clock.now,
+        inbox_factory: Callable[[], ImapInbox] | None = None,
     ) -> None:
         self.program = program
         self.config_path = config_path
         self.transport_factory = transport_factory
+        self.inbox_factory = inbox_factory
         self.safety_seconds = safety_seconds
         self.now = now
         self.ticks = 0
@@ -58,26 +65,43 @@ class Service:
             scheduler.add_listener(_report_job_trouble, EVENT_JOB_ERROR | EVENT_JOB_MISSED)
             self._scheduler = scheduler
             scheduler.start()
+            watching: asyncio.Task[NoReturn] | None = None
             try:
                 await self.tick()
                 scheduler.add_job(
                     self.tick, IntervalTrigger(seconds=self.safety_seconds), id="safety",
                     replace_existing=True,
                 )  # fmt: skip
+                if self.inbox_factory is not None:
+                    poll = self.program.config.imap.poll_seconds
+                    watching = asyncio.create_task(
+                        watch_inbox(self.inbox_factory, self._on_mail, poll_seconds=poll)
+                    )
                 await stop.wait()
             finally:
+                if watching is not None:
+                    watching.cancel()
+                    await asyncio.gather(watching, return_exceptions=True)
                 scheduler.shutdown(wait=False)
                 async with self._running:  # let a tick in flight finish recording
                     self._scheduler = None
 
-    async def tick(self) -> None:
+    async def _on_mail(self, inbox: ImapInbox) -> None:
+        """The watcher's call: mail may have arrived. A mailbox that failed is reported back,
+        so the watcher drops the connection and makes a new one."""
+        await self.tick(inbox)
+        if self.last is not None and self.last.inbox_error:
+            raise ImapError(self.last.inbox_error)
+
+    async def tick(self, inbox: ImapInbox | None = None) -> None:
         async with self._running:
             if self._scheduler is None and self.ticks:
                 return  # shutting down
             at = self.now()
             report = await run_tick(
-                self.program, self.config_path, at, self.transport_factory, locked=True
-            )
+                self.program, self.config_path, at, self.transport_factory, locked=True,
+                inbox=inbox,
+            )  # fmt: skip
             self.ticks += 1
             self.last = report
             log.info("%s", report.summary())

@@ -14,6 +14,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from daemon.backlog import POOL_MIN, Backlog
 from daemon.compose import Composer
@@ -21,9 +22,13 @@ from daemon.config import resolve
 from daemon.executor import Delivery, Transport, deliver
 from daemon.outbox import SENDABLE, decide
 from daemon.program.loader import Program
-from daemon.program.planner import plan
+from daemon.program.planner import Action, plan
+from daemon.replies import Mailbox, ReadReport, read_mailbox
+from daemon.standing import held_back, standings, without_withdrawn
 from daemon.store.lock import StateLock
 from daemon.store.sqlite import EventVersion, OutboxRow, Store
+from daemon.transport.outcomes import TransportError
+from daemon.understand import Understanding
 
 log = logging.getLogger(__name__)
 
@@ -40,9 +45,13 @@ class TickReport:
     paused_until: dt.datetime | None = None
     halted: str = ""
     next_due: dt.datetime | None = None  # when the next planned send or retry is due
+    inbox: ReadReport | None = None  # what reading the mailbox found, if it was read
+    inbox_error: str = ""  # why the mailbox could not be read
 
     def summary(self) -> str:
-        parts = [f"{self.enqueued} new", f"{self.skipped} stale skipped"]
+        parts = [self.inbox.summary()] if self.inbox else []
+        parts += [f"mailbox not read: {self.inbox_error}"] if self.inbox_error else []
+        parts += [f"{self.enqueued} new", f"{self.skipped} stale skipped"]
         parts += [f"{self.alerts} alerts to organizers"] if self.alerts else []
         parts += [f"{n} {state}" for state, n in sorted(self.outcomes.items())]
         if self.recovered:
@@ -64,22 +73,25 @@ async def run_tick(
     *,
     locked: bool = False,
     pool_min: int = POOL_MIN,
+    inbox: Mailbox | None = None,
 ) -> TickReport:
-    """One pass; takes the state lock unless the caller (the service) already holds it."""
+    """One pass; takes the state lock unless the caller (the service) already holds it.
+    With an open `inbox`, what arrived is read and recorded first."""
     directory = state_dir(program, config_path)
     with contextlib.nullcontext() if locked else StateLock(directory):
         store = Store.open(directory)
         try:
-            report = await _tick(program, store, at, transport_factory, pool_min)
-            report.next_due = _next_due(program, store, at)
-            return report
+            return await _tick(
+                program, store, at, transport_factory=transport_factory, pool_min=pool_min,
+                inbox=inbox,
+            )  # fmt: skip
         finally:
             store.close()
 
 
-def _next_due(program: Program, store: Store, at: dt.datetime) -> dt.datetime | None:
+def _next_due(timeline: list[Action], store: Store, at: dt.datetime) -> dt.datetime | None:
     """The next instant a tick has work: a planned send, a retry — not before a hold ends."""
-    later = [a.at for a in plan(program) if a.kind in SENDABLE and a.at > at]
+    later = [a.at for a in timeline if a.kind in SENDABLE and a.at > at]
     retry = store.next_attempt()
     candidates = [*later[:1], *([retry] if retry else [])]
     if not candidates:
@@ -92,8 +104,10 @@ async def _tick(
     program: Program,
     store: Store,
     at: dt.datetime,
+    *,
     transport_factory: Callable[[], Transport],
     pool_min: int,
+    inbox: Mailbox | None,
 ) -> TickReport:
     report = TickReport(at=at, recovered=store.recover(at))
     for key in report.recovered:
@@ -101,7 +115,14 @@ async def _tick(
     timeline = plan(program)
     secret = store.secret("reply-token")
     composer = Composer(program, timeline, secret)
-    decisions = decide(timeline, store.known_keys(), store.events(), composer.invite_hash, at)
+    if inbox is not None:
+        await _read(program, store, composer, timeline, inbox=inbox, report=report)
+    zones: dict[str, dt.tzinfo] = {p.email: ZoneInfo(p.timezone) for p in program.participants}
+    standing = standings(store.commands(), zones)
+    decisions = decide(
+        without_withdrawn(timeline, standing), store.known_keys(), store.events(),
+        composer.invite_hash, at, held_back=lambda action: held_back(action, standing),
+    )  # fmt: skip
     backlog = Backlog(composer, timeline, secret, decisions.sends, at, pool_min=pool_min)
     if not backlog.pooled:  # composed and committed in chunks before anything is sent
         await _enqueue(backlog, store, at, report)
@@ -110,11 +131,16 @@ async def _tick(
     for action in decisions.stale:
         log.warning("skipping %s: due %s, no longer useful at %s", action.key, action.at, at)
         rows.append(composer.skipped(action, at, f"stale: due {action.at:%Y-%m-%d %H:%M}Z"))
+    for action, reason in decisions.held:
+        log.info("not sending %s: %s", action.key, reason)
+        rows.append(composer.skipped(action, at, f"held back: {reason}"))
     for version in decisions.cancels:
         row, cancelled = composer.cancel(version, at)
         rows.append(row)
         versions.append(cancelled)
-    report.enqueued += store.enqueue(rows, at, versions) - len(decisions.stale)
+    report.enqueued += (
+        store.enqueue(rows, at, versions) - len(decisions.stale) - len(decisions.held)
+    )
     report.skipped = len(decisions.stale)
     report.cancelled = len(decisions.cancels)
     for row in store.expire(at):
@@ -124,6 +150,7 @@ async def _tick(
     report.alerts += _alerts(store, composer, at)
     if not backlog.pooled and not store.due(at, 1):
         _merge(report, _hold_only(store, at))
+        report.next_due = _next_due(timeline, store, at)
         return report
     # a big backlog is composed by a worker process while this one delivers what is ready
     composing = (
@@ -141,7 +168,30 @@ async def _tick(
         close = getattr(transport, "aclose", None)
         if close is not None:
             await close()
+    report.next_due = _next_due(timeline, store, at)
     return report
+
+
+async def _read(
+    program: Program,
+    store: Store,
+    composer: Composer,
+    timeline: list[Action],
+    *,
+    inbox: Mailbox,
+    report: TickReport,
+) -> None:
+    """Record what arrived; the mailbox failing never stops the sending part of the pass."""
+    settings, at = program.config.imap, report.at
+    understanding = Understanding(program, store, composer, timeline, at)
+    try:
+        report.inbox = await read_mailbox(
+            inbox, store, understanding, at,
+            mailbox=settings.mailbox, unmatched=settings.unmatched_mailbox,
+        )  # fmt: skip
+    except TransportError as error:
+        report.inbox_error = str(error)
+        log.error("cannot read the mailbox: %s", error)
 
 
 async def _enqueue(backlog: Backlog, store: Store, at: dt.datetime, report: TickReport) -> None:

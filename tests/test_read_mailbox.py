@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from daemon.replies import message_id_of, read_mailbox
-from daemon.store.inbox import Recorded
+from daemon.store.inbox import Recorded, Seen
 from daemon.store.sqlite import Store
 from daemon.transport.imap import ImapInbox
 from tests.dovecot import Account
@@ -26,7 +26,7 @@ def mail(n: int, body: str = "hello") -> bytes:
     ).encode()
 
 
-def understand(raw: bytes) -> Recorded:
+def understand(raw: bytes, seen: Seen) -> Recorded:
     """A stand-in for the classifier: 'boom' raises, 'keep' is unmatched, the rest a check-in."""
     if b"boom" in raw:
         raise ValueError("cannot parse")

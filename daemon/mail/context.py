@@ -274,4 +274,5 @@ SAMPLE_ANSWERS: tuple[dict[str, Any], ...] = (
     {"kind": "meeting", "subject": "Meeting set", "when": "Monday 4 May 2026, 2:00 PM CDT",
      "unit": "pair"},
     {"kind": "not-understood", "subject": "Not understood", "problem": "no date after PAUSE"},
+    {"kind": "notice", "subject": "Sam Sample left the program", "lines": ["Sent WITHDRAW."]},
 )  # fmt: skip

@@ -1,0 +1,118 @@
+"""Commands people write in the subject or on the first line of their mail. A command is the
+whole line: the word and only the arguments it takes, so a sentence that merely starts with
+"Help" or "Status" is not one. Reply prefixes (Re:, AW:, SV:, Fwd:…) are ignored."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+PARTICIPANT = ("HELP", "STATUS", "PAUSE", "RESUME", "WITHDRAW", "MEETING")
+ORGANIZER = ("EXCUSE", "EXTEND")
+_PREFIX = re.compile(r"^\s*(?:(?:re|aw|sv|vs|fw|fwd|wg|tr|rv|antw)\s*(?:\[\d+\])?\s*:\s*)+", re.I)
+_WORD = re.compile(r"^([A-Za-z]+)\b\s*(.*)$")
+_TIME = re.compile(r"^(\d{1,2})(?::(\d{2}))?\s*(am|pm)?$", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Parsed:
+    name: str
+    args: dict[str, object]
+    error: str = ""
+
+
+def find(subject: str, first_line: str, *, organizer: bool) -> Parsed | None:
+    for text in (_PREFIX.sub("", subject), first_line):
+        parsed = parse(text.strip(), organizer=organizer)
+        if parsed is not None:
+            return parsed
+    return None
+
+
+def parse(line: str, *, organizer: bool) -> Parsed | None:
+    found = _WORD.match(line.strip().rstrip(".!"))
+    if found is None:
+        return None
+    name, rest = found[1].upper(), found[2].strip()
+    known = PARTICIPANT + (ORGANIZER if organizer else ())
+    if name not in known:
+        return None
+    if name in ("HELP", "STATUS", "RESUME", "WITHDRAW"):
+        return Parsed(name, {}) if not rest else None
+    if name == "PAUSE":
+        return _pause(rest)
+    if name == "MEETING":
+        return _meeting(rest)
+    return _organizer(name, rest)
+
+
+def _pause(rest: str) -> Parsed | None:
+    if not rest:
+        return Parsed("PAUSE", {})
+    words = rest.split()
+    if words[0].lower() == "until":
+        words = words[1:]
+    if len(words) != 1:
+        return None if len(words) > 3 else Parsed("PAUSE", {}, "write PAUSE until YYYY-MM-DD")
+    try:
+        day = dt.date.fromisoformat(words[0])
+    except ValueError:
+        return Parsed("PAUSE", {}, f"{words[0]!r} is not a date like 2026-05-01")
+    return Parsed("PAUSE", {"until": day.isoformat()})
+
+
+def _meeting(rest: str) -> Parsed | None:
+    words = rest.split()
+    if not 2 <= len(words) <= 4:
+        usage = "write MEETING 2026-05-04 14:00 (and a time zone if not yours)"
+        return Parsed("MEETING", {}, usage) if len(words) < 6 else None
+    try:
+        day = dt.date.fromisoformat(words[0])
+    except ValueError:
+        return Parsed("MEETING", {}, f"{words[0]!r} is not a date like 2026-05-04")
+    clock, zone_words = words[1], words[2:]
+    if zone_words and zone_words[0].lower() in ("am", "pm"):
+        clock, zone_words = clock + zone_words[0], zone_words[1:]
+    time = _clock(clock)
+    if time is None:
+        return Parsed("MEETING", {}, f"{clock!r} is not a time like 14:00 or 2:00pm")
+    args: dict[str, object] = {"date": day.isoformat(), "time": time.strftime("%H:%M")}
+    if zone_words:
+        try:
+            ZoneInfo(zone_words[0])
+        except (ZoneInfoNotFoundError, ValueError):
+            return Parsed("MEETING", {}, f"{zone_words[0]!r} is not a time zone like Europe/Paris")
+        args["zone"] = zone_words[0]
+    return Parsed("MEETING", args)
+
+
+def _clock(text: str) -> dt.time | None:
+    found = _TIME.match(text)
+    if found is None:
+        return None
+    hour, minute, half = int(found[1]), int(found[2] or 0), (found[3] or "").lower()
+    if half:
+        if not 1 <= hour <= 12:
+            return None
+        hour = hour % 12 + (12 if half == "pm" else 0)
+    if hour > 23 or minute > 59:
+        return None
+    return dt.time(hour, minute)
+
+
+def _organizer(name: str, rest: str) -> Parsed:
+    words = rest.split()
+    if name == "EXCUSE" and len(words) == 2:
+        return Parsed(name, {"participant": words[0].lower(), "obligation": words[1]})
+    if name == "EXTEND" and len(words) == 3:
+        try:
+            day = dt.date.fromisoformat(words[2])
+        except ValueError:
+            return Parsed(name, {}, f"{words[2]!r} is not a date like 2026-05-01")
+        return Parsed(name, {"participant": words[0].lower(), "obligation": words[1],
+                             "until": day.isoformat()})  # fmt: skip
+    usage = "EXCUSE <address> <obligation>" if name == "EXCUSE" else (
+        "EXTEND <address> <obligation> <YYYY-MM-DD>")  # fmt: skip
+    return Parsed(name, {}, f"write {usage}")

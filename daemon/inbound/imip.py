@@ -1,0 +1,91 @@
+"""RSVPs (iMIP REPLY) and counter-proposals (COUNTER), checked against what was sent: a known
+UID, exactly one ATTENDEE and it is the person invited, sent by that person — directly, or in
+Google Calendar's envelope (From calendar-notification@google.com, the attendee in Reply-To).
+Outlook's REPLY without ORGANIZER is fine. A SEQUENCE older than the last one sent is stale."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from icalendar import Calendar
+
+from daemon.inbound.events import Counter, Directory, Event, Rsvp, StaleRsvp, Unmatched
+from daemon.inbound.parse import Mail
+
+MAX_CALENDAR = 256 * 1024
+GOOGLE = "calendar-notification@google.com"
+PARTSTATS = {"ACCEPTED": "accepted", "DECLINED": "declined", "TENTATIVE": "tentative",
+             "NEEDS-ACTION": "needs-action"}  # fmt: skip
+
+
+def calendar_method(mail: Mail) -> str:
+    """The METHOD of the message's calendar part, if it has a readable one."""
+    calendar = _calendar(mail)
+    return str(calendar.get("METHOD", "")).upper() if calendar is not None else ""
+
+
+def rsvp(mail: Mail, directory: Directory) -> Event:
+    calendar = _calendar(mail)
+    if calendar is None:
+        return Unmatched("a calendar reply that cannot be read")
+    method = str(calendar.get("METHOD", "")).upper()
+    events = list(calendar.walk("VEVENT"))[:20]
+    if not events:
+        return Unmatched(f"a calendar {method} without an event")
+    event = events[0]
+    uid = str(event.get("UID", ""))
+    invite = directory.invite(uid)
+    if invite is None:
+        return Unmatched(f"a calendar {method} for an event mentormail did not send")
+    attendees = event.get("ATTENDEE", [])
+    attendees = attendees if isinstance(attendees, list) else [attendees]
+    if len(attendees) != 1:
+        return Unmatched(f"a calendar {method} with {len(attendees)} attendees, not 1")
+    who = str(attendees[0]).removeprefix("mailto:").removeprefix("MAILTO:").strip().lower()
+    if who != invite.attendee.lower():
+        return Unmatched(f"a calendar {method} for someone the invitation was not for")
+    if not _sent_by(mail, who, directory):
+        return Unmatched(f"a calendar {method} sent by someone other than the attendee")
+    sequence = _int(event.get("SEQUENCE", 0))
+    if method == "COUNTER":
+        return Counter(uid, who, _instant(event, "DTSTART"), _instant(event, "DTEND"))
+    if sequence < invite.sequence:
+        return StaleRsvp(uid, who, sequence)
+    partstat = str(attendees[0].params.get("PARTSTAT", "NEEDS-ACTION")).upper()
+    return Rsvp(uid, who, PARTSTATS.get(partstat, "needs-action"), sequence)  # type: ignore[arg-type]
+
+
+def _calendar(mail: Mail) -> Calendar | None:
+    if mail.calendar is None or len(mail.calendar) > MAX_CALENDAR:
+        return None
+    try:
+        calendars = Calendar.from_ical(mail.calendar, multiple=True)
+    except Exception:  # icalendar raises several kinds on bad input
+        return None
+    return calendars[0] if calendars else None
+
+
+def _sent_by(mail: Mail, attendee: str, directory: Directory) -> bool:
+    senders = [mail.sender] if mail.sender else []
+    if mail.sender == GOOGLE:
+        senders = mail.reply_to
+    for sender in senders:
+        person = directory.person(sender)
+        if sender == attendee or (person is not None and person.address.lower() == attendee):
+            return True
+    return False
+
+
+def _int(value: object) -> int:
+    try:
+        return int(str(value))
+    except ValueError:
+        return 0
+
+
+def _instant(event: object, name: str) -> dt.datetime | None:
+    try:
+        value = event.decoded(name)  # type: ignore[attr-defined]
+    except Exception:
+        return None
+    return value if isinstance(value, dt.datetime) and value.tzinfo else None

@@ -1,0 +1,146 @@
+"""Reading a raw message safely: limits first, then headers decoded leniently, addresses parsed
+strictly, the text body found (HTML turned into text), and the calendar and delivery-status
+parts picked out. Anything that does not fit the limits or cannot be read raises MalformedMail;
+nothing else is allowed to escape (the classifier turns it into one `Malformed` event)."""
+
+from __future__ import annotations
+
+import codecs
+import email
+import email.policy
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from email.header import decode_header, make_header
+from email.message import Message
+from email.utils import getaddresses
+
+from daemon.inbound.htmltext import html_to_text
+
+_MSG_ID = re.compile(r"<[\x21-\x3b\x3d\x3f-\x7e]{1,250}>")
+_CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+
+
+class MalformedMail(Exception):
+    """The message is too big, too deep or cannot be read."""
+
+
+@dataclass(frozen=True)
+class Limits:
+    max_bytes: int = 10 * 1024 * 1024
+    max_depth: int = 8
+    max_parts: int = 100
+    max_text: int = 100_000  # characters of body text looked at
+
+
+@dataclass
+class Mail:
+    message: Message
+    sender: str | None = None  # From, bare address, lower case
+    reply_to: list[str] = field(default_factory=list)
+    recipients: list[str] = field(default_factory=list)  # To, Cc, Delivered-To, X-Original-To
+    subject: str = ""
+    message_id: str | None = None
+    references: list[str] = field(default_factory=list)  # In-Reply-To first, then References
+    text: str = ""
+    calendar: bytes | None = None
+    report: list[Message] = field(default_factory=list)  # delivery-status field blocks
+
+    def header(self, name: str) -> str:
+        return decoded(self.message.get(name))
+
+
+def parse(raw: bytes, limits: Limits) -> Mail:
+    if len(raw) > limits.max_bytes:
+        raise MalformedMail(f"larger than {limits.max_bytes} bytes")
+    try:
+        message = email.message_from_bytes(raw, policy=email.policy.compat32)
+    except Exception as exc:  # the stdlib parser is lenient; be safe anyway
+        raise MalformedMail(f"cannot be parsed: {type(exc).__name__}") from None
+    mail = Mail(message)
+    senders = addresses(message.get_all("From") or [])
+    mail.sender = senders[0] if len(senders) == 1 else None
+    mail.reply_to = addresses(message.get_all("Reply-To") or [])
+    names = ("To", "Cc", "Delivered-To", "X-Original-To", "Envelope-To")
+    mail.recipients = addresses([v for n in names for v in message.get_all(n) or []])
+    mail.subject = decoded(message.get("Subject"))[:500]
+    ids = _MSG_ID.findall(str(message.get("Message-ID", "")))
+    mail.message_id = ids[0] if ids else None
+    refs = [*_MSG_ID.findall(str(message.get("In-Reply-To", "")))]
+    refs += reversed(_MSG_ID.findall(str(message.get("References", ""))))  # nearest first
+    mail.references = list(dict.fromkeys(refs))[:50]
+    _walk(message, mail, limits)
+    return mail
+
+
+def addresses(values: Sequence[object]) -> list[str]:
+    """Bare addresses, lower case; anything that is not one plain addr-spec is dropped."""
+    out = []
+    for _, found in getaddresses([str(v) for v in values]):
+        address = found.strip().lower()
+        if address.count("@") == 1 and not _CONTROLS.search(address) and " " not in address:
+            out.append(address)
+    return out
+
+
+def decoded(value: object) -> str:
+    """A header as text: RFC 2047 decoded where possible, controls and line breaks removed."""
+    if value is None:
+        return ""
+    try:
+        text = str(make_header(decode_header(str(value))))
+    except Exception:  # unknown charset, broken encoded-word
+        text = str(value)
+    return _CONTROLS.sub(" ", text.replace("\r", " ").replace("\n", " ")).strip()
+
+
+def _walk(message: Message, mail: Mail, limits: Limits) -> None:
+    parts = 0
+    html = ""
+    stack: list[tuple[Message, int]] = [(message, 0)]
+    while stack:
+        part, depth = stack.pop()
+        parts += 1
+        if depth > limits.max_depth or parts > limits.max_parts:
+            raise MalformedMail("too many nested or attached parts")
+        content_type = part.get_content_type()
+        if part.is_multipart():
+            payload = part.get_payload()
+            if isinstance(payload, list):
+                stack.extend((p, depth + 1) for p in reversed(payload) if isinstance(p, Message))
+            continue
+        if content_type == "message/delivery-status":
+            payload = part.get_payload()
+            blocks = payload if isinstance(payload, list) else []
+            mail.report.extend(b for b in blocks if isinstance(b, Message))
+            continue
+        if content_type in ("text/calendar", "application/ics") and mail.calendar is None:
+            body = part.get_payload(decode=True)
+            mail.calendar = body if isinstance(body, bytes) else None
+            continue
+        if part.get_filename() or part.get("Content-Disposition", "").lower().startswith(
+            "attachment"
+        ):
+            continue
+        if content_type == "text/plain" and not mail.text:
+            mail.text = _text(part, limits)
+        elif content_type == "text/html" and not html:
+            html = _text(part, limits)
+    if not mail.text and html:
+        mail.text = html_to_text(html)[: limits.max_text]
+
+
+def _text(part: Message, limits: Limits) -> str:
+    body = part.get_payload(decode=True)
+    if not isinstance(body, bytes):
+        return ""
+    charset = part.get_content_charset() or "utf-8"
+    try:
+        codecs.lookup(charset)
+    except LookupError:
+        charset = "utf-8"
+    try:
+        text = body[: limits.max_text * 4].decode(charset, errors="replace")
+    except Exception:  # a codec that fails in other ways
+        text = body[: limits.max_text * 4].decode("utf-8", errors="replace")
+    return text.replace("\r\n", "\n").replace("\r", "\n")[: limits.max_text]

@@ -1,0 +1,183 @@
+"""Replies end to end: real SMTP (aiosmtpd) out, real IMAP (Dovecot) in. A participant answers a
+check-in request; `tick` records it once, acknowledges it once (threaded, auto-replied), and
+moves the mail to Processed; commands get their answer; auto-replies and strangers get none;
+WITHDRAW tells the organizers; under `run`, IDLE notices a reply within seconds."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import email
+import email.policy
+from email.message import EmailMessage
+from pathlib import Path
+
+import pytest
+
+from daemon.mail.message import domain_of, message_id
+from daemon.program.loader import Program, load_program
+from daemon.service import Service
+from daemon.store.sqlite import Store
+from daemon.tick import TickReport, run_tick
+from daemon.transport.imap import ImapInbox
+from daemon.transport.smtp import SmtpTransport
+from tests.conftest import ROOT
+from tests.dovecot import Account
+from tests.smtp_server import SmtpServer
+
+CONFIG = ROOT / "config.example.toml"
+AT = dt.datetime(2021, 7, 28, 0, tzinfo=dt.UTC)  # the herons' first check-in request is out
+OLIVIA = "olivia.brennan@example.org"
+REQUEST = "pemento-2021/request/small-group-meeting-1/group:herons/0/" + OLIVIA
+OBLIGATION = "pemento-2021/obligation/small-group-meeting-1/group:herons/0"
+
+
+@pytest.fixture
+def setup(
+    rehearsal: Path, imap_account: Account, monkeypatch: pytest.MonkeyPatch
+) -> tuple[Account, Path]:
+    settings = imap_account.settings()
+    for key, value in {
+        "HOST": settings.host, "PORT": str(settings.port), "SECURITY": "none",
+        "USERNAME": settings.username, "PASSWORD": imap_account.password,
+    }.items():  # fmt: skip
+        monkeypatch.setenv(f"MENTORMAIL_IMAP__{key}", value)
+    return imap_account, rehearsal
+
+
+def program_for(server: SmtpServer, monkeypatch: pytest.MonkeyPatch) -> Program:
+    monkeypatch.setenv("MENTORMAIL_SMTP__PORT", str(server.port))
+    return load_program(CONFIG)
+
+
+async def tick(program: Program, at: dt.datetime) -> TickReport:
+    async with ImapInbox(program.config.imap) as inbox:
+        return await run_tick(
+            program, CONFIG, at, lambda: SmtpTransport(program.config.smtp), inbox=inbox
+        )
+
+
+def received(server: SmtpServer) -> list[EmailMessage]:
+    return [
+        email.message_from_bytes(r.content, policy=email.policy.default)  # type: ignore[misc]
+        for r in server.received
+    ]
+
+
+def reply(to: str, body: str, *, sender: str = OLIVIA, subject: str = "Re: Check-in",
+          in_reply_to: str = "", extra: str = "") -> bytes:  # fmt: skip
+    headers = f"From: Olivia Brennan <{sender}>\r\nTo: {to}\r\nSubject: {subject}\r\n"
+    headers += f"Message-ID: <{abs(hash((body, sender, subject)))}@mail.example.net>\r\n"
+    headers += f"Date: Wed, 28 Jul 2021 09:00:00 -0400\r\n{extra}"
+    if in_reply_to:
+        headers += f"In-Reply-To: {in_reply_to}\r\nReferences: {in_reply_to}\r\n"
+    return (headers + "Content-Type: text/plain; charset=utf-8\r\n\r\n" + body).encode()
+
+
+@pytest.mark.asyncio
+@pytest.mark.timeout(60)
+async def test_a_checkin_reply_is_recorded_acknowledged_and_moved_once(
+    setup: tuple[Account, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    account, state = setup
+    async with SmtpServer() as server:
+        program = program_for(server, monkeypatch)
+        await tick(program, AT)
+        domain = domain_of(program.config.sender.address)
+        [request] = [m for m in received(server) if m["Message-ID"] == message_id(REQUEST, domain)]
+        reply_to = str(request["Reply-To"])
+        answered = str(request["Message-ID"])
+        quoted = "\r\n".join(
+            "> " + line for line in str(request.get_body(("plain",)).get_content()).splitlines()
+        )  # type: ignore[union-attr]
+        account.append(
+            reply(
+                reply_to,
+                f"Yes, our group met on Monday.\r\n\r\nOn Tuesday you wrote:\r\n{quoted}\r\n",
+                in_reply_to=answered,
+            )
+        )
+        before = len(server.received)
+        report = await tick(program, AT + dt.timedelta(hours=1))
+        assert report.inbox is not None and report.inbox.recorded == {"checkin": 1}
+        acks = received(server)[before:]
+        assert len(acks) == 1 and acks[0]["To"].addresses[0].addr_spec == OLIVIA
+        assert str(acks[0]["Subject"]).startswith("Recorded: ")
+        assert acks[0]["In-Reply-To"] and acks[0]["Auto-Submitted"] == "auto-replied"
+        assert account.uids("INBOX") == [] and len(account.uids("Processed")) == 1
+        store = Store.open(state / "state")
+        try:
+            [(_, checkin)] = store.checkins()
+        finally:
+            store.close()
+        assert checkin.participant == OLIVIA and checkin.obligations == (OBLIGATION,)
+        assert checkin.answer == "yes" and "our group met" in checkin.text
+        assert "you wrote" not in checkin.text  # the quote is stripped
+        again = await tick(program, AT + dt.timedelta(hours=2))
+        assert again.inbox is not None and again.inbox.fetched == 0
+        assert len(server.received) == before + 1  # acknowledged once
+
+
+@pytest.mark.asyncio
+@pytest.mark.timeout(60)
+async def test_commands_auto_replies_and_strangers(
+    setup: tuple[Account, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    account, _ = setup
+    async with SmtpServer() as server:
+        program = program_for(server, monkeypatch)
+        await tick(program, AT)
+        base = program.config.sender.reply_to
+        account.append(
+            reply(base, "HELP", subject="help"),
+            reply(base, "I am away until Monday.", subject="Out of office",
+                  extra="Auto-Submitted: auto-replied\r\n"),
+            reply(base, "Hello, who are you?", sender="stranger@elsewhere.example"),
+            reply(base, "WITHDRAW\r\nI have to leave, sorry.", subject="withdraw"),
+        )  # fmt: skip
+        before = len(server.received)
+        report = await tick(program, AT + dt.timedelta(hours=1))
+        assert report.inbox is not None
+        assert report.inbox.recorded == {"command": 2, "auto-reply": 1, "unmatched": 1}
+        answers = received(server)[before:]
+        by_subject = {str(m["Subject"]): [a.addr_spec for a in m["To"].addresses] for m in answers}
+        organizers = sorted(o.email for o in program.organizers)
+        assert by_subject.pop("How to use the program's email") == [OLIVIA]
+        assert by_subject.pop(f"You have left {program.title}") == [OLIVIA]
+        assert sorted(by_subject.pop("Olivia Brennan left the program")) == organizers
+        cancelled = {k: v for k, v in by_subject.items() if k.startswith("Cancelled: ")}
+        assert cancelled and all(v == [OLIVIA] for v in cancelled.values())  # she left
+        assert by_subject.keys() == cancelled.keys()  # nothing to the auto-reply or the stranger
+        assert len(account.uids("Unmatched")) == 1 and len(account.uids("Processed")) == 3
+
+
+@pytest.mark.asyncio
+@pytest.mark.timeout(60)
+async def test_run_notices_a_reply_within_seconds(
+    setup: tuple[Account, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    account, _ = setup
+    async with SmtpServer() as server:
+        program = program_for(server, monkeypatch)
+        service = Service(
+            program, CONFIG, lambda: SmtpTransport(program.config.smtp),
+            now=lambda: AT, inbox_factory=lambda: ImapInbox(program.config.imap),
+        )  # fmt: skip
+        stop = asyncio.Event()
+        running = asyncio.create_task(service.run(stop))
+        try:
+            for _ in range(100):  # the start-up ticks are done
+                if service.ticks >= 2:
+                    break
+                await asyncio.sleep(0.1)
+            before = len(server.received)
+            began = asyncio.get_running_loop().time()
+            await asyncio.to_thread(
+                account.append, reply(program.config.sender.reply_to, "HELP", subject="help")
+            )
+            while len(server.received) == before:
+                assert asyncio.get_running_loop().time() - began < 2.0, "IDLE missed the reply"
+                await asyncio.sleep(0.05)
+        finally:
+            stop.set()
+            await asyncio.wait_for(running, 10)
