@@ -6,7 +6,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: demo test lint bench clean
+.PHONY: demo test lint dovecot bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -23,8 +23,18 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check daemon tests bench
 	$(BIN)/mypy --strict daemon
 
-test: lint
+test: lint dovecot
 	$(BIN)/pytest
+
+# the IMAP tests start a private Dovecot from its own config; install it when missing
+dovecot:
+	@if [ -x /usr/sbin/dovecot ] || command -v dovecot >/dev/null 2>&1; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		echo "installing dovecot-imapd for the IMAP tests"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq dovecot-imapd >/dev/null; \
+	else \
+		echo "dovecot is missing: install dovecot-imapd (e.g. sudo apt-get install dovecot-imapd) or the IMAP tests are skipped"; \
+	fi
 
 bench: $(STAMP)
 	$(BIN)/python -m pip install --quiet "mailmerge==2.3.0"  # the send baseline only
