@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from daemon.program.planner import Action
-from daemon.store.sqlite import EventVersion
+from daemon.store.records import EventVersion
 
 SENDABLE = frozenset({"email", "invite", "reminder", "flag"})
 

@@ -18,7 +18,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from daemon.program.planner import Action
-from daemon.store.inbox import Command
+from daemon.store.records import Command
 
 QUIET_KINDS = frozenset({"email", "reminder"})  # what a pause holds back
 

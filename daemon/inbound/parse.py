@@ -104,15 +104,15 @@ def _walk(message: Message, mail: Mail, limits: Limits) -> None:
         if depth > limits.max_depth or parts > limits.max_parts:
             raise MalformedMail("too many nested or attached parts")
         content_type = part.get_content_type()
-        if part.is_multipart():
-            payload = part.get_payload()
-            if isinstance(payload, list):
-                stack.extend((p, depth + 1) for p in reversed(payload) if isinstance(p, Message))
-            continue
         if content_type == "message/delivery-status":
             payload = part.get_payload()
             blocks = payload if isinstance(payload, list) else []
             mail.report.extend(b for b in blocks if isinstance(b, Message))
+            continue
+        if part.is_multipart():
+            payload = part.get_payload()
+            if isinstance(payload, list):
+                stack.extend((p, depth + 1) for p in reversed(payload) if isinstance(p, Message))
             continue
         if content_type in ("text/calendar", "application/ics") and mail.calendar is None:
             body = part.get_payload(decode=True)

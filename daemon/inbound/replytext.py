@@ -18,6 +18,12 @@ _SIGNATURE = re.compile(
     r"|enviado desde mi \w+.*|get outlook for \w+.*)$",
     re.IGNORECASE,
 )
+# "On <date>, <someone> wrote:" in the languages the library may miss in some client's form
+_ATTRIBUTION = re.compile(
+    r"^(?:on|am|le|el|il|op|den|w dniu|dne)\b.{5,200}(?:wrote|schrieb|a [ée]crit|escribi[óo]"
+    r"|ha scritto|schreef|skrev|napisa[łl]|napsal)\s*:?\s*$",
+    re.IGNORECASE,
+)
 _YES = re.compile(
     r"^(?:yes|yeah|yep|yup|y|done|we did|we have|we met|i did|ja|jawohl|oui|s[ií]|sim|tak"
     r"|absolutely|of course|definitely|certainly)\b",
@@ -39,7 +45,7 @@ def new_text(text: str) -> str:
     latest = latest if latest is not None else text
     lines = []
     for line in latest.splitlines():
-        if _SIGNATURE.match(line.strip()):
+        if _SIGNATURE.match(line.strip()) or _ATTRIBUTION.match(line.strip()):
             break
         if line.lstrip().startswith(">"):
             continue

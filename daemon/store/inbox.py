@@ -15,71 +15,21 @@ import datetime as dt
 import json
 import sqlite3
 from collections.abc import Iterable
-from dataclasses import dataclass, field
-from typing import Any
 
 from daemon.store.base import Base
 from daemon.store.outbox import insert_rows
-from daemon.store.records import OutboxRow, from_ts, ts
+from daemon.store.records import (
+    Bounce,
+    Checkin,
+    Command,
+    Recorded,
+    Rsvp,
+    Seen,
+    from_ts,
+    ts,
+)
 
-
-@dataclass(frozen=True)
-class Seen:
-    """One message as fetched: where it was and how to know it again."""
-
-    mailbox: str
-    uidvalidity: int
-    uid: int
-    message_id: str | None
-    digest: str
-
-
-@dataclass(frozen=True)
-class Checkin:
-    participant: str
-    answers: str  # the send key it answers, "" for a plain reply
-    obligations: tuple[str, ...]  # the obligation keys it counts for
-    answer: str | None  # "yes" | "no" | None
-    fields: dict[str, str]
-    text: str  # confidential: the stripped reply
-
-
-@dataclass(frozen=True)
-class Rsvp:
-    uid: str
-    attendee: str
-    partstat: str
-    sequence: int
-
-
-@dataclass(frozen=True)
-class Command:
-    participant: str
-    name: str
-    args: dict[str, Any]
-
-
-@dataclass(frozen=True)
-class Bounce:
-    address: str
-    status: str
-    diagnostic: str
-
-
-@dataclass(frozen=True)
-class Recorded:
-    """What one message meant, to be recorded together."""
-
-    kind: str  # checkin | rsvp | command | auto-reply | bounce | unmatched | malformed | ...
-    folder: str  # where the message goes once recorded
-    sender: str = ""
-    participant: str = ""
-    summary: str = ""  # for organizers and logs: never confidential text
-    checkin: Checkin | None = None
-    rsvp: Rsvp | None = None
-    command: Command | None = None
-    bounces: tuple[Bounce, ...] = ()
-    replies: tuple[OutboxRow, ...] = field(default=())  # acknowledgements to send
+__all__ = ["Bounce", "Checkin", "Command", "InboxStore", "Recorded", "Rsvp", "Seen"]
 
 
 class InboxStore(Base):

@@ -1,0 +1,239 @@
+"""The inbound classifier (pure): one event per message, table-driven over realistic mail —
+RSVPs from Google, Outlook and Apple, replies in several languages, auto-replies, bounces,
+commands, a token reused by a third party, hostile input — and never an exception."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from daemon.inbound import classify
+from daemon.inbound import events as ev
+from daemon.inbound.commands import parse as parse_command
+from daemon.inbound.events import FieldSpec, FormSpec, InviteRef, PersonRef, SentRef
+from daemon.inbound.parse import Limits
+from daemon.inbound.replytext import form_fields, new_text, yes_or_no
+
+ANN, BO, CAROL = "ann@example.org", "bo@example.org", "carol@elsewhere.example"
+UID = "3f2a@example.org"
+FORM = FormSpec("monthly", (
+    FieldSpec("progress", "Progress made", private=False),
+    FieldSpec("challenges", "Challenges"),
+    FieldSpec("met", "Did you meet?", kind="yesno"),
+))  # fmt: skip
+SENT = SentRef("k/request/ann", "email", (ANN,), ("k/obligation/1",), FORM, "Did you meet?")
+
+
+class Directory:
+    reply_base = "replies@example.org"
+
+    def sent_by_token(self, token: str) -> SentRef | None:
+        return SENT if token == "tok123" else None
+
+    def sent_by_message_id(self, message_id: str) -> SentRef | None:
+        return SENT if message_id == "<sent-1@example.org>" else None
+
+    def invite(self, uid: str) -> InviteRef | None:
+        return InviteRef(UID, ANN, 1) if uid == UID else None
+
+    def person(self, address: str) -> PersonRef | None:
+        people = {ANN: PersonRef(ANN, "Ann Mentor", "mentor"), "ann.m@home.example": PersonRef(ANN, "Ann Mentor", "mentor"),
+                  BO: PersonRef(BO, "Bo Mentee", "mentee")}  # fmt: skip
+        return people.get(address.lower())
+
+    def is_organizer(self, address: str) -> bool:
+        return address.lower() == "olive@example.org"
+
+
+def mail(body: str = "", *, sender: str = f"Ann Mentor <{ANN}>", to: str = "replies+tok123@example.org",
+         subject: str = "Re: Check-in", headers: str = "", content_type: str = "text/plain; charset=utf-8") -> bytes:  # fmt: skip
+    head = f"From: {sender}\r\nTo: {to}\r\nSubject: {subject}\r\nMessage-ID: <m1@mail.example>\r\n"
+    return (head + headers + f"Content-Type: {content_type}\r\n\r\n" + body).encode()
+
+
+def rsvp(partstat: str = "ACCEPTED", *, attendee: str = ANN, sequence: int = 1,
+         method: str = "REPLY", sender: str = ANN, headers: str = "", organizer: bool = True) -> bytes:  # fmt: skip
+    lines = ["BEGIN:VCALENDAR", "VERSION:2.0", "PRODID:-//Test//EN", f"METHOD:{method}",
+             "BEGIN:VEVENT", f"UID:{UID}", f"SEQUENCE:{sequence}", "DTSTAMP:20210720T120000Z",
+             "DTSTART:20210802T180000Z", "DTEND:20210802T190000Z",
+             *(["ORGANIZER:mailto:pemento@example.org"] if organizer else []),
+             f"ATTENDEE;PARTSTAT={partstat}:mailto:{attendee}", "END:VEVENT", "END:VCALENDAR"]  # fmt: skip
+    ics = "\r\n".join(lines) + "\r\n"
+    body = (
+        "--b\r\nContent-Type: text/plain\r\n\r\nAnn has accepted.\r\n"
+        f"--b\r\nContent-Type: text/calendar; method={method}; charset=utf-8\r\n\r\n{ics}--b--\r\n"
+    )
+    return mail(body, sender=sender, to="pemento@example.org", subject="Accepted: Call",
+                headers=headers, content_type='multipart/alternative; boundary="b"')  # fmt: skip
+
+
+DSN = (
+    "--r\r\nContent-Type: text/plain\r\n\r\nDelivery failed.\r\n"
+    "--r\r\nContent-Type: message/delivery-status\r\n\r\nReporting-MTA: dns; mx.example.org\r\n\r\n"
+    "Final-Recipient: rfc822; {who}\r\nAction: {action}\r\nStatus: {status}\r\n"
+    "Diagnostic-Code: smtp; 550 5.1.1 user unknown\r\n--r--\r\n"
+)
+
+
+def dsn(action: str = "failed", status: str = "5.1.1", who: str = BO) -> bytes:
+    return mail(DSN.format(who=who, action=action, status=status), sender="MAILER-DAEMON@mx.example.org",
+                to="pemento@example.org", subject="Undelivered Mail Returned to Sender",
+                content_type='multipart/report; report-type=delivery-status; boundary="r"')  # fmt: skip
+
+
+CASES: list[tuple[str, bytes, object]] = [
+    ("rsvp accepted", rsvp(), ev.Rsvp(UID, ANN, "accepted", 1)),
+    ("rsvp declined, tentative", rsvp("TENTATIVE"), ev.Rsvp(UID, ANN, "tentative", 1)),
+    ("outlook reply without organizer", rsvp("DECLINED", organizer=False), ev.Rsvp(UID, ANN, "declined", 1)),
+    ("google envelope", rsvp(sender="Google Calendar <calendar-notification@google.com>",
+                             headers=f"Reply-To: {ANN}\r\nAuto-Submitted: auto-generated\r\n"),
+     ev.Rsvp(UID, ANN, "accepted", 1)),
+    ("stale sequence", rsvp(sequence=0), ev.StaleRsvp(UID, ANN, 0)),
+    ("counter", rsvp(method="COUNTER"), ev.Counter(UID, ANN, dt.datetime(2021, 8, 2, 18, tzinfo=dt.UTC),
+                                                   dt.datetime(2021, 8, 2, 19, tzinfo=dt.UTC))),
+    ("rsvp for someone else", rsvp(attendee=BO), ev.Unmatched("a calendar REPLY for someone the invitation was not for")),
+    ("rsvp sent by another", rsvp(sender=CAROL), ev.Unmatched("a calendar REPLY sent by someone other than the attendee")),
+    ("auto-submitted", mail("I am away", headers="Auto-Submitted: auto-replied\r\n"), ev.AutoReply("Auto-Submitted: auto-replied")),
+    ("x-autoreply", mail("away", headers="X-Autoreply: yes\r\n"), ev.AutoReply("X-Autoreply")),
+    ("precedence bulk", mail("news", headers="Precedence: bulk\r\n"), ev.AutoReply("Precedence: bulk")),
+    ("german out of office", mail("Ich bin nicht da", subject="Abwesenheitsnotiz: Check-in"), ev.AutoReply("out-of-office subject")),
+    ("bounce", dsn(), ev.Bounce((BO,), "5.1.1", "smtp; 550 5.1.1 user unknown")),
+    ("delayed is no bounce", dsn("delayed", "4.4.7"), ev.AutoReply("a delivery report that is not a failure")),
+    ("help in the subject", mail("", subject="Re: HELP"), ev.Command(ANN, "HELP", {})),
+    ("pause until", mail("PAUSE until 2026-05-01\r\nOn holiday."), ev.Command(ANN, "PAUSE", {"until": "2026-05-01"})),
+    ("pause bad date", mail("PAUSE until soon"), ev.Command(ANN, "PAUSE", {}, "'soon' is not a date like 2026-05-01")),
+    ("withdraw from an alias", mail("WITHDRAW", sender="ann.m@home.example", to="replies@example.org"),
+     ev.Command(ANN, "WITHDRAW", {})),
+    ("organizer excuse", mail(f"EXCUSE {BO} agreement", sender="olive@example.org", to="replies@example.org"),
+     ev.OrganizerCommand("olive@example.org", "EXCUSE", {"participant": BO, "obligation": "agreement"})),
+    ("excuse from a participant is no command", mail(f"EXCUSE {BO} agreement", subject="x"),
+     "checkin"),
+    ("token reused by a third party", mail("I agree too", sender=BO), ev.Unmatched("a reply token used by someone the message was not sent to")),
+    ("stranger", mail("hello", sender=CAROL, to="replies@example.org"), ev.Unmatched("not from a participant")),
+    ("no sender", mail("x", sender="", to="replies@example.org"), ev.Unmatched("no single sender address")),
+    ("too big", mail("x" * 2000), ev.Malformed("larger than 1000 bytes")),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("name", "raw", "expected"), CASES, ids=[c[0] for c in CASES])
+def test_classify(name: str, raw: bytes, expected: object) -> None:
+    limits = Limits(max_bytes=1000) if name == "too big" else Limits()
+    event = classify(raw, Directory(), limits=limits).event
+    if expected == "checkin":
+        assert isinstance(event, ev.CheckIn)
+    else:
+        assert event == expected
+
+
+def test_a_checkin_keeps_only_the_new_text_and_reads_the_form() -> None:
+    body = (
+        "Yes, we met on Tuesday.\r\n- Progress made: drafted the plan\r\n  and a timeline\r\n"
+        "- Challenges: finding time\r\nDid you meet? yes\r\n\r\n-- \r\nAnn\r\n\r\n"
+        "On Mon, Jul 26, 2021 at 9:00 AM PeMento <pemento@example.org> wrote:\r\n> Did you meet?\r\n"
+    )
+    event = classify(mail(body), Directory()).event
+    assert isinstance(event, ev.CheckIn)
+    assert event.participant == ANN and event.answers == SENT and event.answer == "yes"
+    assert event.fields == {"progress": "drafted the plan\nand a timeline",
+                            "challenges": "finding time", "met": "yes"}  # fmt: skip
+    assert "wrote:" not in event.text and "Ann" not in event.text.splitlines()[-1]
+    assert "wrote:" in event.original_text
+
+
+def test_in_reply_to_finds_the_send_without_a_token() -> None:
+    raw = mail(
+        "No, not yet.", to="replies@example.org", headers="In-Reply-To: <sent-1@example.org>\r\n"
+    )
+    event = classify(raw, Directory()).event
+    assert isinstance(event, ev.CheckIn) and event.answers == SENT and event.answer == "no"
+
+
+def test_html_only_reply_is_read_as_text() -> None:
+    html = ("<div>Ja, wir haben uns getroffen.</div><div class=\"gmail_quote\">Am Mo. schrieb "
+            "PeMento:<blockquote>Habt ihr euch getroffen?</blockquote></div>")  # fmt: skip
+    event = classify(mail(html, content_type="text/html; charset=utf-8"), Directory()).event
+    assert isinstance(event, ev.CheckIn)
+    assert event.text == "Ja, wir haben uns getroffen." and event.answer == "yes"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Oui, c'est fait.\n\nLe lun. 26 juil. 2021 à 09:00, PeMento <p@e.org> a écrit :\n> x", "Oui, c'est fait."),
+        ("Sí.\n\nEl lun, 26 jul 2021 a las 9:00, PeMento (<p@e.org>) escribió:\n> x", "Sí."),
+        ("Done.\n\n-----Original Message-----\nFrom: PeMento\nSent: Monday\nSubject: x\n\nold", "Done."),
+        ("Thanks!\n\nSent from my iPhone", "Thanks!"),
+    ],
+)  # fmt: skip
+def test_new_text(text: str, expected: str) -> None:
+    assert new_text(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [("yes!", "yes"), ("Yep, twice", "yes"), ("Not yet, next week", "no"), ("nein", "no"),
+     ("No.", "no"), ("We met on Monday", "yes"), ("Maybe", None), ("Nobody came", None), ("", None)],
+)  # fmt: skip
+def test_yes_or_no(text: str, expected: str | None) -> None:
+    assert yes_or_no(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [
+        ("HELP", ("HELP", {}, "")),
+        ("help me understand the worksheet", None),  # a sentence, not a command
+        ("status", ("STATUS", {}, "")),
+        ("MEETING 2026-05-04 2:30pm America/Chicago",
+         ("MEETING", {"date": "2026-05-04", "time": "14:30", "zone": "America/Chicago"}, "")),
+        ("MEETING 2026-05-04 14:00", ("MEETING", {"date": "2026-05-04", "time": "14:00"}, "")),
+        ("MEETING 2026-05-04 25:00", ("MEETING", {}, "'25:00' is not a time like 14:00 or 2:00pm")),
+        ("MEETING tomorrow 10am", ("MEETING", {}, "'tomorrow' is not a date like 2026-05-04")),
+        ("MEETING 2026-05-04 10:00 Mars/Olympus", ("MEETING", {}, "'Mars/Olympus' is not a time zone like Europe/Paris")),
+        ("resume now please", None),
+        ("EXCUSE bo@example.org agreement", None),  # not an organizer
+    ],
+)  # fmt: skip
+def test_commands(line: str, expected: tuple[str, dict[str, object], str] | None) -> None:
+    parsed = parse_command(line, organizer=False)
+    assert (None if parsed is None else (parsed.name, parsed.args, parsed.error)) == expected
+
+
+def test_form_fields_prefer_the_longest_label() -> None:
+    form = FormSpec("f", (FieldSpec("goals", "Goals"), FieldSpec("goals_met", "Goals met")))
+    assert form_fields("Goals met: two\nGoals: three", form) == {
+        "goals_met": "two",
+        "goals": "three",
+    }
+
+
+HOSTILE = [
+    b"",
+    b"\x00\xff\xfe garbage",
+    b"From: \r\n\r\n",
+    b"From: a@b\r\nContent-Type: multipart/mixed; boundary=x\r\n\r\n" + b"--x\r\nContent-Type: multipart/mixed; boundary=x\r\n\r\n" * 200,
+    b"From: ann@example.org\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n" + b"--b\r\nContent-Type: text/plain\r\n\r\nx\r\n" * 500 + b"--b--",
+    b"From: ann@example.org\r\nContent-Type: text/plain; charset=x-unknown-42\r\n\r\n\xe9t\xe9",
+    b"From: ann@example.org\r\nContent-Transfer-Encoding: base64\r\n\r\n!!!not base64===",
+    b"From: =?utf-8?b?broken?= <ann@example.org>\r\nSubject: =?x-bad?q?oops?=\r\n\r\nhi",
+    b"From: ann@example.org\r\nTo: replies+tok123@example.org\r\nSubject: a\r\n\tb\r\nContent-Type: text/calendar; method=REPLY\r\n\r\nBEGIN:VCALENDAR\r\nMETHOD:REPLY\r\n",
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("raw", HOSTILE)
+def test_hostile_input_is_one_event(raw: bytes) -> None:
+    inbound = classify(raw, Directory())
+    assert isinstance(inbound.event, ev.Malformed | ev.Unmatched | ev.CheckIn | ev.AutoReply)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.binary(max_size=3000) | st.builds(lambda head, body: head + b"\r\n\r\n" + body,
+                                            st.sampled_from([mail("x").split(b"\r\n\r\n")[0],
+                                                             rsvp().split(b"\r\n\r\n")[0]]),
+                                            st.binary(max_size=2000)))  # fmt: skip
+def test_classify_never_raises(raw: bytes) -> None:
+    inbound = classify(raw, Directory())
+    assert inbound.event is not None
