@@ -181,3 +181,52 @@ async def test_run_notices_a_reply_within_seconds(
         finally:
             stop.set()
             await asyncio.wait_for(running, 10)
+
+
+@pytest.mark.asyncio
+@pytest.mark.timeout(90)
+async def test_run_survives_a_kick_and_a_uidvalidity_change(
+    setup: tuple[Account, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    account, state = setup
+    async with SmtpServer() as server:
+        program = program_for(server, monkeypatch)
+        base = program.config.sender.reply_to
+        service = Service(
+            program, CONFIG, lambda: SmtpTransport(program.config.smtp),
+            now=lambda: AT, inbox_factory=lambda: ImapInbox(program.config.imap),
+        )  # fmt: skip
+        stop = asyncio.Event()
+        running = asyncio.create_task(service.run(stop))
+
+        async def answered(subject: str, count: int) -> None:
+            loop = asyncio.get_running_loop()
+            began = loop.time()
+            while sum(str(m["Subject"]) == subject for m in received(server)) < count:
+                assert loop.time() - began < 15.0, f"no answer {count} to {subject!r}"
+                await asyncio.sleep(0.05)
+
+        try:
+            help_subject = "How to use the program's email"
+            await asyncio.to_thread(account.append, reply(base, "HELP", subject="help 1"))
+            await answered(help_subject, 1)
+            await asyncio.to_thread(account.kick)  # the server drops the IDLE connection
+            await asyncio.to_thread(account.append, reply(base, "HELP", subject="help 2"))
+            await answered(help_subject, 2)
+            # the mailbox is rebuilt: new UIDVALIDITY, and a copy of mail already recorded
+            recorded = account.read("Processed")
+            await asyncio.to_thread(account.set_uidvalidity, 777)
+            await asyncio.to_thread(account.kick)
+            await asyncio.to_thread(account.append, next(iter(recorded.values())))
+            await asyncio.to_thread(account.append, reply(base, "HELP", subject="help 3"))
+            await answered(help_subject, 3)
+            await asyncio.sleep(0.5)
+            assert sum(str(m["Subject"]) == help_subject for m in received(server)) == 3
+        finally:
+            stop.set()
+            await asyncio.wait_for(running, 10)
+        store = Store.open(state / "state")
+        try:
+            assert store.inbox_counts() == {"command": 3, "duplicate": 1}
+        finally:
+            store.close()
