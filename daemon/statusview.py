@@ -34,7 +34,7 @@ def status_answer(
             due = local_date(action.due_at, tz) if action.due_at else "no date"
             open_items.append({"title": title, "due": due})
     events = [
-        {"title": a.title, "when": f"{local_date(a.starts_at, tz)}, {local_time(a.starts_at, tz)}"}
+        {"title": a.title, "when": local_time(a.starts_at, tz)}
         for a in timeline
         if a.kind == "invite" and who in a.recipients and a.starts_at and a.starts_at > now
     ][:EVENTS]

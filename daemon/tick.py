@@ -20,11 +20,12 @@ from daemon.backlog import POOL_MIN, Backlog
 from daemon.compose import Composer
 from daemon.config import resolve
 from daemon.executor import Delivery, Transport, deliver
+from daemon.meetings import meeting_actions, meetings, with_meetings
 from daemon.outbox import SENDABLE, decide
 from daemon.program.loader import Program
 from daemon.program.planner import Action, plan
 from daemon.replies import Mailbox, ReadReport, read_mailbox
-from daemon.standing import held_back, standings, without_withdrawn
+from daemon.standing import Standing, held_back, standings, without_withdrawn
 from daemon.store.lock import StateLock
 from daemon.store.sqlite import EventVersion, OutboxRow, Store
 from daemon.transport.outcomes import TransportError
@@ -117,8 +118,7 @@ async def _tick(
     composer = Composer(program, timeline, secret)
     if inbox is not None:
         await _read(program, store, composer, timeline, inbox=inbox, report=report)
-    zones: dict[str, dt.tzinfo] = {p.email: ZoneInfo(p.timezone) for p in program.participants}
-    standing = standings(store.commands(), zones)
+    timeline, composer, standing = _as_replied(program, store, timeline, composer, secret)
     decisions = decide(
         without_withdrawn(timeline, standing), store.known_keys(), store.events(),
         composer.invite_hash, at, held_back=lambda action: held_back(action, standing),
@@ -170,6 +170,19 @@ async def _tick(
             await close()
     report.next_due = _next_due(timeline, store, at)
     return report
+
+
+def _as_replied(
+    program: Program, store: Store, timeline: list[Action], composer: Composer, secret: bytes
+) -> tuple[list[Action], Composer, dict[str, Standing]]:
+    """The plan as people's commands change it: meetings they set (invitations and follow-up
+    questions), and who paused or withdrew."""
+    commands = store.commands()
+    if found := meetings(program, timeline, commands):
+        timeline = sorted(timeline + meeting_actions(program, timeline, found))
+        composer = Composer(with_meetings(program, found), timeline, secret)
+    zones: dict[str, dt.tzinfo] = {p.email: ZoneInfo(p.timezone) for p in program.participants}
+    return timeline, composer, standings(commands, zones)
 
 
 async def _read(

@@ -17,13 +17,16 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from daemon.compose import Composer
 from daemon.directory import StoreDirectory
 from daemon.inbound import classify
 from daemon.inbound import events as ev
+from daemon.mail.context import local_time
 from daemon.program.loader import Program
 from daemon.program.planner import Action
+from daemon.program.timespec import to_utc
 from daemon.statusview import status_answer
 from daemon.store.inbox import Bounce, Checkin, Command, Recorded, Rsvp, Seen
 from daemon.store.sqlite import OutboxRow, Store
@@ -149,8 +152,21 @@ class Understanding:
             return {"kind": "resumed", "subject": "Reminders back on"}
         if name == "WITHDRAW":
             return {"kind": "withdrawn", "subject": f"You have left {self.program.title}"}
-        problem = "setting a meeting by email is not available yet; agree on it directly"
-        return {"kind": "not-understood", "subject": "Not done: MEETING", "problem": problem}
+        return self._meeting_answer(who, args)
+
+    def _meeting_answer(self, who: str, args: dict[str, Any]) -> dict[str, Any]:
+        person = next((p for p in self.program.participants if p.email == who), None)
+        unit = "pair" if person and person.pair else "group" if person and person.group else ""
+        if person is None or not unit:
+            problem = "you are not in a pair or a group, so there is no one to invite"
+            return {"kind": "not-understood", "subject": "Not done: MEETING", "problem": problem}
+        zone = ZoneInfo(str(args.get("zone") or person.timezone))
+        starts = to_utc(
+            dt.date.fromisoformat(args["date"]), dt.time.fromisoformat(args["time"]), zone
+        )
+        mine = ZoneInfo(person.timezone)
+        when = local_time(starts, mine)
+        return {"kind": "meeting", "subject": "Meeting set", "when": when, "unit": unit}
 
     def _bounce(self, sender: str, event: ev.Bounce) -> Recorded:
         known = self.store.bouncing()

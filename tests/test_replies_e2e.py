@@ -230,3 +230,45 @@ async def test_run_survives_a_kick_and_a_uidvalidity_change(
             assert store.inbox_counts() == {"command": 3, "duplicate": 1}
         finally:
             store.close()
+
+
+@pytest.mark.asyncio
+@pytest.mark.timeout(60)
+async def test_meeting_invites_the_group_moves_and_asks_afterwards(
+    setup: tuple[Account, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    account, _ = setup
+    herons = ["grace.okafor@example.org", "sam.delgado@example.org", "ruth.nakamura@example.org",
+              OLIVIA]  # fmt: skip
+    async with SmtpServer() as server:
+        program = program_for(server, monkeypatch)
+        base = program.config.sender.reply_to
+        await tick(program, AT)
+        account.append(reply(base, "MEETING 2021-07-29 18:00 UTC", subject="our meeting"))
+        before = len(server.received)
+        await tick(program, AT + dt.timedelta(hours=1))
+        sent = received(server)[before:]
+        [answer] = [m for m in sent if str(m["Subject"]) == "Meeting set"]
+        text = answer.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+        assert "Friday, July 30, 2021, 4:00 AM AEST" in text  # Olivia is in Sydney
+        invites = [m for m in sent if str(m["Subject"]) == "Meeting: herons"]
+        assert sorted(m["To"].addresses[0].addr_spec for m in invites) == sorted(herons)
+        methods = [p.get_param("method") for m in invites for p in m.walk()
+                   if p.get_content_type() == "text/calendar"]  # fmt: skip
+        assert methods == ["REQUEST"] * 4
+        # moved: the same invitations, updated
+        account.append(reply(base, "MEETING 2021-07-30 18:00 UTC", subject="moved"))
+        before = len(server.received)
+        await tick(program, AT + dt.timedelta(hours=2))
+        updates = [m for m in received(server)[before:] if "Meeting: herons" in str(m["Subject"])]
+        assert len(updates) == 4 and all(str(m["Subject"]).startswith("Updated: ") for m in updates)
+        # an hour after it ends, each member is asked whether it happened
+        before = len(server.received)
+        await tick(program, dt.datetime(2021, 7, 30, 20, 1, tzinfo=dt.UTC))
+        asked = received(server)[before:]
+        domain = domain_of(program.config.sender.address)
+        base = f"pemento-2021/meeting/group:herons/{OBLIGATION}"
+        wanted = {message_id(f"{base}/followup/{who}", domain): who for who in herons}
+        followups = [m for m in asked if m["Message-ID"] in wanted]
+        assert all(str(m["Subject"]).startswith("Did your PeMento small") for m in followups)
+        assert sorted(m["To"].addresses[0].addr_spec for m in followups) == sorted(herons)

@@ -135,7 +135,11 @@ def build(out: Outgoing) -> Message:
     msg["To"] = ", ".join(_address(name, address) for name, address in out.to)
     msg["Reply-To"] = out.reply_to
     subject = out.rendered.subject
-    msg["Subject"] = subject if subject.isascii() else Header(subject, "utf-8").encode()
+    # header_name: the first encoded word goes on the Subject line itself (no empty first
+    # line, which some clients show as a leading space)
+    if not subject.isascii():
+        subject = Header(subject, "utf-8", header_name="Subject").encode()
+    msg["Subject"] = subject
     msg["Date"] = format_datetime(out.date.astimezone(dt.UTC))
     msg["Message-ID"] = message_id(out.key, domain_of(out.sender_address))
     if _MSG_ID.fullmatch(out.in_reply_to):
