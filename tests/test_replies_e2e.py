@@ -6,9 +6,11 @@ WITHDRAW tells the organizers; under `run`, IDLE notices a reply within seconds.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import email
 import email.policy
+from collections.abc import AsyncIterator
 from email.message import EmailMessage
 from pathlib import Path
 
@@ -55,6 +57,22 @@ async def tick(program: Program, at: dt.datetime) -> TickReport:
         return await run_tick(
             program, CONFIG, at, lambda: SmtpTransport(program.config.smtp), inbox=inbox
         )
+
+
+@contextlib.asynccontextmanager
+async def serving(program: Program) -> AsyncIterator[Service]:
+    """`run` as of AT, reading the test's mailbox, until the block ends."""
+    service = Service(
+        program, CONFIG, lambda: SmtpTransport(program.config.smtp),
+        now=lambda: AT, inbox_factory=lambda: ImapInbox(program.config.imap),
+    )  # fmt: skip
+    stop = asyncio.Event()
+    running = asyncio.create_task(service.run(stop))
+    try:
+        yield service
+    finally:
+        stop.set()
+        await asyncio.wait_for(running, 10)
 
 
 def received(server: SmtpServer) -> list[EmailMessage]:
@@ -159,13 +177,7 @@ async def test_run_notices_a_reply_within_seconds(
     account, _ = setup
     async with SmtpServer() as server:
         program = program_for(server, monkeypatch)
-        service = Service(
-            program, CONFIG, lambda: SmtpTransport(program.config.smtp),
-            now=lambda: AT, inbox_factory=lambda: ImapInbox(program.config.imap),
-        )  # fmt: skip
-        stop = asyncio.Event()
-        running = asyncio.create_task(service.run(stop))
-        try:
+        async with serving(program) as service:
             for _ in range(100):  # the start-up ticks are done
                 if service.ticks >= 2:
                     break
@@ -178,9 +190,6 @@ async def test_run_notices_a_reply_within_seconds(
             while len(server.received) == before:
                 assert asyncio.get_running_loop().time() - began < 2.0, "IDLE missed the reply"
                 await asyncio.sleep(0.05)
-        finally:
-            stop.set()
-            await asyncio.wait_for(running, 10)
 
 
 @pytest.mark.asyncio
@@ -192,12 +201,6 @@ async def test_run_survives_a_kick_and_a_uidvalidity_change(
     async with SmtpServer() as server:
         program = program_for(server, monkeypatch)
         base = program.config.sender.reply_to
-        service = Service(
-            program, CONFIG, lambda: SmtpTransport(program.config.smtp),
-            now=lambda: AT, inbox_factory=lambda: ImapInbox(program.config.imap),
-        )  # fmt: skip
-        stop = asyncio.Event()
-        running = asyncio.create_task(service.run(stop))
 
         async def answered(subject: str, count: int) -> None:
             loop = asyncio.get_running_loop()
@@ -206,7 +209,7 @@ async def test_run_survives_a_kick_and_a_uidvalidity_change(
                 assert loop.time() - began < 15.0, f"no answer {count} to {subject!r}"
                 await asyncio.sleep(0.05)
 
-        try:
+        async with serving(program):
             help_subject = "How to use the program's email"
             await asyncio.to_thread(account.append, reply(base, "HELP", subject="help 1"))
             await answered(help_subject, 1)
@@ -222,9 +225,6 @@ async def test_run_survives_a_kick_and_a_uidvalidity_change(
             await answered(help_subject, 3)
             await asyncio.sleep(0.5)
             assert sum(str(m["Subject"]) == help_subject for m in received(server)) == 3
-        finally:
-            stop.set()
-            await asyncio.wait_for(running, 10)
         store = Store.open(state / "state")
         try:
             assert store.inbox_counts() == {"command": 3, "duplicate": 1}
