@@ -8,7 +8,8 @@ date, or until RESUME) or withdrawn — and what that means for a planned send (
 - WITHDRAW: nothing more is sent to the person (a message for several people still goes to
   them all while one of them takes part), and their invitations are no longer planned, so the
   ones already sent are cancelled (METHOD:CANCEL) by the usual reconciliation.
-Commands count from the moment they were recorded, in the order they came.
+Commands count from the moment they were recorded, in the order they came. An address that
+bounced for good (a 5.x.x delivery status) gets nothing more either.
 """
 
 from __future__ import annotations
@@ -78,6 +79,16 @@ def held_back(action: Action, standing: dict[str, Standing]) -> str:
         else:
             return ""
     return "; ".join(reasons)
+
+
+def bounced(action: Action, hard_bounces: set[str]) -> str:
+    """Why a send must not go to an address that bounced for good (5.x.x), or "". The
+    organizers were told; a corrected address in the roster is a new address."""
+    if action.kind == "flag" or not action.recipients:
+        return ""
+    if all(who in hard_bounces for who in action.recipients):
+        return f"{', '.join(action.recipients)} bounced"
+    return ""
 
 
 def _day_start(value: object, zone: dt.tzinfo) -> dt.datetime | None:

@@ -25,7 +25,7 @@ from daemon.outbox import SENDABLE, decide
 from daemon.program.loader import Program
 from daemon.program.planner import Action, plan
 from daemon.replies import Mailbox, ReadReport, read_mailbox
-from daemon.standing import Standing, held_back, standings, without_withdrawn
+from daemon.standing import Standing, bounced, held_back, standings, without_withdrawn
 from daemon.store.lock import StateLock
 from daemon.store.sqlite import EventVersion, OutboxRow, Store
 from daemon.transport.outcomes import TransportError
@@ -119,9 +119,11 @@ async def _tick(
     if inbox is not None:
         await _read(program, store, composer, timeline, inbox=inbox, report=report)
     timeline, composer, standing = _as_replied(program, store, timeline, composer, secret)
+    hard_bounces = {a for a, b in store.bouncing().items() if b.status.startswith("5")}
     decisions = decide(
         without_withdrawn(timeline, standing), store.known_keys(), store.events(),
-        composer.invite_hash, at, held_back=lambda action: held_back(action, standing),
+        composer.invite_hash, at,
+        held_back=lambda action: held_back(action, standing) or bounced(action, hard_bounces),
     )  # fmt: skip
     backlog = Backlog(composer, timeline, secret, decisions.sends, at, pool_min=pool_min)
     if not backlog.pooled:  # composed and committed in chunks before anything is sent

@@ -272,3 +272,40 @@ async def test_meeting_invites_the_group_moves_and_asks_afterwards(
         followups = [m for m in asked if m["Message-ID"] in wanted]
         assert all(str(m["Subject"]).startswith("Did your PeMento small") for m in followups)
         assert sorted(m["To"].addresses[0].addr_spec for m in followups) == sorted(herons)
+
+
+@pytest.mark.asyncio
+@pytest.mark.timeout(60)
+async def test_a_bounce_tells_the_organizers_once_and_stops_mail_to_that_address(
+    setup: tuple[Account, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    account, _ = setup
+    dana = "dana.whitfield@example.org"
+    report = (
+        "--r\r\nContent-Type: text/plain\r\n\r\nDelivery failed.\r\n"
+        "--r\r\nContent-Type: message/delivery-status\r\n\r\n"
+        "Reporting-MTA: dns; mx.example.org\r\n\r\n"
+        f"Final-Recipient: rfc822; {dana}\r\nAction: failed\r\nStatus: 5.1.1\r\n"
+        "Diagnostic-Code: smtp; 550 5.1.1 user unknown\r\n--r--\r\n"
+    )
+    head = (
+        "From: MAILER-DAEMON@mx.example.org\r\nTo: pemento@example.org\r\n"
+        "Subject: Undelivered Mail\r\nMessage-ID: <{n}@mx.example.org>\r\n"
+        "Content-Type: multipart/report; report-type=delivery-status;"
+        ' boundary="r"\r\n\r\n'
+    )
+    async with SmtpServer() as server:
+        program = program_for(server, monkeypatch)
+        await tick(program, AT)
+        account.append((head.format(n=1) + report).encode(), (head.format(n=2) + report).encode())
+        before = len(server.received)
+        await tick(program, AT + dt.timedelta(hours=1))
+        notes = [m for m in received(server)[before:] if "bounced" in str(m["Subject"])]
+        assert len(notes) == 1  # two bounces, one note
+        assert sorted(a.addr_spec for a in notes[0]["To"].addresses) == sorted(
+            o.email for o in program.organizers
+        )
+        before = len(server.received)
+        await tick(program, AT + dt.timedelta(days=7))  # a week of mail for everyone
+        to = [a.addr_spec for m in received(server)[before:] for a in m["To"].addresses]
+        assert to and dana not in to

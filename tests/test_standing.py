@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from daemon.program.planner import Action
-from daemon.standing import Standing, held_back, standings, without_withdrawn
+from daemon.standing import Standing, bounced, held_back, standings, without_withdrawn
 from daemon.store.inbox import Command
 
 ANN, BO = "ann@example.org", "bo@example.org"
@@ -62,3 +62,9 @@ def test_withdrawal_stops_sends_and_unplans_invitations() -> None:
     assert held_back(action("flag", T + DAY, ANN, BO), standing) == ""  # Bo still takes part
     timeline = [action("invite", T + DAY, ANN), action("invite", T + DAY, BO)]
     assert [a.recipients for a in without_withdrawn(timeline, standing)] == [(BO,)]
+
+
+def test_a_hard_bounce_stops_sends_to_that_address_only() -> None:
+    assert bounced(action("email", T, BO), {BO}) == f"{BO} bounced"
+    assert bounced(action("email", T, ANN), {BO}) == ""
+    assert bounced(action("flag", T, BO), {BO}) == ""  # organizers always hear
