@@ -134,6 +134,17 @@ async def test_a_checkin_reply_is_recorded_acknowledged_and_moved_once(
         again = await tick(program, AT + dt.timedelta(hours=2))
         assert again.inbox is not None and again.inbox.fetched == 0
         assert len(server.received) == before + 1  # acknowledged once
+        # the herons met (one member's report counts for the group): no overdue notice and no
+        # flag for them; the owls did not report: they are flagged, once
+        for day in (3, 5, 6, 7, 8):
+            await tick(program, dt.datetime(2021, 8, day, 12, tzinfo=dt.UTC))
+        ids = server.message_ids()
+        flag = "pemento-2021/flag/small-group-meeting-1/group:{}/0"
+        assert message_id(flag.format("owls"), domain) in ids
+        assert ids.count(message_id(flag.format("owls"), domain)) == 1
+        assert message_id(flag.format("herons"), domain) not in ids
+        overdue = f"pemento-2021/overdue/small-group-meeting-1/group:herons/0/{OLIVIA}"
+        assert message_id(overdue, domain) not in ids
 
 
 @pytest.mark.asyncio
