@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import logging
+import datetime as dt
 import os
 import signal
 import sys
@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from daemon import __version__, clock
+from daemon import __version__, clock, logs
 from daemon.clock import parse_instant
 from daemon.errors import ConfigError, MentormailError, UserError
 from daemon.planview import filter_participant, plan_json, plan_table
@@ -47,6 +47,9 @@ def build_parser() -> argparse.ArgumentParser:
     tick = commands.add_parser("tick", help="one pass: send what is due as of now (or --at)")
     tick.add_argument("--at", metavar="ISO8601", help="the instant to act as of (default: now)")
     commands.add_parser("run", help="the service: send everything when it is due, until stopped")
+    status = commands.add_parser("status", help="obligations, check-ins and RSVPs as of now")
+    status.add_argument("--json", action="store_true", help="print JSON (see README)")
+    status.add_argument("--at", metavar="ISO8601", help="the instant to look from (default: now)")
     parser.add_argument(
         "--log-level",
         default=os.environ.get("MENTORMAIL_LOG_LEVEL", "INFO"),
@@ -58,9 +61,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    logging.basicConfig(
-        level=args.log_level, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr
-    )
+    logs.configure(args.log_level)
     try:
         return _dispatch(args)
     except ConfigError as exc:
@@ -87,6 +88,8 @@ def _dispatch(args: argparse.Namespace) -> int:
         return _plan(args, load_program(args.config))
     if args.command == "tick":  # templates render as sends are composed; validate checks all
         return _tick(args, load_program(args.config))
+    if args.command == "status":
+        return _status(args, load_program(args.config))
     program, timeline = validate(args.config)
     if args.command == "run":
         return _run(args, program)
@@ -130,16 +133,34 @@ def _plan(args: argparse.Namespace, program: Program) -> int:
     return 0
 
 
-def _tick(args: argparse.Namespace, program: Program) -> int:
-    from daemon.tick import run_tick
-    from daemon.transport.smtp import SmtpTransport
-
+def _at(args: argparse.Namespace) -> dt.datetime:
     try:
-        at = parse_instant(args.at) if args.at else clock.now()
+        return parse_instant(args.at) if args.at else clock.now()
     except ValueError:
         raise UserError(
             f"--at {args.at!r} is not an ISO 8601 instant, e.g. 2021-07-12T16:00Z"
         ) from None
+
+
+def _status(args: argparse.Namespace, program: Program) -> int:
+    from daemon.overview import overview, overview_json, overview_table
+    from daemon.store.sqlite import Store
+    from daemon.tick import state_dir
+
+    store = Store.open(state_dir(program, args.config))  # a reader: no lock needed (WAL)
+    try:
+        view = overview(program, store, _at(args))
+    finally:
+        store.close()
+    sys.stdout.write(overview_json(view) + "\n" if args.json else overview_table(program, view))
+    return 0
+
+
+def _tick(args: argparse.Namespace, program: Program) -> int:
+    from daemon.tick import run_tick
+    from daemon.transport.smtp import SmtpTransport
+
+    at = _at(args)
     settings = program.config.smtp
 
     async def once() -> TickReport:

@@ -10,12 +10,16 @@ import contextlib
 import datetime as dt
 import email
 import email.policy
+import json
+import logging
 from collections.abc import AsyncIterator
 from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
 
+from daemon.cli import main
+from daemon.logs import quiet_protocol_libraries
 from daemon.mail.message import domain_of, message_id
 from daemon.program.loader import Program, load_program
 from daemon.service import Service
@@ -95,8 +99,13 @@ def reply(to: str, body: str, *, sender: str = OLIVIA, subject: str = "Re: Check
 @pytest.mark.asyncio
 @pytest.mark.timeout(60)
 async def test_a_checkin_reply_is_recorded_acknowledged_and_moved_once(
-    setup: tuple[Account, Path], monkeypatch: pytest.MonkeyPatch
+    setup: tuple[Account, Path],
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
+    caplog.set_level(logging.DEBUG)
+    quiet_protocol_libraries()  # as the command line sets logging up
     account, state = setup
     async with SmtpServer() as server:
         program = program_for(server, monkeypatch)
@@ -108,13 +117,9 @@ async def test_a_checkin_reply_is_recorded_acknowledged_and_moved_once(
         quoted = "\r\n".join(
             "> " + line for line in str(request.get_body(("plain",)).get_content()).splitlines()
         )  # type: ignore[union-attr]
-        account.append(
-            reply(
-                reply_to,
-                f"Yes, our group met on Monday.\r\n\r\nOn Tuesday you wrote:\r\n{quoted}\r\n",
-                in_reply_to=answered,
-            )
-        )
+        secret = "Quetzalcoatl-marmalade-7731"  # what she wrote stays in the store
+        body = f"Yes, our group met on Monday. {secret}\r\n\r\nOn Tuesday you wrote:\r\n"
+        account.append(reply(reply_to, body + quoted + "\r\n", in_reply_to=answered))
         before = len(server.received)
         report = await tick(program, AT + dt.timedelta(hours=1))
         assert report.inbox is not None and report.inbox.recorded == {"checkin": 1}
@@ -145,6 +150,23 @@ async def test_a_checkin_reply_is_recorded_acknowledged_and_moved_once(
         assert message_id(flag.format("herons"), domain) not in ids
         overdue = f"pemento-2021/overdue/small-group-meeting-1/group:herons/0/{OLIVIA}"
         assert message_id(overdue, domain) not in ids
+        # the organizers' picture: states, who answered, never what was written
+        capsys.readouterr()
+        assert main(["-c", str(CONFIG), "status", "--json", "--at", "2021-08-08T12:00Z"]) == 0
+        out = capsys.readouterr().out
+        view = json.loads(out)
+        states = {o["key"]: o["state"] for o in view["obligations"]}
+        assert states[OBLIGATION] == "met"
+        assert states[OBLIGATION.replace("herons", "owls")] == "overdue"
+        assert view["checkins"] == [{"participant": OLIVIA, "at": view["checkins"][0]["at"],
+                                     "obligations": [OBLIGATION], "answer": "yes"}]  # fmt: skip
+        assert main(["-c", str(CONFIG), "status", "--at", "2021-08-08T12:00Z"]) == 0
+        out += capsys.readouterr().out
+        assert secret not in out and "met" in out
+        assert secret not in caplog.text and "checkin" in caplog.text
+        assert all(
+            secret not in m.as_string() for m in received(server) if OLIVIA not in str(m["To"])
+        )
 
 
 @pytest.mark.asyncio

@@ -1,0 +1,99 @@
+"""The organizers' picture as of an instant (`mentormail status`): every obligation that has
+opened with its state and who answered, the check-ins (when, for what — never what they
+said) and the RSVPs. Read-only over the plan and the store. JSON as ARCHITECTURE.md specifies;
+the table groups obligations by pair or group, times in the first organizer's zone."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from daemon.obligations import ObligationState, evaluate_all
+from daemon.program.loader import Program
+from daemon.program.planner import plan
+from daemon.program.timespec import iso_z
+from daemon.store.sqlite import Store
+
+
+def overview(program: Program, store: Store, at: dt.datetime) -> dict[str, Any]:
+    timeline = plan(program)
+    obligations = {o.id: o for o in program.schedule.obligations}
+    checkins = [(when, c) for when, c in store.checkins() if when <= at]
+    states = evaluate_all(timeline, obligations, checkins, at)
+    events = {e.uid: e.attendee for e in store.events().values()}
+    return {
+        "at": iso_z(at),
+        "program": program.id,
+        "obligations": [_obligation(s) for s in sorted(states.values(), key=_order)],
+        "checkins": [
+            {
+                "participant": c.participant,
+                "at": iso_z(when),
+                "obligations": list(c.obligations),
+                "answer": c.answer,
+            }
+            for when, c in checkins
+        ],
+        "rsvps": [
+            {"participant": events.get(r.uid, r.attendee), "uid": r.uid, "partstat": r.partstat}
+            for r in store.rsvps()
+        ],
+        "bouncing": sorted(store.bouncing()),
+        "unmatched": store.inbox_counts().get("unmatched", 0),
+    }
+
+
+def overview_json(view: dict[str, Any]) -> str:
+    return json.dumps(view, indent=1)
+
+
+def overview_table(program: Program, view: dict[str, Any]) -> str:
+    tz = ZoneInfo(program.organizers[0].timezone) if program.organizers else program.tz
+    at = dt.datetime.fromisoformat(view["at"]).astimezone(tz)
+    lines = [f"{program.title} — status on {at:%a %d %b %Y %H:%M} {tz.key}", ""]
+    counts: dict[str, int] = {}
+    for o in view["obligations"]:
+        counts[o["state"]] = counts.get(o["state"], 0) + 1
+    lines.append(
+        "  ".join(f"{n} {state}" for state, n in sorted(counts.items())) or "nothing open yet"
+    )
+    names = {p.email: p.name for p in program.participants}
+    current = None
+    for o in view["obligations"]:
+        unit = o["key"].split("/")[-2] if o["key"].count("/") >= 4 else ""
+        if unit != current:
+            lines += ["", unit or "(each person)"]
+            current = unit
+        due = dt.datetime.fromisoformat(o["due_at"]).astimezone(tz) if o["due_at"] else None
+        who = ", ".join(names.get(p, p) for p in (o["answered_by"] or o["who"]))
+        mark = "answered by" if o["answered_by"] else "for"
+        lines.append(
+            f"  {o['state']:<9} {o['title']:<34} due {due:%a %d %b} " if due else
+            f"  {o['state']:<9} {o['title']:<34} "
+        )  # fmt: skip
+        lines[-1] += f"{mark} {who}"
+    totals = (
+        f"{len(view['checkins'])} check-ins, {len(view['rsvps'])} RSVPs, "
+        f"{len(view['bouncing'])} bouncing addresses, {view['unmatched']} unmatched mails"
+    )
+    lines += ["", totals]
+    return "\n".join(lines) + "\n"
+
+
+def _obligation(s: ObligationState) -> dict[str, Any]:
+    return {
+        "key": s.key,
+        "title": s.title,
+        "who": list(s.who),
+        "due_at": iso_z(s.due_at) if s.due_at else None,
+        "state": s.state,
+        "answered_by": list(s.answered_by),
+        "missing": list(s.missing),
+    }
+
+
+def _order(s: ObligationState) -> tuple[str, dt.datetime, str]:
+    unit = s.key.split("/")[-2] if s.key.count("/") >= 4 else ""
+    return unit, s.due_at or dt.datetime.max.replace(tzinfo=dt.UTC), s.key
