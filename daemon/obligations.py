@@ -22,7 +22,7 @@ from typing import Literal
 
 from daemon.program.model import Obligation
 from daemon.program.planner import Action
-from daemon.store.records import Checkin
+from daemon.store.records import Checkin, Command
 
 State = Literal["pending", "met", "met_late", "overdue", "excused"]
 Happening = Literal["answered", "due passed", "excused"]
@@ -60,6 +60,21 @@ class Adjustments:
 
 
 NO_ADJUSTMENTS = Adjustments({}, {})
+
+
+def adjustments(commands: Iterable[tuple[dt.datetime, Command]]) -> Adjustments:
+    """The organizers' EXCUSE and EXTEND decisions, from the recorded commands in order."""
+    excused: dict[str, dt.datetime] = {}
+    extended: dict[str, dt.datetime] = {}
+    for at, command in commands:
+        key = command.args.get("key")
+        if not isinstance(key, str):
+            continue
+        if command.name == "EXCUSE":
+            excused.setdefault(key, at)
+        elif command.name == "EXTEND" and isinstance(until := command.args.get("until"), str):
+            extended[key] = dt.datetime.fromisoformat(until)
+    return Adjustments(excused, extended)
 
 
 def evaluate(
@@ -114,6 +129,15 @@ def evaluate_all(
         for a in timeline
         if a.kind == "obligation" and a.at <= now and a.item in obligations
     }
+
+
+def not_overdue_yet(action: Action, states: dict[str, ObligationState]) -> bool:
+    """An overdue notice or a flag whose obligations are all still pending (an organizer
+    extended the deadline): not now — decided again at every pass until it is overdue."""
+    if action.kind != "flag" and action.template != "overdue":
+        return False
+    found = [states.get(key) for key in action.asks]
+    return bool(found) and all(s is not None and s.state == "pending" for s in found)
 
 
 def nothing_to_nudge(action: Action, states: dict[str, ObligationState]) -> str:

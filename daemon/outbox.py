@@ -45,8 +45,10 @@ def decide(
     now: dt.datetime,
     *,
     held_back: Callable[[Action], str] = lambda action: "",
+    not_yet: Callable[[Action], bool] = lambda action: False,
 ) -> Decisions:
-    """`held_back` says why a due send must not go (a participant paused or left), if so."""
+    """`held_back` says why a due send must not go (a participant paused or left), if so;
+    `not_yet` leaves a due send undecided, to be decided again at the next pass."""
     out = Decisions()
     planned_uids: set[str] = set()
     for action in timeline:
@@ -56,7 +58,7 @@ def decide(
             planned_uids.add(action.uid)
             version = events.get(action.uid)
             _invite(action, version, known=known, invite_hash=invite_hash, now=now, out=out)
-        elif action.at <= now and action.key not in known:
+        elif action.at <= now and action.key not in known and not not_yet(action):
             if action.stale_at is not None and now >= action.stale_at:
                 out.stale.append(action)
             elif reason := held_back(action):

@@ -10,7 +10,7 @@ import json
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from daemon.obligations import ObligationState, evaluate_all
+from daemon.obligations import ObligationState, adjustments, evaluate_all
 from daemon.program.loader import Program
 from daemon.program.planner import plan
 from daemon.program.timespec import iso_z
@@ -21,7 +21,8 @@ def overview(program: Program, store: Store, at: dt.datetime) -> dict[str, Any]:
     timeline = plan(program)
     obligations = {o.id: o for o in program.schedule.obligations}
     checkins = [(when, c) for when, c in store.checkins() if when <= at]
-    states = evaluate_all(timeline, obligations, checkins, at)
+    decided = adjustments((when, c) for when, c in store.commands() if when <= at)
+    states = evaluate_all(timeline, obligations, checkins, at, decided)
     events = {e.uid: e.attendee for e in store.events().values()}
     return {
         "at": iso_z(at),

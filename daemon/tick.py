@@ -21,7 +21,7 @@ from daemon.compose import Composer
 from daemon.config import resolve
 from daemon.executor import Delivery, Transport, deliver
 from daemon.meetings import meeting_actions, meetings, with_meetings
-from daemon.obligations import evaluate_all, nothing_to_nudge
+from daemon.obligations import adjustments, evaluate_all, not_overdue_yet, nothing_to_nudge
 from daemon.outbox import SENDABLE, decide
 from daemon.program.loader import Program
 from daemon.program.planner import Action, plan
@@ -122,7 +122,8 @@ async def _tick(
     timeline, composer, standing = _as_replied(program, store, timeline, composer, secret)
     hard_bounces = {a for a, b in store.bouncing().items() if b.status.startswith("5")}
     obligations = {o.id: o for o in program.schedule.obligations}
-    states = evaluate_all(timeline, obligations, store.checkins(), at)
+    decided = adjustments(store.commands())
+    states = evaluate_all(timeline, obligations, store.checkins(), at, decided)
     decisions = decide(
         without_withdrawn(timeline, standing), store.known_keys(), store.events(),
         composer.invite_hash, at,
@@ -130,6 +131,7 @@ async def _tick(
             held_back(action, standing) or bounced(action, hard_bounces)
             or nothing_to_nudge(action, states)
         ),
+        not_yet=lambda action: not_overdue_yet(action, states),
     )  # fmt: skip
     backlog = Backlog(composer, timeline, secret, decisions.sends, at, pool_min=pool_min)
     if not backlog.pooled:  # composed and committed in chunks before anything is sent

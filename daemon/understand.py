@@ -76,10 +76,7 @@ class Understanding:
         if isinstance(event, ev.Command):
             return self._command(sender, event)
         if isinstance(event, ev.OrganizerCommand):
-            problem = f"{event.name} is not available yet; change the roster or the schedule"
-            answer = {"kind": "not-understood", "subject": f"Not done: {event.name}"}
-            reply = self._answer(event.organizer, answer | {"problem": problem})
-            return self._done("organizer-command", sender, "", event.name, reply)
+            return self._organizer(sender, event)
         reason = getattr(event, "reason", "")
         kind = "malformed" if isinstance(event, ev.Malformed) else "unmatched"
         person = self.directory.person(sender) if sender else None
@@ -167,6 +164,45 @@ class Understanding:
         mine = ZoneInfo(person.timezone)
         when = local_time(starts, mine)
         return {"kind": "meeting", "subject": "Meeting set", "when": when, "unit": unit}
+
+    def _organizer(self, sender: str, event: ev.OrganizerCommand) -> Recorded:
+        """EXCUSE or EXTEND: find the obligation meant, record the decision, confirm it."""
+        args, name = dict(event.args), event.name
+        who, wanted = str(args.get("participant", "")), str(args.get("obligation", ""))
+        person = self.directory.person(who) if who else None
+        instance = None
+        if person is not None:
+            opened = [
+                a for a in self.timeline
+                if a.kind == "obligation" and a.item == wanted and person.address in a.who
+                and a.at <= self.now
+            ]  # fmt: skip
+            instance = opened[-1] if opened else None
+        problem = event.error or (
+            f"{who!r} is not a participant" if person is None
+            else f"{person.name} has no open obligation {wanted!r}" if instance is None
+            else ""
+        )  # fmt: skip
+        if problem or instance is None or person is None:
+            reply = self._answer(event.organizer, {"kind": "not-understood",
+                                                   "subject": f"Not done: {name}",
+                                                   "problem": problem})  # fmt: skip
+            return self._done("organizer-command", sender, "", f"{name}: {problem}", reply)
+        title = self._title(instance.key)
+        record = {"participant": person.address, "obligation": wanted, "key": instance.key}
+        if name == "EXTEND":
+            day = dt.date.fromisoformat(str(args["until"]))
+            until = to_utc(day, dt.time(23, 59), self.program.tz)
+            record["until"] = until.isoformat()
+            due = local_time(until, self.program.tz)
+            note = f"Extended: {title} for {person.name}, now due {due}."
+        else:
+            note = f"Excused: {title} for {person.name}. No more reminders or flags about it."
+        answer = {"kind": "noted", "subject": f"Done: {name} {title}", "note": note}
+        reply = self._answer(event.organizer, answer)
+        command = Command(event.organizer, name, record)
+        return Recorded("organizer-command", self.processed, sender, "", f"{name} {instance.key}",
+                        command=command, replies=(reply,))  # fmt: skip
 
     def _bounce(self, sender: str, event: ev.Bounce) -> Recorded:
         known = self.store.bouncing()

@@ -342,3 +342,47 @@ async def test_a_bounce_tells_the_organizers_once_and_stops_mail_to_that_address
         await tick(program, AT + dt.timedelta(days=7))  # a week of mail for everyone
         to = [a.addr_spec for m in received(server)[before:] for a in m["To"].addresses]
         assert to and dana not in to
+
+
+@pytest.mark.asyncio
+@pytest.mark.timeout(60)
+async def test_excuse_and_extend_from_an_organizer_and_refused_from_a_participant(
+    setup: tuple[Account, Path], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    account, _ = setup
+    morgan = "Morgan Reyes <morgan.reyes@example.org>"
+    async with SmtpServer() as server:
+        program = program_for(server, monkeypatch)
+        base = program.config.sender.reply_to
+        await tick(program, AT)
+        account.append(
+            reply(base, "EXCUSE tomasz.nowak@example.org small-group-meeting-1", sender=morgan,
+                  subject="excuse"),
+            reply(base, "EXTEND dana.whitfield@example.org small-group-meeting-1 2021-08-20",
+                  sender=morgan, subject="extend"),
+            reply(base, "EXCUSE olivia.brennan@example.org small-group-meeting-1", subject="me"),
+        )  # fmt: skip
+        before = len(server.received)
+        await tick(program, AT + dt.timedelta(hours=1))
+        answers = {str(m["Subject"]): m["To"].addresses[0].addr_spec
+                   for m in received(server)[before:]}  # fmt: skip
+        assert answers["Done: EXCUSE Small Group Meeting 1"] == "morgan.reyes@example.org"
+        assert answers["Done: EXTEND Small Group Meeting 1"] == "morgan.reyes@example.org"
+        assert answers["Not understood"] == OLIVIA  # participants cannot excuse themselves
+        for day in (3, 5, 6, 7, 8):
+            await tick(program, dt.datetime(2021, 8, day, 12, tzinfo=dt.UTC))
+        domain = domain_of(program.config.sender.address)
+        flag = "pemento-2021/flag/small-group-meeting-1/group:{}/0"
+        ids = server.message_ids()
+        assert message_id(flag.format("herons"), domain) in ids  # no one reported, no one excused
+        assert message_id(flag.format("owls"), domain) not in ids  # excused
+        assert message_id(flag.format("sparrows"), domain) not in ids  # not due yet
+        capsys.readouterr()
+        assert main(["-c", str(CONFIG), "status", "--json", "--at", "2021-08-08T12:00Z"]) == 0
+        states = {o["key"].split("/")[3]: o["state"] for o in json.loads(capsys.readouterr().out)
+                  ["obligations"] if "/small-group-meeting-1/" in o["key"]}  # fmt: skip
+        assert states == {"group:herons": "overdue", "group:owls": "excused",
+                          "group:sparrows": "pending"}  # fmt: skip
+        await tick(program, dt.datetime(2021, 8, 22, 12, tzinfo=dt.UTC))  # the extension ran out
+        assert server.message_ids().count(message_id(flag.format("sparrows"), domain)) == 1
+        assert message_id(flag.format("owls"), domain) not in server.message_ids()

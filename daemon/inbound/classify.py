@@ -59,9 +59,13 @@ def _event(mail: Mail, directory: Directory) -> Event:
         return Unmatched(problem)
     text = new_text(mail.text)
     first = next((line.strip() for line in text.splitlines() if line.strip()), "")
-    command = commands.find(mail.subject, first, organizer=organizer)
+    command = commands.find(mail.subject, first, organizer=True)
     if command is not None and command.name in commands.ORGANIZER:
-        return OrganizerCommand(mail.sender, command.name, command.args, command.error)
+        if organizer:
+            return OrganizerCommand(mail.sender, command.name, command.args, command.error)
+        if person is not None:  # refused, and said so
+            refusal = f"only the program's organizers can use {command.name}"
+            return Command(person.address, command.name, {}, refusal)
     if person is None:
         why = "an organizer's mail that is not a command" if organizer else "not from a participant"
         return Unmatched(why)

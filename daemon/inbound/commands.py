@@ -24,11 +24,14 @@ class Parsed:
 
 
 def find(subject: str, first_line: str, *, organizer: bool) -> Parsed | None:
-    for text in (_PREFIX.sub("", subject), first_line):
-        parsed = parse(text.strip(), organizer=organizer)
-        if parsed is not None:
-            return parsed
-    return None
+    """The command in the subject or the first line; a complete one wins over one whose
+    arguments are wrong (a subject "Excuse" and the full command on the first line)."""
+    found = [
+        parsed
+        for text in (_PREFIX.sub("", subject), first_line)
+        if (parsed := parse(text.strip(), organizer=organizer)) is not None
+    ]
+    return next((p for p in found if not p.error), found[0] if found else None)
 
 
 def parse(line: str, *, organizer: bool) -> Parsed | None:
