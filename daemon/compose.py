@@ -12,7 +12,13 @@ import json
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from daemon.mail.context import ContextBuilder, alert_context, answer_context, cancel_context
+from daemon.mail.context import (
+    ContextBuilder,
+    alert_context,
+    answer_context,
+    cancel_context,
+    digest_context_for,
+)
 from daemon.mail.invites import Invite, build_calendar, content_hash
 from daemon.mail.message import (
     Attachment,
@@ -188,6 +194,14 @@ class Composer:
         )  # fmt: skip
         body = Body(rendered, in_reply_to=in_reply_to)
         return dataclasses.replace(self._row(key, action, now, body), kind="answer")
+
+    def digest(self, action: Action, digest: dict[str, Any], now: dt.datetime) -> OutboxRow:
+        """The organizers' weekly digest (`digest.md.j2`), composed when it is due."""
+        context = digest_context_for(self.program, digest)
+        rendered = self.renderer.render("digest", action.subject, context)
+        return dataclasses.replace(
+            self._row(action.key, action, now, Body(rendered)), kind="digest"
+        )
 
     def notice(self, key: str, subject: str, lines: list[str], now: dt.datetime) -> OutboxRow:
         """A note to all the organizers about something that arrived (a withdrawal, a bounce,

@@ -14,21 +14,18 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 from daemon.backlog import POOL_MIN, Backlog
 from daemon.compose import Composer
 from daemon.config import resolve
+from daemon.deciding import as_replied, decide_now, records
 from daemon.executor import Delivery, Transport, deliver
-from daemon.meetings import meeting_actions, meetings, with_meetings
-from daemon.obligations import adjustments, evaluate_all, not_overdue_yet, nothing_to_nudge
-from daemon.outbox import SENDABLE, decide
+from daemon.outbox import SENDABLE
 from daemon.program.loader import Program
 from daemon.program.planner import Action, plan
 from daemon.replies import Mailbox, ReadReport, read_mailbox
-from daemon.standing import Standing, bounced, held_back, standings, without_withdrawn
 from daemon.store.lock import StateLock
-from daemon.store.sqlite import EventVersion, OutboxRow, Store
+from daemon.store.sqlite import Store
 from daemon.transport.outcomes import TransportError
 from daemon.understand import Understanding
 
@@ -119,35 +116,14 @@ async def _tick(
     composer = Composer(program, timeline, secret)
     if inbox is not None:
         await _read(program, store, composer, timeline, inbox=inbox, report=report)
-    timeline, composer, standing = _as_replied(program, store, timeline, composer, secret)
-    hard_bounces = {a for a, b in store.bouncing().items() if b.status.startswith("5")}
-    obligations = {o.id: o for o in program.schedule.obligations}
-    decided = adjustments(store.commands())
-    states = evaluate_all(timeline, obligations, store.checkins(), at, decided)
-    decisions = decide(
-        without_withdrawn(timeline, standing), store.known_keys(), store.events(),
-        composer.invite_hash, at,
-        held_back=lambda action: (
-            held_back(action, standing) or bounced(action, hard_bounces)
-            or nothing_to_nudge(action, states)
-        ),
-        not_yet=lambda action: not_overdue_yet(action, states),
-    )  # fmt: skip
-    backlog = Backlog(composer, timeline, secret, decisions.sends, at, pool_min=pool_min)
+    timeline, composer, standing = as_replied(program, store, timeline, composer, secret)
+    decisions = decide_now(store, timeline, composer, standing, at)
+    digests = [s for s in decisions.sends if s.action.item == "digest"]
+    sends = [s for s in decisions.sends if s.action.item != "digest"]
+    backlog = Backlog(composer, timeline, secret, sends, at, pool_min=pool_min)
     if not backlog.pooled:  # composed and committed in chunks before anything is sent
         await _enqueue(backlog, store, at, report)
-    rows: list[OutboxRow] = []
-    versions: list[EventVersion] = []
-    for action in decisions.stale:
-        log.warning("skipping %s: due %s, no longer useful at %s", action.key, action.at, at)
-        rows.append(composer.skipped(action, at, f"stale: due {action.at:%Y-%m-%d %H:%M}Z"))
-    for action, reason in decisions.held:
-        log.info("not sending %s: %s", action.key, reason)
-        rows.append(composer.skipped(action, at, f"held back: {reason}"))
-    for version in decisions.cancels:
-        row, cancelled = composer.cancel(version, at)
-        rows.append(row)
-        versions.append(cancelled)
+    rows, versions = records(store, composer, decisions, at, digests=digests, standing=standing)
     report.enqueued += (
         store.enqueue(rows, at, versions) - len(decisions.stale) - len(decisions.held)
     )
@@ -180,19 +156,6 @@ async def _tick(
             await close()
     report.next_due = _next_due(timeline, store, at)
     return report
-
-
-def _as_replied(
-    program: Program, store: Store, timeline: list[Action], composer: Composer, secret: bytes
-) -> tuple[list[Action], Composer, dict[str, Standing]]:
-    """The plan as people's commands change it: meetings they set (invitations and follow-up
-    questions), and who paused or withdrew."""
-    commands = store.commands()
-    if found := meetings(program, timeline, commands):
-        timeline = sorted(timeline + meeting_actions(program, timeline, found))
-        composer = Composer(with_meetings(program, found), timeline, secret)
-    zones: dict[str, dt.tzinfo] = {p.email: ZoneInfo(p.timezone) for p in program.participants}
-    return timeline, composer, standings(commands, zones)
 
 
 async def _read(

@@ -64,7 +64,7 @@ title = "Mini"
 structure = "{structure}"
 roles = ["mentor", "mentee"]
 weeks = {weeks}
-
+{digest}
 [[messages]]
 id = "weekly"
 title = "Weekly"
@@ -84,6 +84,7 @@ def mini_program(
     structure: str = "pairs",
     extra_schedule: str = "",
     stale_days: int = 7,
+    digest: bool = True,
 ) -> Path:
     """A small program in tmp_path: people are (name, email, timezone, role) in pair p1, p2..."""
     write(
@@ -92,6 +93,7 @@ def mini_program(
             structure=structure,
             weeks=weeks,
             stale=f"stale_after_days = {stale_days}\n" if stale_days != 7 else "",
+            digest="" if digest else "weekly_digest = false\n",
         )
         + extra_schedule,
     )

@@ -45,7 +45,13 @@ async def test_sigkill_during_a_burst_loses_and_doubles_nothing(tmp_path: Path) 
     people = [(f"Person {i}", f"p{i}@example.org", "UTC", "mentor") for i in range(BURST)]
     # a fresh burst of 500 every day; round r ticks on day r, so every round has work
     config = mini_program(
-        tmp_path, people, weeks=4, structure="individuals", extra_schedule=DAILY, stale_days=60
+        tmp_path,
+        people,
+        weeks=4,
+        structure="individuals",
+        extra_schedule=DAILY,
+        stale_days=60,
+        digest=False,
     )
     rng = random.Random(20261122)
     async with SmtpServer() as server:

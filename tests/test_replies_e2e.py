@@ -150,6 +150,16 @@ async def test_a_checkin_reply_is_recorded_acknowledged_and_moved_once(
         assert message_id(flag.format("herons"), domain) not in ids
         overdue = f"pemento-2021/overdue/small-group-meeting-1/group:herons/0/{OLIVIA}"
         assert message_id(overdue, domain) not in ids
+        # the weekly digest: the herons met, the owls owe their report; never what was written
+        [digest] = [m for m in received(server) if str(m["Subject"]).endswith("week 3 summary")]
+        assert sorted(a.addr_spec for a in digest["To"].addresses) == sorted(
+            o.email for o in program.organizers
+        )
+        text = digest.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+        assert "| Group herons | 1 | 1 | 0 | 0 |" in text
+        assert "Group owls: Small Group Meeting 1 (Tomasz Nowak, Aisha Bello, Marcus Lee)" in text
+        html = digest.get_body(("html",)).get_content()  # type: ignore[union-attr]
+        assert "<table>" in html and secret not in html
         # the organizers' picture: states, who answered, never what was written
         capsys.readouterr()
         assert main(["-c", str(CONFIG), "status", "--json", "--at", "2021-08-08T12:00Z"]) == 0

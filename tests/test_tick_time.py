@@ -33,7 +33,7 @@ async def test_local_nine_on_dst_weeks_and_not_a_second_early(
     rehearsal: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # 2 March 2026 + 6 weeks spans New York's change (8 March) and Sydney's (5 April)
-    config = mini_program(rehearsal, PEOPLE, start="2026-03-02", weeks=6)
+    config = mini_program(rehearsal, PEOPLE, start="2026-03-02", weeks=6, digest=False)
     async with SmtpServer() as server:
         monkeypatch.setenv("MENTORMAIL_SMTP__PORT", str(server.port))
         program = load_program(config)
@@ -61,7 +61,7 @@ async def test_downtime_across_two_due_instants(
     rehearsal: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     config = mini_program(
-        rehearsal, PEOPLE[:1], start="2026-03-02", weeks=6, structure="individuals"
+        rehearsal, PEOPLE[:1], start="2026-03-02", weeks=6, structure="individuals", digest=False
     )
     async with SmtpServer() as server:
         monkeypatch.setenv("MENTORMAIL_SMTP__PORT", str(server.port))

@@ -218,6 +218,12 @@ def answer_context(
     return {"program": program_context(program), "recipient": recipient, "answer": answer}
 
 
+def digest_context_for(program: Program, digest: dict[str, Any]) -> dict[str, Any]:
+    """For `digest.md.j2`: the organizers' weekly summary (greeting the first organizer)."""
+    recipient = _person(program.organizers[0]) if program.organizers else {"first_name": ""}
+    return {"program": program_context(program), "recipient": recipient, "digest": digest}
+
+
 def cancel_context(
     program: Program, attendee: str, title: str, *, still_in_program: bool
 ) -> dict[str, Any]:

@@ -84,7 +84,7 @@ class Renderer:
         self.text_env = _Environment(autoescape=False, **common)
         self.html_env = _Environment(autoescape=True, **common)
         self._subjects = lru_cache(maxsize=512)(self.text_env.from_string)
-        self._markdown = markdown.Markdown(extensions=["sane_lists"])
+        self._markdown = markdown.Markdown(extensions=["sane_lists", "tables"])
         self._block = lru_cache(maxsize=16384)(self._convert)
 
     def _convert(self, text: str) -> str:

@@ -264,6 +264,7 @@ class ProgramInfo(Frozen):
     send_time: dt.time = dt.time(9, 0)
     dissolution: Literal["either", "organizers"] = "either"
     withdraw_notifies: tuple[Literal["organizers", "partner", "group"], ...] = ("organizers",)
+    weekly_digest: bool = True  # the organizers' weekly summary by email
 
     @model_validator(mode="after")
     def _length(self) -> Self:

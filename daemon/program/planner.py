@@ -24,6 +24,7 @@ from daemon.program.actions import (
     recipients,
     scopes,
 )
+from daemon.program.digests import digest_actions
 from daemon.program.duties import plan_obligations
 from daemon.program.loader import Program
 from daemon.program.timespec import to_utc, zone
@@ -71,6 +72,7 @@ def _plan(program: Program) -> list[Action]:
                 windows.setdefault((action.item, email), []).append(action)
     obligations.extend(_messages(program, windows))
     obligations.extend(_events(program))
+    obligations.extend(digest_actions(program))
     obligations.sort()
     return obligations
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
+from daemon.digest import SAMPLE_DIGEST
 from daemon.errors import ConfigError, Problem
 from daemon.mail.context import (
     SAMPLE_ANSWERS,
@@ -14,6 +15,7 @@ from daemon.mail.context import (
     alert_context,
     answer_context,
     cancel_context,
+    digest_context_for,
 )
 from daemon.mail.render import Renderer, TemplateProblem
 from daemon.program.actions import Action, Person, Spec
@@ -46,6 +48,8 @@ def check_templates(program: Program, timeline: list[Action]) -> list[Problem]:
     for action in [*timeline, *_unaddressed(program, timeline)]:
         if not action.template or (action.phase and action.phase not in phases):
             continue  # an unknown phase is reported as such; its template cannot render
+        if action.item == "digest":
+            continue  # composed from the store when due: rendered below with a sample
         for email in action.recipients:
             mark = (action.template, action.subject, action.item, action.occurrence, email)
             if mark in seen:
@@ -65,6 +69,8 @@ def check_templates(program: Program, timeline: list[Action]) -> list[Problem]:
          cancel_context(program, "Sam Sample", "An event", still_in_program=False)),
         *(("answer", "{{ answer.subject }}", answer_context(program, None, "s@example.org", a))
           for a in SAMPLE_ANSWERS),
+        ("digest", "{{ program.title }}: week {{ digest.week }} summary",
+         digest_context_for(program, SAMPLE_DIGEST)),
     )  # fmt: skip
     for name, subject, context in runtime:
         try:
