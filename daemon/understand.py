@@ -130,12 +130,29 @@ class Understanding:
         command = Command(who, name, args)
         replies = [self._answer(who, self._command_answer(who, name, args))]
         if name == "WITHDRAW":
-            person = self.directory.person(who)
-            line = f"{who} sent WITHDRAW on {self.now:%Y-%m-%d}."
-            subject = f"{person.name if person else who} left the program"
-            replies.append(self._notice(subject, [line]))
+            replies += self._withdrawal_notes(who)
         return Recorded("command", self.processed, sender, who, name, command=command,
                         replies=tuple(replies))  # fmt: skip
+
+    def _withdrawal_notes(self, who: str) -> list[OutboxRow]:
+        """The organizers are told; so are the partner or the group where the schedule says."""
+        person = next((p for p in self.program.participants if p.email == who), None)
+        name = person.name if person else who
+        notes = []
+        notify = self.program.schedule.program.withdraw_notifies
+        if "organizers" in notify:
+            line = f"{who} sent WITHDRAW on {self.now:%Y-%m-%d}."
+            notes.append(self._notice(f"{name} left the program", [line]))
+        others = [
+            p.email for p in self.program.participants if p.email != who and person is not None
+            and (("partner" in notify and person.pair and p.pair == person.pair)
+                 or ("group" in notify and person.group and p.group == person.group))
+        ]  # fmt: skip
+        note = f"{name} has left {self.program.title}. The organizers know and will be in touch."
+        for other in others:
+            answer = {"kind": "notice", "subject": f"{name} has left the program", "lines": [note]}
+            notes.append(self._answer(other, answer))
+        return notes
 
     def _command_answer(self, who: str, name: str, args: dict[str, Any]) -> dict[str, Any]:
         if name == "HELP":

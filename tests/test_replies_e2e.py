@@ -206,6 +206,16 @@ async def test_commands_auto_replies_and_strangers(
         assert by_subject.pop("How to use the program's email") == [OLIVIA]
         assert by_subject.pop(f"You have left {program.title}") == [OLIVIA]
         assert sorted(by_subject.pop("Olivia Brennan left the program")) == organizers
+        # the schedule says her group hears of it too
+        herons = [
+            "grace.okafor@example.org",
+            "ruth.nakamura@example.org",
+            "sam.delgado@example.org",
+        ]
+        told = sorted(m["To"].addresses[0].addr_spec for m in answers
+                      if str(m["Subject"]) == "Olivia Brennan has left the program")  # fmt: skip
+        assert told == herons
+        by_subject.pop("Olivia Brennan has left the program")
         cancelled = {k: v for k, v in by_subject.items() if k.startswith("Cancelled: ")}
         assert cancelled and all(v == [OLIVIA] for v in cancelled.values())  # she left
         assert by_subject.keys() == cancelled.keys()  # nothing to the auto-reply or the stranger
