@@ -1,0 +1,124 @@
+"""Obligation scenarios end to end — real SMTP out, real Dovecot in, `tick --at` through the
+shipped PLCI year with replies appended as the participants: an agreement answered by the
+mentee only stays open and is flagged; a skipped month is flagged for that month only; each
+quarterly evaluation is requested; `status --json` shows the same picture."""
+
+from __future__ import annotations
+
+import datetime as dt
+import email
+import email.policy
+import json
+from email.message import EmailMessage
+from pathlib import Path
+
+import pytest
+
+from daemon.cli import main
+from daemon.mail.message import domain_of, message_id
+from daemon.program.loader import Program, load_program
+from daemon.tick import run_tick
+from daemon.transport.imap import ImapInbox
+from daemon.transport.smtp import SmtpTransport
+from tests.conftest import ROOT
+from tests.dovecot import Account
+from tests.smtp_server import SmtpServer
+
+CONFIG = ROOT / "examples" / "plci-mentoring-year" / "config.toml"
+PID = "plci-mentoring-year"
+RUTH, KAYLA = "ruth.adler@example.org", "kayla.brooks@example.org"
+PAIR = "pair:pair-01"
+
+
+def at(text: str) -> dt.datetime:
+    return dt.datetime.fromisoformat(text).replace(tzinfo=dt.UTC)
+
+
+@pytest.fixture
+def plci(rehearsal: Path, imap_account: Account, monkeypatch: pytest.MonkeyPatch) -> Account:
+    settings = imap_account.settings()
+    for key, value in {
+        "HOST": settings.host, "PORT": str(settings.port), "SECURITY": "none",
+        "USERNAME": settings.username, "PASSWORD": imap_account.password,
+    }.items():  # fmt: skip
+        monkeypatch.setenv(f"MENTORMAIL_IMAP__{key}", value)
+    return imap_account
+
+
+async def tick(program: Program, when: dt.datetime) -> None:
+    async with ImapInbox(program.config.imap) as inbox:
+        await run_tick(
+            program, CONFIG, when, lambda: SmtpTransport(program.config.smtp), inbox=inbox
+        )
+
+
+def sent(server: SmtpServer, key: str, domain: str) -> EmailMessage | None:
+    wanted = message_id(key, domain)
+    for r in server.received:
+        if r.message_id == wanted:
+            return email.message_from_bytes(r.content, policy=email.policy.default)  # type: ignore[return-value]
+    return None
+
+
+def answer(request: EmailMessage, sender: str, text: str, n: int) -> bytes:
+    return (
+        f"From: {sender}\r\nTo: {request['Reply-To']}\r\nSubject: Re: {request['Subject']}\r\n"
+        f"Message-ID: <plci-{n}@mail.example.net>\r\nIn-Reply-To: {request['Message-ID']}\r\n"
+        f"Content-Type: text/plain; charset=utf-8\r\n\r\n{text}\r\n\r\n"
+        f"On Mon, Jan 12, 2026 at 9:00 AM PLCI wrote:\r\n> please reply\r\n"
+    ).encode()
+
+
+@pytest.mark.asyncio
+@pytest.mark.timeout(120)
+async def test_plci_agreement_months_and_quarters(
+    plci: Account, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    async with SmtpServer() as server:
+        monkeypatch.setenv("MENTORMAIL_SMTP__PORT", str(server.port))
+        program = load_program(CONFIG)
+        domain = domain_of(program.config.sender.address)
+
+        def request(item: str, k: int, who: str) -> EmailMessage:
+            found = sent(server, f"{PID}/request/{item}/{PAIR}/{k}/{who}", domain)
+            assert found is not None, f"no request {item} {k} to {who}"
+            return found
+
+        def flagged(item: str, k: int) -> bool:
+            return sent(server, f"{PID}/flag/{item}/{PAIR}/{k}", domain) is not None
+
+        await tick(program, at("2026-01-12T16:00"))
+        plci.append(
+            answer(request("mentoring-agreement", 0, KAYLA), KAYLA, "Yes, I agree and signed.", 1),
+            answer(request("monthly-contact", 0, KAYLA), KAYLA, "Yes, we met on Friday.", 2),
+        )
+        for when in ("2026-01-13T16:00", "2026-02-05T16:00", "2026-02-16T16:00",
+                     "2026-03-08T16:00", "2026-03-16T16:00"):  # fmt: skip
+            await tick(program, at(when))
+        plci.append(answer(request("monthly-contact", 2, RUTH), RUTH, "Yes, twice this month.", 3))
+        for when in ("2026-03-17T16:00", "2026-03-23T16:00", "2026-04-10T16:00"):
+            await tick(program, at(when))
+
+        assert flagged("mentoring-agreement", 0)  # the mentee answered, the mentor did not
+        assert not flagged("monthly-contact", 0)  # met in January
+        assert flagged("monthly-contact", 1)  # February skipped: flagged
+        assert not flagged("monthly-contact", 2)  # met in March
+        assert request("quarterly-evaluation", 0, RUTH) and request(
+            "quarterly-evaluation", 0, KAYLA
+        )
+        flag = sent(server, f"{PID}/flag/mentoring-agreement/{PAIR}/0", domain)
+        assert flag is not None
+        assert "Ruth Adler" in flag.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+
+        capsys.readouterr()
+        assert main(["-c", str(CONFIG), "status", "--json", "--at", "2026-04-10T16:00Z"]) == 0
+        view = json.loads(capsys.readouterr().out)
+        mine = {
+            o["key"].split("/", 2)[2]: o for o in view["obligations"] if f"/{PAIR}/" in o["key"]
+        }
+        agreement = mine[f"mentoring-agreement/{PAIR}/0"]
+        assert agreement["state"] == "overdue" and agreement["missing"] == [RUTH]
+        assert agreement["answered_by"] == [KAYLA]
+        states = [mine[f"monthly-contact/{PAIR}/{k}"]["state"] for k in range(3)]
+        assert states == ["met", "overdue", "met"]
+        assert mine[f"quarterly-evaluation/{PAIR}/0"]["state"] == "overdue"
