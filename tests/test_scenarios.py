@@ -9,15 +9,18 @@ import datetime as dt
 import email
 import email.policy
 import json
+import logging
 from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
 
 from daemon.cli import main
+from daemon.logs import quiet_protocol_libraries
 from daemon.mail.message import domain_of, message_id
 from daemon.program.loader import Program, load_program
-from daemon.tick import run_tick
+from daemon.store.sqlite import Store
+from daemon.tick import run_tick, state_dir
 from daemon.transport.imap import ImapInbox
 from daemon.transport.smtp import SmtpTransport
 from tests.conftest import ROOT
@@ -28,6 +31,10 @@ CONFIG = ROOT / "examples" / "plci-mentoring-year" / "config.toml"
 PID = "plci-mentoring-year"
 RUTH, KAYLA = "ruth.adler@example.org", "kayla.brooks@example.org"
 PAIR = "pair:pair-01"
+
+
+def program_state(program: Program) -> Path:
+    return state_dir(program, CONFIG)
 
 
 def at(text: str) -> dt.datetime:
@@ -122,3 +129,78 @@ async def test_plci_agreement_months_and_quarters(
         states = [mine[f"monthly-contact/{PAIR}/{k}"]["state"] for k in range(3)]
         assert states == ["met", "overdue", "met"]
         assert mine[f"quarterly-evaluation/{PAIR}/0"]["state"] == "overdue"
+
+
+CAREER = ROOT / "examples" / "career-mentoring" / "config.toml"
+
+
+@pytest.mark.asyncio
+@pytest.mark.timeout(120)
+async def test_career_meeting_tool_fields_are_read_and_private_ones_stay_private(
+    plci: Account,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    quiet_protocol_libraries()
+    daniel, pid, pair = "daniel.okafor@example.org", "career-mentoring", "pair:p1"
+    secret = "Zanzibar-pelican-4417"  # planted in private fields only
+    async with SmtpServer() as server:
+        monkeypatch.setenv("MENTORMAIL_SMTP__PORT", str(server.port))
+        program = load_program(CAREER)
+        domain = domain_of(program.config.sender.address)
+
+        async def career_tick(when: str) -> None:
+            async with ImapInbox(program.config.imap) as inbox:
+                await run_tick(
+                    program, CAREER, at(when), lambda: SmtpTransport(program.config.smtp),
+                    inbox=inbox,
+                )  # fmt: skip
+
+        await career_tick("2026-10-07T15:00")
+        request = sent(server, f"{pid}/request/monthly-meeting/{pair}/0/{daniel}", domain)
+        assert request is not None
+        body = (
+            "Yes, we met on Monday.\r\n\r\n"
+            "- Progress made: drafted my development plan\r\n"
+            f"- Challenges: {secret} scheduling\r\n"
+            "- Specific topics of this meeting: budgets\r\n"
+            f"- Key learnings from the meeting: {secret}\r\n"
+            "- Follow up: share the plan with my manager\r\n"
+        )
+        plci.append(answer(request, daniel, body, 10))
+        before = len(server.received)
+        await career_tick("2026-10-07T16:00")
+        for when in ("2026-10-14T16:00", "2026-11-09T16:00"):  # reminders, digests, the next month
+            await career_tick(when)
+
+        store = Store.open(program_state(program))
+        try:
+            [(_, checkin)] = store.checkins()
+        finally:
+            store.close()
+        assert checkin.fields == {
+            "progress": "drafted my development plan", "challenges": f"{secret} scheduling",
+            "topics": "budgets", "key-learnings": secret,
+            "follow-up": "share the plan with my manager",
+        }  # fmt: skip
+        assert checkin.answer == "yes" and checkin.obligations == (
+            f"{pid}/obligation/monthly-meeting/{pair}/0",
+        )
+        [ack] = [
+            email.message_from_bytes(r.content, policy=email.policy.default)
+            for r in server.received[before:] if str(r.rcpt_tos) == str((daniel,))
+            and "Recorded" in r.content.decode(errors="replace")
+        ]  # fmt: skip
+        ack_text = ack.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+        assert "Key learnings from the meeting" in ack_text and secret not in ack_text
+        organizers = {o.email for o in program.organizers}
+        to_organizers = [r for r in server.received if organizers & set(r.rcpt_tos)]
+        assert to_organizers  # digests went out
+        assert all(secret.encode() not in r.content for r in server.received)
+        capsys.readouterr()
+        for args in (["status", "--json"], ["status"]):
+            assert main(["-c", str(CAREER), *args, "--at", "2026-11-09T16:00Z"]) == 0
+        assert secret not in capsys.readouterr().out
+        assert secret not in caplog.text
