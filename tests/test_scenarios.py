@@ -204,3 +204,44 @@ async def test_career_meeting_tool_fields_are_read_and_private_ones_stay_private
             assert main(["-c", str(CAREER), *args, "--at", "2026-11-09T16:00Z"]) == 0
         assert secret not in capsys.readouterr().out
         assert secret not in caplog.text
+
+
+ACL = ROOT / "examples" / "acl-mentoring" / "config.toml"
+
+
+@pytest.mark.asyncio
+@pytest.mark.timeout(120)
+async def test_acl_thank_you_note_within_two_days_is_tracked(
+    plci: Account, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    pid, joshua = "acl-mentoring", "joshua.bennett@example.org"
+    async with SmtpServer() as server:
+        monkeypatch.setenv("MENTORMAIL_SMTP__PORT", str(server.port))
+        program = load_program(ACL)
+        domain = domain_of(program.config.sender.address)
+        other = next(
+            p.email for p in program.participants if p.role == "mentee" and p.email != joshua
+        )
+
+        async def acl_tick(when: str) -> None:
+            async with ImapInbox(program.config.imap) as inbox:
+                await run_tick(
+                    program, ACL, at(when), lambda: SmtpTransport(program.config.smtp),
+                    inbox=inbox,
+                )  # fmt: skip
+
+        await acl_tick("2026-07-24T15:00")
+        key = f"{pid}/request/thank-you-note/{joshua}/0/{joshua}"
+        request = sent(server, key, domain)
+        assert request is not None
+        plci.append(answer(request, joshua, "Yes, I mailed my thank-you card today.", 20))
+        for when in ("2026-07-24T16:00", "2026-07-26T15:00", "2026-07-27T15:00"):
+            await acl_tick(when)
+        overdue = "{pid}/overdue/thank-you-note/{who}/0/{who}"
+        assert sent(server, overdue.format(pid=pid, who=joshua), domain) is None
+        assert sent(server, overdue.format(pid=pid, who=other), domain) is not None
+        capsys.readouterr()
+        assert main(["-c", str(ACL), "status", "--json", "--at", "2026-07-27T15:00Z"]) == 0
+        states = {o["key"]: o["state"] for o in json.loads(capsys.readouterr().out)["obligations"]}
+        assert states[f"{pid}/obligation/thank-you-note/{joshua}/0"] == "met"
+        assert states[f"{pid}/obligation/thank-you-note/{other}/0"] == "overdue"
