@@ -10,6 +10,7 @@ import contextlib
 import datetime as dt
 import email
 import email.policy
+import email.utils
 import json
 import logging
 from collections.abc import AsyncIterator
@@ -157,6 +158,20 @@ async def test_a_checkin_reply_is_recorded_acknowledged_and_moved_once(
         )
         text = digest.get_body(("plain",)).get_content()  # type: ignore[union-attr]
         assert "| Group herons | 1 | 1 | 0 | 0 |" in text
+        # the digest and `status --json` for the same instant tell the same story
+        capsys.readouterr()
+        digest_at = str(digest["Date"])
+        when = email.utils.parsedate_to_datetime(digest_at).strftime("%Y-%m-%dT%H:%MZ")
+        assert main(["-c", str(CONFIG), "status", "--json", "--at", when]) == 0
+        counted: dict[str, dict[str, int]] = {}
+        for o in json.loads(capsys.readouterr().out)["obligations"]:
+            unit = "Group " + o["key"].split("/")[-2].split(":", 1)[1]
+            state = "met" if o["state"] == "met_late" else o["state"]
+            counted.setdefault(unit, {"met": 0, "pending": 0, "overdue": 0, "excused": 0})
+            counted[unit][state] += 1
+        for unit, c in counted.items():
+            row = f"| {unit} | {c['met']} | {c['pending']} | {c['overdue']} | {c['excused']} |"
+            assert row in text, row
         assert "Group owls: Small Group Meeting 1 (Tomasz Nowak, Aisha Bello, Marcus Lee)" in text
         html = digest.get_body(("html",)).get_content()  # type: ignore[union-attr]
         assert "<table>" in html and secret not in html
