@@ -18,7 +18,14 @@ from daemon.outbox import Decisions, Send, decide
 from daemon.overview import overview
 from daemon.program.loader import Program
 from daemon.program.planner import Action
-from daemon.standing import Standing, bounced, held_back, standings, without_withdrawn
+from daemon.standing import (
+    Standing,
+    bounced,
+    held_back,
+    paused_now,
+    standings,
+    without_withdrawn,
+)
 from daemon.store.sqlite import EventVersion, OutboxRow, Store
 
 log = logging.getLogger(__name__)
@@ -56,7 +63,9 @@ def decide_now(
             held_back(action, standing) or bounced(action, hard_bounces)
             or nothing_to_nudge(action, states)
         ),
-        not_yet=lambda action: not_overdue_yet(action, states),
+        not_yet=lambda action: (
+            not_overdue_yet(action, states) or paused_now(action, standing, at)
+        ),
     )  # fmt: skip
 
 

@@ -1,8 +1,9 @@
 """Where each participant stands, from the commands they sent: taking part, paused (until a
 date, or until RESUME) or withdrawn — and what that means for a planned send (pure).
 
-- PAUSE [until DATE]: emails and reminders planned while paused are skipped (recorded as
-  `skipped`, never sent late). Calendar invitations still go: an event stays an event.
+- PAUSE [until DATE]: emails and reminders due while paused wait; when the pause ends they go,
+  if still useful then (a reminder before its due date), else they are skipped as stale.
+  Calendar invitations still go: an event stays an event.
 - RESUME ends a pause at once; a pause with a date ends at the start of that day in the
   participant's zone.
 - WITHDRAW: nothing more is sent to the person (a message for several people still goes to
@@ -74,11 +75,21 @@ def held_back(action: Action, standing: dict[str, Standing]) -> str:
             return ""  # someone it is for takes part: it goes
         if s.withdrawn_at is not None and action.at >= s.withdrawn_at:
             reasons.append(f"{who} withdrew")
-        elif action.kind in QUIET_KINDS and s.paused(action.at):
-            reasons.append(f"{who} paused")
         else:
             return ""
     return "; ".join(reasons)
+
+
+def paused_now(action: Action, standing: dict[str, Standing], now: dt.datetime) -> bool:
+    """An email or reminder to people who are all paused right now: not yet. It is decided
+    again at every pass, so it goes when the pause ends (RESUME or its date) if it is still
+    useful then — a pause shifts reminders; the stale ones are skipped as usual."""
+    if action.kind not in QUIET_KINDS or not action.recipients:
+        return False
+    return all(
+        (s := standing.get(who)) is not None and s.withdrawn_at is None and s.paused(now)
+        for who in action.recipients
+    )
 
 
 def bounced(action: Action, hard_bounces: set[str]) -> str:

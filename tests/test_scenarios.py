@@ -245,3 +245,29 @@ async def test_acl_thank_you_note_within_two_days_is_tracked(
         states = {o["key"]: o["state"] for o in json.loads(capsys.readouterr().out)["obligations"]}
         assert states[f"{pid}/obligation/thank-you-note/{joshua}/0"] == "met"
         assert states[f"{pid}/obligation/thank-you-note/{other}/0"] == "overdue"
+
+
+@pytest.mark.asyncio
+@pytest.mark.timeout(120)
+async def test_pause_shifts_reminders_and_resume_brings_them_back(
+    plci: Account, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async with SmtpServer() as server:
+        monkeypatch.setenv("MENTORMAIL_SMTP__PORT", str(server.port))
+        program = load_program(CONFIG)
+        domain = domain_of(program.config.sender.address)
+        base = program.config.sender.reply_to
+
+        await tick(program, at("2026-01-12T16:00"))
+        pause = (f"From: {KAYLA}\r\nTo: {base}\r\nSubject: PAUSE until 2026-02-03\r\n"
+                 "Message-ID: <pause-1@mail.example.net>\r\n\r\nAway for a while.\r\n")  # fmt: skip
+        plci.append(pause.encode())
+        for when in ("2026-01-13T16:00", "2026-01-25T16:00", "2026-01-31T16:00"):
+            await tick(program, at(when))
+        assert sent(server, f"{PID}/reminder/mentoring-agreement/{PAIR}/0/7d/{RUTH}", domain)
+        assert not sent(server, f"{PID}/reminder/mentoring-agreement/{PAIR}/0/7d/{KAYLA}", domain)
+        assert not sent(server, f"{PID}/reminder/monthly-contact/{PAIR}/0/4d/{KAYLA}", domain)
+        await tick(program, at("2026-02-03T16:00"))  # the pause is over: still-useful ones go
+        assert sent(server, f"{PID}/reminder/monthly-contact/{PAIR}/0/4d/{KAYLA}", domain)
+        # the agreement's reminders were due by 2 February: too late now, skipped as stale
+        assert not sent(server, f"{PID}/reminder/mentoring-agreement/{PAIR}/0/7d/{KAYLA}", domain)
