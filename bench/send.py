@@ -352,7 +352,7 @@ def mentormail_main(conn: Connection, config_path: str, profile_path: str) -> No
     import cProfile
     import gc
 
-    from daemon import tick
+    from daemon import deciding, tick
     from daemon.compose import Composer
     from daemon.outbox import decide
     from daemon.program.loader import load_program
@@ -386,7 +386,7 @@ def mentormail_main(conn: Connection, config_path: str, profile_path: str) -> No
         return wrapper
 
     setattr(tick, "plan", timed("plan", tick.plan))  # noqa: B010 - the bench's process only
-    setattr(tick, "decide", timed("decide", tick.decide))  # noqa: B010
+    setattr(deciding, "decide", timed("decide", deciding.decide))  # noqa: B010
     setattr(tick, "deliver", timed_async("deliver", tick.deliver))  # noqa: B010
     setattr(Store, "enqueue", timed("enqueue", Store.enqueue))  # noqa: B010
 
