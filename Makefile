@@ -40,6 +40,8 @@ bench: $(STAMP)
 	$(BIN)/python -m pip install --quiet "mailmerge==2.3.0"  # the send baseline only
 	$(BIN)/python bench/plan.py
 	$(BIN)/python bench/send.py
+	$(MAKE) dovecot
+	$(BIN)/python bench/ingest.py
 
 clean:
 	rm -rf $(VENV) build dist .mypy_cache .ruff_cache .pytest_cache
