@@ -90,7 +90,8 @@ class Understanding:
 
     def _checkin(self, sender: str, event: ev.CheckIn) -> Recorded:
         who = event.participant
-        keys = self._counts_for(who, event.answers, event.answer)
+        empty = not event.text.strip() and not event.fields  # only the quoted message
+        keys = [] if empty else self._counts_for(who, event.answers, event.answer)
         titles = [self._title(k) for k in keys]
         form = event.answers.form if event.answers else None
         labels = {f.id: f for f in form.fields} if form else {}
@@ -103,7 +104,11 @@ class Understanding:
             obligations=tuple(keys), answer=event.answer, fields=dict(event.fields),
             text=event.text,
         )  # fmt: skip
-        if event.answer == "no" and event.answers and event.answers.obligations:
+        answer: dict[str, Any]
+        if empty:
+            problem = "your reply had no text of its own; reply again and say yes or no"
+            answer = {"kind": "not-understood", "subject": "Nothing recorded", "problem": problem}
+        elif event.answer == "no" and event.answers and event.answers.obligations:
             asked = [self._title(k) for k in event.answers.obligations]
             answer = {"kind": "negative", "subject": f"Noted: {asked[0]}", "recorded": asked,
                       "answer": "no"}  # fmt: skip

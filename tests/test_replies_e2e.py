@@ -421,3 +421,30 @@ async def test_excuse_and_extend_from_an_organizer_and_refused_from_a_participan
         await tick(program, dt.datetime(2021, 8, 22, 12, tzinfo=dt.UTC))  # the extension ran out
         assert server.message_ids().count(message_id(flag.format("sparrows"), domain)) == 1
         assert message_id(flag.format("owls"), domain) not in server.message_ids()
+
+
+@pytest.mark.asyncio
+@pytest.mark.timeout(60)
+async def test_a_reply_with_only_the_quote_counts_for_nothing_and_says_so(
+    setup: tuple[Account, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    account, state = setup
+    async with SmtpServer() as server:
+        program = program_for(server, monkeypatch)
+        await tick(program, AT)
+        domain = domain_of(program.config.sender.address)
+        [request] = [m for m in received(server) if m["Message-ID"] == message_id(REQUEST, domain)]
+        quote = "On Tuesday you wrote:\r\n> Did your group meet?\r\n"
+        account.append(
+            reply(str(request["Reply-To"]), quote, in_reply_to=str(request["Message-ID"]))
+        )
+        before = len(server.received)
+        await tick(program, AT + dt.timedelta(hours=1))
+        [answer] = received(server)[before:]
+        assert str(answer["Subject"]) == "Nothing recorded"
+        store = Store.open(state / "state")
+        try:
+            [(_, checkin)] = store.checkins()
+        finally:
+            store.close()
+        assert checkin.obligations == ()  # an accidental send counts for nothing
