@@ -88,8 +88,14 @@ class Service:
 
     async def _on_mail(self, inbox: ImapInbox) -> None:
         """The watcher's call: mail may have arrived. A mailbox that failed is reported back,
-        so the watcher drops the connection and makes a new one."""
-        await self.tick(inbox)
+        so the watcher drops the connection and makes a new one; so is any other failure of
+        the pass (logged in full), so the watcher backs off and tries again instead of dying
+        and leaving the service without its mailbox."""
+        try:
+            await self.tick(inbox)
+        except Exception as error:
+            log.exception("a reading pass failed; the mailbox is read again after a pause")
+            raise ImapError(f"the pass failed: {error!r}") from error
         if self.last is not None and self.last.inbox_error:
             raise ImapError(self.last.inbox_error)
 

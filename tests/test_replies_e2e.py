@@ -16,9 +16,11 @@ import logging
 from collections.abc import AsyncIterator
 from email.message import EmailMessage
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from daemon import tick as tick_module
 from daemon.cli import main
 from daemon.logs import quiet_protocol_libraries
 from daemon.mail.message import domain_of, message_id
@@ -448,3 +450,32 @@ async def test_a_reply_with_only_the_quote_counts_for_nothing_and_says_so(
         finally:
             store.close()
         assert checkin.obligations == ()  # an accidental send counts for nothing
+
+
+@pytest.mark.asyncio
+@pytest.mark.timeout(60)
+async def test_a_failing_reading_pass_does_not_stop_the_watcher(
+    setup: tuple[Account, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    account, _ = setup
+    original = tick_module.read_mailbox
+    failures = [1]
+
+    async def flaky(*args: Any, **kwargs: Any) -> Any:
+        if failures and failures.pop():
+            raise RuntimeError("disk full (simulated)")
+        return await original(*args, **kwargs)
+
+    monkeypatch.setattr(tick_module, "read_mailbox", flaky)
+    async with SmtpServer() as server:
+        program = program_for(server, monkeypatch)
+        async with serving(program):
+            await asyncio.to_thread(
+                account.append, reply(program.config.sender.reply_to, "HELP", subject="help")
+            )
+            loop = asyncio.get_running_loop()
+            began = loop.time()
+            while not any(str(m["Subject"]).startswith("How to use") for m in received(server)):
+                assert loop.time() - began < 20, "the watcher died after a failed pass"
+                await asyncio.sleep(0.1)
+    assert not failures  # it did fail once
