@@ -143,3 +143,13 @@ def imap_account(dovecot: Dovecot) -> Account:
     """A new user with an empty mailbox on the session's Dovecot: `settings(security)` for
     ImapInbox, `append`/`deliver` to seed mail, `flags`/`read`/`uids` to look as another client."""
     return dovecot.new_account()
+
+
+def point_imap_at(account: Account, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Point any config's [imap] at this Dovecot account (plain, its own login)."""
+    settings = account.settings()
+    for key, value in {
+        "HOST": settings.host, "PORT": str(settings.port), "SECURITY": "none",
+        "USERNAME": settings.username, "PASSWORD": account.password,
+    }.items():  # fmt: skip
+        monkeypatch.setenv(f"MENTORMAIL_IMAP__{key}", value)

@@ -30,7 +30,7 @@ from daemon.store.sqlite import Store
 from daemon.tick import TickReport, run_tick
 from daemon.transport.imap import ImapInbox
 from daemon.transport.smtp import SmtpTransport
-from tests.conftest import ROOT
+from tests.conftest import ROOT, point_imap_at
 from tests.dovecot import Account
 from tests.smtp_server import SmtpServer
 
@@ -45,12 +45,7 @@ OBLIGATION = "pemento-2021/obligation/small-group-meeting-1/group:herons/0"
 def setup(
     rehearsal: Path, imap_account: Account, monkeypatch: pytest.MonkeyPatch
 ) -> tuple[Account, Path]:
-    settings = imap_account.settings()
-    for key, value in {
-        "HOST": settings.host, "PORT": str(settings.port), "SECURITY": "none",
-        "USERNAME": settings.username, "PASSWORD": imap_account.password,
-    }.items():  # fmt: skip
-        monkeypatch.setenv(f"MENTORMAIL_IMAP__{key}", value)
+    point_imap_at(imap_account, monkeypatch)
     return imap_account, rehearsal
 
 

@@ -23,7 +23,7 @@ from daemon.store.sqlite import Store
 from daemon.tick import run_tick, state_dir
 from daemon.transport.imap import ImapInbox
 from daemon.transport.smtp import SmtpTransport
-from tests.conftest import ROOT
+from tests.conftest import ROOT, point_imap_at
 from tests.dovecot import Account
 from tests.smtp_server import SmtpServer
 
@@ -43,19 +43,14 @@ def at(text: str) -> dt.datetime:
 
 @pytest.fixture
 def plci(rehearsal: Path, imap_account: Account, monkeypatch: pytest.MonkeyPatch) -> Account:
-    settings = imap_account.settings()
-    for key, value in {
-        "HOST": settings.host, "PORT": str(settings.port), "SECURITY": "none",
-        "USERNAME": settings.username, "PASSWORD": imap_account.password,
-    }.items():  # fmt: skip
-        monkeypatch.setenv(f"MENTORMAIL_IMAP__{key}", value)
+    point_imap_at(imap_account, monkeypatch)
     return imap_account
 
 
-async def tick(program: Program, when: dt.datetime) -> None:
+async def tick(program: Program, when: dt.datetime, config: Path = CONFIG) -> None:
     async with ImapInbox(program.config.imap) as inbox:
         await run_tick(
-            program, CONFIG, when, lambda: SmtpTransport(program.config.smtp), inbox=inbox
+            program, config, when, lambda: SmtpTransport(program.config.smtp), inbox=inbox
         )
 
 
@@ -152,11 +147,7 @@ async def test_career_meeting_tool_fields_are_read_and_private_ones_stay_private
         domain = domain_of(program.config.sender.address)
 
         async def career_tick(when: str) -> None:
-            async with ImapInbox(program.config.imap) as inbox:
-                await run_tick(
-                    program, CAREER, at(when), lambda: SmtpTransport(program.config.smtp),
-                    inbox=inbox,
-                )  # fmt: skip
+            await tick(program, at(when), CAREER)
 
         await career_tick("2026-10-07T15:00")
         request = sent(server, f"{pid}/request/monthly-meeting/{pair}/0/{daniel}", domain)
@@ -224,11 +215,7 @@ async def test_acl_thank_you_note_within_two_days_is_tracked(
         )
 
         async def acl_tick(when: str) -> None:
-            async with ImapInbox(program.config.imap) as inbox:
-                await run_tick(
-                    program, ACL, at(when), lambda: SmtpTransport(program.config.smtp),
-                    inbox=inbox,
-                )  # fmt: skip
+            await tick(program, at(when), ACL)
 
         await acl_tick("2026-07-24T15:00")
         key = f"{pid}/request/thank-you-note/{joshua}/0/{joshua}"
