@@ -13,13 +13,20 @@ from zoneinfo import ZoneInfo
 from daemon.compose import Composer
 from daemon.digest import digest_context
 from daemon.meetings import meeting_actions, meetings, with_meetings
-from daemon.obligations import adjustments, evaluate_all, not_overdue_yet, nothing_to_nudge
+from daemon.obligations import (
+    ObligationState,
+    adjustments,
+    evaluate_all,
+    not_overdue_yet,
+    nothing_to_nudge,
+)
 from daemon.outbox import Decisions, Send, decide
 from daemon.overview import overview
 from daemon.program.loader import Program
 from daemon.program.planner import Action
 from daemon.standing import (
     Standing,
+    all_paused,
     bounced,
     held_back,
     paused_now,
@@ -65,8 +72,23 @@ def decide_now(
         ),
         not_yet=lambda action: (
             not_overdue_yet(action, states) or paused_now(action, standing, at)
+            or _suspended(action, states, standing, at)
         ),
     )  # fmt: skip
+
+
+def _suspended(
+    action: Action,
+    states: dict[str, ObligationState],
+    standing: dict[str, Standing],
+    at: dt.datetime,
+) -> bool:
+    """An overdue notice or a flag about obligations whose missing answers are all owed by
+    people on a pause: it waits for the pause to end (PAUSE suspends their obligations)."""
+    if action.kind != "flag" and action.template != "overdue":
+        return False
+    found = [states.get(key) for key in action.asks]
+    return bool(found) and all(s is not None and all_paused(s.missing, standing, at) for s in found)
 
 
 def records(

@@ -84,12 +84,7 @@ def paused_now(action: Action, standing: dict[str, Standing], now: dt.datetime) 
     """An email or reminder to people who are all paused right now: not yet. It is decided
     again at every pass, so it goes when the pause ends (RESUME or its date) if it is still
     useful then — a pause shifts reminders; the stale ones are skipped as usual."""
-    if action.kind not in QUIET_KINDS or not action.recipients:
-        return False
-    return all(
-        (s := standing.get(who)) is not None and s.withdrawn_at is None and s.paused(now)
-        for who in action.recipients
-    )
+    return action.kind in QUIET_KINDS and all_paused(action.recipients, standing, now)
 
 
 def bounced(action: Action, hard_bounces: set[str]) -> str:
@@ -110,3 +105,11 @@ def _day_start(value: object, zone: dt.tzinfo) -> dt.datetime | None:
     except ValueError:
         return None
     return dt.datetime.combine(day, dt.time(0), zone).astimezone(dt.UTC)
+
+
+def all_paused(people: tuple[str, ...], standing: dict[str, Standing], now: dt.datetime) -> bool:
+    """Everyone named is paused right now (and nobody is named for nothing)."""
+    return bool(people) and all(
+        (s := standing.get(who)) is not None and s.withdrawn_at is None and s.paused(now)
+        for who in people
+    )

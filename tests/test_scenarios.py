@@ -258,3 +258,27 @@ async def test_pause_shifts_reminders_and_resume_brings_them_back(
         assert sent(server, f"{PID}/reminder/monthly-contact/{PAIR}/0/4d/{KAYLA}", domain)
         # the agreement's reminders were due by 2 February: too late now, skipped as stale
         assert not sent(server, f"{PID}/reminder/mentoring-agreement/{PAIR}/0/7d/{KAYLA}", domain)
+
+
+@pytest.mark.asyncio
+@pytest.mark.timeout(120)
+async def test_a_pause_suspends_the_flag_about_what_the_paused_person_owes(
+    plci: Account, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async with SmtpServer() as server:
+        monkeypatch.setenv("MENTORMAIL_SMTP__PORT", str(server.port))
+        program = load_program(CONFIG)
+        domain = domain_of(program.config.sender.address)
+        base = program.config.sender.reply_to
+        flag = f"{PID}/flag/mentoring-agreement/{PAIR}/0"
+        await tick(program, at("2026-01-12T16:00"))
+        ruths = sent(server, f"{PID}/request/mentoring-agreement/{PAIR}/0/{RUTH}", domain)
+        assert ruths is not None
+        pause = (f"From: {KAYLA}\r\nTo: {base}\r\nSubject: PAUSE until 2026-02-10\r\n"
+                 "Message-ID: <pause-2@mail.example.net>\r\n\r\nOn leave.\r\n")  # fmt: skip
+        plci.append(answer(ruths, RUTH, "Yes, I agree.", 30), pause.encode())
+        for when in ("2026-01-13T16:00", "2026-02-05T16:00"):
+            await tick(program, at(when))
+        assert sent(server, flag, domain) is None  # only Kayla owes it, and she is away
+        await tick(program, at("2026-02-11T16:00"))  # back, and still not answered
+        assert server.message_ids().count(message_id(flag, domain)) == 1
