@@ -36,6 +36,7 @@ def digest_context(
         "week": week,
         "units": rows,
         "rsvps": partstats,
+        "next_event": view.get("next_event"),
         "bouncing": [names.get(a, a) + f" <{a}>" for a in view["bouncing"]],
         "paused": sorted(
             names.get(w, w) for w, s in standing.items() if s.paused_at and not s.withdrawn_at
@@ -64,6 +65,14 @@ SAMPLE_DIGEST: dict[str, Any] = {
         }
     ],
     "rsvps": {"accepted": 3, "declined": 1},
+    "next_event": {
+        "title": "Community call",
+        "starts_at": "2026-05-04T19:00:00Z",
+        "accepted": 3,
+        "declined": 1,
+        "tentative": 0,
+        "no_answer": 2,
+    },
     "bouncing": ["Sam Sample <sam@example.org>"],
     "paused": ["Sam Sample"],
     "withdrawn": [],

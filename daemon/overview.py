@@ -12,8 +12,9 @@ from zoneinfo import ZoneInfo
 
 from daemon.obligations import ObligationState, adjustments, evaluate_all
 from daemon.program.loader import Program
-from daemon.program.planner import plan
+from daemon.program.planner import Action, plan
 from daemon.program.timespec import iso_z
+from daemon.store.records import Rsvp
 from daemon.store.sqlite import Store
 
 
@@ -41,8 +42,30 @@ def overview(program: Program, store: Store, at: dt.datetime) -> dict[str, Any]:
             {"participant": events.get(r.uid, r.attendee), "uid": r.uid, "partstat": r.partstat}
             for r in store.rsvps()
         ],
+        "next_event": _next_event(timeline, store.rsvps(), at),
         "bouncing": sorted(store.bouncing()),
         "unmatched": store.inbox_counts().get("unmatched", 0),
+    }
+
+
+def _next_event(
+    timeline: list[Action], rsvps: list[Rsvp], at: dt.datetime
+) -> dict[str, Any] | None:
+    """The next event and how the people invited to it answered (one invitation each)."""
+    upcoming = [a for a in timeline if a.kind == "invite" and a.starts_at and a.starts_at > at]
+    if not upcoming:
+        return None
+    first = min(upcoming, key=lambda a: (a.starts_at, a.item))
+    invited = {a.uid for a in upcoming if a.item == first.item and a.starts_at == first.starts_at}
+    answers = {r.uid: r.partstat.lower() for r in rsvps if r.uid in invited}
+    counts = {"accepted": 0, "declined": 0, "tentative": 0}
+    for partstat in answers.values():
+        counts[partstat] = counts.get(partstat, 0) + 1
+    return {
+        "title": first.title,
+        "starts_at": iso_z(first.starts_at) if first.starts_at else None,
+        **counts,
+        "no_answer": len(invited) - len(answers),
     }
 
 

@@ -94,6 +94,25 @@ def reply(to: str, body: str, *, sender: str = OLIVIA, subject: str = "Re: Check
     return (headers + "Content-Type: text/plain; charset=utf-8\r\n\r\n" + body).encode()
 
 
+FINAL_CALL_UID = "a364041c52deb915d8d946e7f6902630@example.org"  # Olivia's final-call invite
+
+
+def rsvp_accepting(uid: str) -> bytes:
+    ics = "\r\n".join([
+        "BEGIN:VCALENDAR", "VERSION:2.0", "PRODID:-//Google Inc//Google Calendar 70.9054//EN",
+        "METHOD:REPLY", "BEGIN:VEVENT", "DTSTART:20210823T190000Z", "DTEND:20210823T200000Z",
+        "DTSTAMP:20210728T130000Z", f"UID:{uid}", "SEQUENCE:0",
+        f"ATTENDEE;PARTSTAT=ACCEPTED;CN=Olivia Brennan:mailto:{OLIVIA}", "END:VEVENT",
+        "END:VCALENDAR",
+    ])  # fmt: skip
+    return (
+        "From: Google Calendar <calendar-notification@google.com>\r\n"
+        f"Reply-To: {OLIVIA}\r\nTo: pemento@example.org\r\nSubject: Accepted: final call\r\n"
+        "Message-ID: <rsvp-olivia@google.com>\r\nAuto-Submitted: auto-generated\r\n"
+        "Content-Type: text/calendar; method=REPLY; charset=UTF-8\r\n\r\n" + ics + "\r\n"
+    ).encode()
+
+
 @pytest.mark.asyncio
 @pytest.mark.timeout(60)
 async def test_a_checkin_reply_is_recorded_acknowledged_and_moved_once(
@@ -118,14 +137,15 @@ async def test_a_checkin_reply_is_recorded_acknowledged_and_moved_once(
         secret = "Quetzalcoatl-marmalade-7731"  # what she wrote stays in the store
         body = f"Yes, our group met on Monday. {secret}\r\n\r\nOn Tuesday you wrote:\r\n"
         account.append(reply(reply_to, body + quoted + "\r\n", in_reply_to=answered))
+        account.append(rsvp_accepting(FINAL_CALL_UID))  # her calendar accepts the final call
         before = len(server.received)
         report = await tick(program, AT + dt.timedelta(hours=1))
-        assert report.inbox is not None and report.inbox.recorded == {"checkin": 1}
+        assert report.inbox is not None and report.inbox.recorded == {"checkin": 1, "rsvp": 1}
         acks = received(server)[before:]
         assert len(acks) == 1 and acks[0]["To"].addresses[0].addr_spec == OLIVIA
         assert str(acks[0]["Subject"]).startswith("Recorded: ")
         assert acks[0]["In-Reply-To"] and acks[0]["Auto-Submitted"] == "auto-replied"
-        assert account.uids("INBOX") == [] and len(account.uids("Processed")) == 1
+        assert account.uids("INBOX") == [] and len(account.uids("Processed")) == 2
         store = Store.open(state / "state")
         try:
             [(_, checkin)] = store.checkins()
@@ -155,6 +175,8 @@ async def test_a_checkin_reply_is_recorded_acknowledged_and_moved_once(
         )
         text = digest.get_body(("plain",)).get_content()  # type: ignore[union-attr]
         assert "| Group herons | 1 | 1 | 0 | 0 |" in text
+        assert "Final Community Call (Week 7: Finalizing Plans):** 1 accepted, 0 tentative," in text
+        assert "10 not answered yet" in text
         # the digest and `status --json` for the same instant tell the same story
         capsys.readouterr()
         digest_at = str(digest["Date"])
