@@ -157,6 +157,7 @@ def _status(args: argparse.Namespace, program: Program) -> int:
 
 
 def _tick(args: argparse.Namespace, program: Program) -> int:
+    from daemon.executor import UNUSABLE
     from daemon.tick import run_tick
     from daemon.transport.smtp import SmtpTransport
 
@@ -179,7 +180,9 @@ def _tick(args: argparse.Namespace, program: Program) -> int:
 
     report = asyncio.run(once())
     print(report.summary())
-    return 1 if report.halted else 0
+    # a provider's pause or the daily limit is the normal course of things; a server that
+    # cannot be used (refused, TLS, password) needs someone: exit 1 so a timer unit shows it
+    return 1 if report.halted.startswith(UNUSABLE) else 0
 
 
 async def _open_inbox(program: Program) -> tuple[ImapInbox | None, str]:

@@ -35,6 +35,7 @@ RETRY_HORIZON = dt.timedelta(days=5)  # RFC 5321 §4.5.4.1: give up 4–5 days a
 DAY = dt.timedelta(days=1)
 PAGE = 200  # rows loaded at a time (each carries its whole message)
 SESSION_FAILURES = "smtp-session-failures"  # consecutive passes the server could not be used
+UNUSABLE = "cannot use the SMTP server"  # how a hold for an unusable server begins
 
 
 class Transport(Protocol):
@@ -243,8 +244,8 @@ def _outcome(
         failures = store.count(SESSION_FAILURES, 1)
         until = now + backoff(failures)
         fix = " (fix the [smtp] settings or the password)" if outcome is Outcome.FAILED else ""
-        store.set_hold(until, f"cannot use the SMTP server: {detail}{fix}")
-        _held(out, until, f"cannot use the SMTP server: {detail}{fix}")
+        store.set_hold(until, f"{UNUSABLE}: {detail}{fix}")
+        _held(out, until, f"{UNUSABLE}: {detail}{fix}")
         return Finish(row.key, "pending", detail, until)
     if outcome is Outcome.SENT:
         out.outcomes["sent"] += 1

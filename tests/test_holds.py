@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from daemon.cli import main
 from daemon.executor import deliver
 from daemon.store.sqlite import OutboxRow, Store
 from daemon.transport.smtp import Outcome, SendResult
@@ -156,3 +157,24 @@ async def test_a_send_waiting_for_the_rate_limit_is_not_claimed(tmp_path: Path) 
         assert store.recover(WEEK1) == [] and transport.sent == 0
     finally:
         store.close()
+
+
+@pytest.mark.asyncio
+async def test_tick_exits_1_only_when_the_server_cannot_be_used(
+    config: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A provider pause is normal life (exit 0); a server that refuses us needs a person."""
+    async with SmtpServer() as server:
+        monkeypatch.setenv("MENTORMAIL_SMTP__PORT", str(server.port))
+        server.fault("MAIL", "452 4.5.3 Daily sending quota exceeded", times=10)
+        code = await asyncio.to_thread(
+            main, ["-c", str(config), "tick", "--at", "2026-03-03T00:00Z"]
+        )
+        assert code == 0
+    async with SmtpServer() as server:  # the pause is over by 02:00; now the server refuses us
+        monkeypatch.setenv("MENTORMAIL_SMTP__PORT", str(server.port))
+        server.fault("GREETING", "421 4.7.0 Try again later", times=100)
+        code = await asyncio.to_thread(
+            main, ["-c", str(config), "tick", "--at", "2026-03-03T02:00Z"]
+        )
+        assert code == 1
