@@ -139,12 +139,15 @@ async def _tick(
         report.next_due = _next_due(timeline, store, at)
         return report
     # a big backlog is composed by a worker process while this one delivers what is ready
+    fresh = asyncio.Event()
     composing = (
-        asyncio.create_task(_enqueue(backlog, store, at, report)) if backlog.pooled else None
+        asyncio.create_task(_enqueue(backlog, store, at, report, fresh)) if backlog.pooled else None
     )
     transport = transport_factory()
     try:
-        await _deliver_all(program, store, transport, composer, report, composing=composing)
+        await _deliver_all(
+            program, store, transport, composer, report, composing=composing, fresh=fresh
+        )
         if composing is not None:
             await composing
     finally:
@@ -180,12 +183,21 @@ async def _read(
         log.error("cannot read the mailbox: %s", error)
 
 
-async def _enqueue(backlog: Backlog, store: Store, at: dt.datetime, report: TickReport) -> None:
-    """Commit composed chunks as they come: a long backlog keeps its progress if interrupted."""
+async def _enqueue(
+    backlog: Backlog,
+    store: Store,
+    at: dt.datetime,
+    report: TickReport,
+    fresh: asyncio.Event | None = None,
+) -> None:
+    """Commit composed chunks as they come: a long backlog keeps its progress if interrupted.
+    `fresh` is set after each chunk, for a delivery waiting for work."""
     async for chunk in backlog:
         rows = [row for row, _ in chunk]
         versions = [version for _, version in chunk if version is not None]
         report.enqueued += store.enqueue(rows, at, versions)
+        if fresh is not None:
+            fresh.set()
 
 
 async def _deliver_all(
@@ -196,12 +208,14 @@ async def _deliver_all(
     report: TickReport,
     *,
     composing: asyncio.Task[None] | None,
+    fresh: asyncio.Event,
 ) -> None:
     """Deliver until nothing is due and nothing more is being composed; then deliver the
     alerts about this pass's failures once."""
     sender, smtp, at = program.config.sender.address, program.config.smtp, report.at
     alerted = False
     while True:
+        fresh.clear()  # chunks enqueued from now on wake the wait below
         delivery = await deliver(
             store, transport, sender, at, concurrency=smtp.connections, per_day=smtp.max_per_day
         )
@@ -209,8 +223,10 @@ async def _deliver_all(
         if delivery.halted:
             return
         if composing is not None and not composing.done():
-            if not store.due(at, 1):
-                await asyncio.wait({composing}, timeout=0.02)  # the next chunk is on its way
+            if not store.due(at, 1):  # wait for the next chunk (or the end of composing)
+                waiting = asyncio.ensure_future(fresh.wait())
+                await asyncio.wait({composing, waiting}, return_when=asyncio.FIRST_COMPLETED)
+                waiting.cancel()
             continue
         if alerted or not (added := _alerts(store, composer, at)):
             return
