@@ -6,7 +6,6 @@ import argparse
 import asyncio
 import datetime as dt
 import os
-import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -46,7 +45,13 @@ def build_parser() -> argparse.ArgumentParser:
     plan.add_argument("--participant", metavar="EMAIL", help="only what concerns this person")
     tick = commands.add_parser("tick", help="one pass: send what is due as of now (or --at)")
     tick.add_argument("--at", metavar="ISO8601", help="the instant to act as of (default: now)")
-    commands.add_parser("run", help="the service: send everything when it is due, until stopped")
+    run = commands.add_parser(
+        "run", help="the service: send everything when it is due, until stopped"
+    )
+    run.add_argument(
+        "--drain-seconds", type=float, default=60.0, metavar="N",
+        help="on SIGTERM, how long sends in flight may take to finish (default 60)",
+    )  # fmt: skip
     status = commands.add_parser("status", help="obligations, check-ins and RSVPs as of now")
     status.add_argument("--json", action="store_true", help="print JSON (see README)")
     status.add_argument("--at", metavar="ISO8601", help="the instant to look from (default: now)")
@@ -201,26 +206,26 @@ async def _open_inbox(program: Program) -> tuple[ImapInbox | None, str]:
 
 
 def _run(args: argparse.Namespace, program: Program) -> int:
+    from daemon.lifecycle import serve
+    from daemon.sdnotify import Notifier
     from daemon.service import Service
+    from daemon.transport.imap import ImapInbox
     from daemon.transport.smtp import SmtpTransport
 
-    settings = program.config.smtp
+    def transport() -> SmtpTransport:  # the settings of the config in force (SIGHUP reloads)
+        settings = service.program.config.smtp
+        return SmtpTransport(settings, data_timeout=settings.data_timeout_seconds)
 
-    async def serve() -> None:
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for signum in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(signum, stop.set)  # handlers only set the event
-        from daemon.transport.imap import ImapInbox
+    def reload() -> Program:
+        return validate(args.config)[0]
 
-        imap = program.config.imap
-        service = Service(
-            program,
-            args.config,
-            lambda: SmtpTransport(settings, data_timeout=settings.data_timeout_seconds),
-            inbox_factory=(lambda: ImapInbox(imap)) if imap.host else None,
-        )
-        await service.run(stop)
+    async def main() -> None:
+        await serve(service, reload)
 
-    asyncio.run(serve())
+    service = Service(
+        program, args.config, transport,
+        inbox_factory=lambda: ImapInbox(service.program.config.imap),
+        drain_seconds=args.drain_seconds, notifier=Notifier(),
+    )  # fmt: skip
+    asyncio.run(main())
     return 0

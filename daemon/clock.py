@@ -1,7 +1,8 @@
-"""The only module that reads the wall clock. Everything else takes time as a parameter."""
+"""The only module that reads a clock. Everything else takes time as a parameter."""
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime
 
 
@@ -16,3 +17,13 @@ def parse_instant(text: str) -> datetime:
     if value.tzinfo is None:
         value = value.replace(tzinfo=UTC)
     return value.astimezone(UTC)
+
+
+def monotonic() -> float:
+    """Seconds on a clock that never jumps (for timeouts and progress, never for planning)."""
+    return time.monotonic()
+
+
+def monotonic_usec() -> int:
+    """CLOCK_MONOTONIC in microseconds, as systemd's MONOTONIC_USEC= wants it."""
+    return time.clock_gettime_ns(time.CLOCK_MONOTONIC) // 1000

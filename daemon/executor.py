@@ -67,8 +67,11 @@ async def deliver(
     *,
     concurrency: int = 2,
     per_day: int = 0,
+    stopping: asyncio.Event | None = None,
 ) -> Delivery:
-    """Send every due pending row, `concurrency` at a time, unless sending is held."""
+    """Send every due pending row, `concurrency` at a time, unless sending is held. Once
+    `stopping` is set no row is claimed any more; the transactions in flight finish and are
+    recorded, and the rest stays pending for the next start."""
     result = Delivery()
     hold = store.hold()
     if hold is not None and hold.until > now:
@@ -78,7 +81,8 @@ async def deliver(
     if left == 0 or not store.due(now, 1):
         return result
     commits = _Commits(store, now)
-    run = _Pass(store, transport, envelope_sender, now, result, commits)
+    stop = stopping or asyncio.Event()
+    run = _Pass(store, transport, envelope_sender, now, result, commits, stop)
     try:
         await _pages(run, left, per_day, concurrency)
     finally:
@@ -93,7 +97,7 @@ async def _pages(run: _Pass, left: int | None, per_day: int, concurrency: int) -
     sending is held."""
     store, now, result = run.store, run.now, run.result
     seen: set[str] = set()
-    while (left is None or left > 0) and not result.halted:
+    while (left is None or left > 0) and not result.halted and not run.stopping.is_set():
         size = PAGE if left is None else min(PAGE, left)
         page = [r for r in store.due(now, size) if r.key not in seen]
         if not page:
@@ -189,6 +193,7 @@ class _Pass:
     now: dt.datetime
     result: Delivery
     commits: _Commits
+    stopping: asyncio.Event
 
     async def send_page(self, page: list[OutboxRow], concurrency: int) -> int:
         """Send a page of rows, `concurrency` at a time; returns how many were tried."""
@@ -206,15 +211,17 @@ class _Pass:
     ) -> None:
         # a commit records the previous outcome and claims the next row together, and
         # nothing goes out before its claim is durable
-        store, now, done = self.store, self.now, None
+        store, now, done, stopping = self.store, self.now, None, self.stopping
         while True:
             row = None if queue.empty() or self.result.halted else queue.get_nowait()
-            if row is not None:
+            if row is not None and not stopping.is_set():
                 try:
                     await self.transport.wait_turn()  # before the claim: a wait holds nothing
                 except BaseException:
                     await commits.step(done, None)  # stopped while waiting: keep what is known
                     raise
+            if stopping.is_set():
+                row = None  # unclaimed, so still pending: the next start sends it
             if not await commits.step(done, row.key if row else None):
                 if row is None:
                     return

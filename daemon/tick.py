@@ -73,16 +73,18 @@ async def run_tick(
     locked: bool = False,
     pool_min: int = POOL_MIN,
     inbox: Mailbox | None = None,
+    stopping: asyncio.Event | None = None,
 ) -> TickReport:
     """One pass; takes the state lock unless the caller (the service) already holds it.
-    With an open `inbox`, what arrived is read and recorded first."""
+    With an open `inbox`, what arrived is read and recorded first. Once `stopping` is set,
+    nothing more is claimed for sending: the pass ends when the transactions in flight do."""
     directory = state_dir(program, config_path)
     with contextlib.nullcontext() if locked else StateLock(directory):
         store = Store.open(directory)
         try:
             return await _tick(
                 program, store, at, transport_factory=transport_factory, pool_min=pool_min,
-                inbox=inbox,
+                inbox=inbox, stopping=stopping or asyncio.Event(),
             )  # fmt: skip
         finally:
             store.close()
@@ -107,6 +109,7 @@ async def _tick(
     transport_factory: Callable[[], Transport],
     pool_min: int,
     inbox: Mailbox | None,
+    stopping: asyncio.Event,
 ) -> TickReport:
     report = TickReport(at=at, recovered=store.recover(at))
     for key in report.recovered:
@@ -146,8 +149,9 @@ async def _tick(
     transport = transport_factory()
     try:
         await _deliver_all(
-            program, store, transport, composer, report, composing=composing, fresh=fresh
-        )
+            program, store, transport, composer, report, composing=composing, fresh=fresh,
+            stopping=stopping,
+        )  # fmt: skip
         if composing is not None:
             await composing
     finally:
@@ -209,6 +213,7 @@ async def _deliver_all(
     *,
     composing: asyncio.Task[None] | None,
     fresh: asyncio.Event,
+    stopping: asyncio.Event,
 ) -> None:
     """Deliver until nothing is due and nothing more is being composed; then deliver the
     alerts about this pass's failures once."""
@@ -217,16 +222,18 @@ async def _deliver_all(
     while True:
         fresh.clear()  # chunks enqueued from now on wake the wait below
         delivery = await deliver(
-            store, transport, sender, at, concurrency=smtp.connections, per_day=smtp.max_per_day
-        )
+            store, transport, sender, at, concurrency=smtp.connections,
+            per_day=smtp.max_per_day, stopping=stopping,
+        )  # fmt: skip
         _merge(report, delivery)
-        if delivery.halted:
+        if delivery.halted or stopping.is_set():
             return
         if composing is not None and not composing.done():
-            if not store.due(at, 1):  # wait for the next chunk (or the end of composing)
-                waiting = asyncio.ensure_future(fresh.wait())
-                await asyncio.wait({composing, waiting}, return_when=asyncio.FIRST_COMPLETED)
-                waiting.cancel()
+            if not store.due(at, 1):  # wait for the next chunk, the end of composing or a stop
+                waits = [asyncio.ensure_future(e.wait()) for e in (fresh, stopping)]
+                await asyncio.wait({composing, *waits}, return_when=asyncio.FIRST_COMPLETED)
+                for waiting in waits:
+                    waiting.cancel()
             continue
         if alerted or not (added := _alerts(store, composer, at)):
             return

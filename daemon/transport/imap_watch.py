@@ -49,23 +49,29 @@ async def watch_inbox(
     poll_seconds: float,
     rng: Rng | None = None,
     sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
+    alive: Callable[[], None] = lambda: None,
 ) -> NoReturn:
     """Forever (cancel the task to stop): open `connect()`, call `on_mail(inbox)`, wait for new
     mail (at most `poll_seconds`: IDLE notifications can be lost) and call it again. On an
     ImapError, from the inbox or from `on_mail`, drop the connection, wait `backoff` and start
-    over; any other exception propagates."""
+    over; any other exception propagates. `alive` is called whenever the loop gets somewhere
+    (for the service's watchdog)."""
     rng = rng if rng is not None else random.Random()
     attempt = 0
     while True:
         try:
             async with connect() as inbox:
+                alive()
                 await on_mail(inbox)
                 attempt = 0
                 while True:
+                    alive()
                     await inbox.wait_for_new(poll_seconds)
+                    alive()
                     await on_mail(inbox)
         except ImapError as error:
             attempt += 1
             delay = backoff(attempt, rng)
             log.warning("IMAP: %s; reconnecting in %.1f s (attempt %d)", error, delay, attempt)
+            alive()
             await sleep(delay)

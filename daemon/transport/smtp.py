@@ -129,7 +129,7 @@ class SmtpTransport:
                     smtp.close()
                 if after != "redo" or not reused or attempt == 2:
                     break
-        level = logging.INFO if result.outcome is Outcome.SENT else logging.WARNING
+        level = logging.DEBUG if result.outcome is Outcome.SENT else logging.WARNING
         log.log(level, "SMTP %s (%s): %s", result.outcome.value, result.code, result.detail)
         return result
 

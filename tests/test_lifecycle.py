@@ -1,0 +1,197 @@
+"""`mentormail run` as systemd runs it: a subprocess with a fake NOTIFY_SOCKET (a datagram
+socket this test reads) and WATCHDOG_USEC. READY comes after start-up, WATCHDOG pings keep
+coming, SIGHUP with a broken config keeps the old one, SIGTERM during a burst of sends exits
+0 within the bound with every message sent or still pending, and the next start sends the
+rest: none lost, none doubled. Log lines carry journald priority prefixes."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from daemon import clock
+from daemon.store.sqlite import Store
+from tests.conftest import ROOT, write
+from tests.smtp_server import Late, SmtpServer
+
+PEOPLE = 400
+DRAIN = 10.0
+
+SCHEDULE = """
+[program]
+id = "burst"
+title = "Burst"
+structure = "individuals"
+roles = ["peer"]
+weeks = 1
+
+[[messages]]
+id = "welcome"
+title = "Welcome"
+subject = "Welcome"
+template = "note"
+send = { offset_days = -1, time = 08:00:00 }
+"""
+
+
+def _config(tmp_path: Path, port: int, *, broken: bool = False) -> Path:
+    write(tmp_path / "schedule.toml", SCHEDULE)
+    write(tmp_path / "templates" / "note.md.j2", "Hi {{ recipient.first_name }}.\n")
+    rows = "\n".join(f"Person {i},p{i}@example.org,UTC,peer" for i in range(PEOPLE))
+    write(tmp_path / "roster.csv", "name,email,timezone,role\n" + rows + "\n")
+    start = clock.now().date().isoformat()
+    return write(
+        tmp_path / "config.toml",
+        f"""
+        [program]
+        schedule = "schedule.toml"
+        start = {start}
+        timezone = "UTC"
+        templates = "templates"
+        [sender]
+        name = "Burst"
+        address = "burst@example.org"
+        [[organizers]]
+        name = "Olive Organizer"
+        email = "olive@example.org"
+        timezone = "UTC"
+        [smtp]
+        host = "127.0.0.1"
+        port = {'"not a port"' if broken else port}
+        security = "none"
+        connections = 2
+        max_per_minute = 0
+        [state]
+        path = "state"
+        [roster]
+        file = "roster.csv"
+        """,
+    )
+
+
+class Notifications:
+    """The fake systemd end of NOTIFY_SOCKET: every datagram, in order."""
+
+    def __init__(self, path: Path) -> None:
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        self.sock.bind(str(path))
+        self.sock.setblocking(False)
+        self.seen: list[str] = []
+
+    def drain(self) -> list[str]:
+        while self.sock.fileno() != -1:  # once closed, what was seen
+            try:
+                self.seen.append(self.sock.recv(4096).decode())
+            except BlockingIOError:
+                break
+        return self.seen
+
+    def count(self, line: str) -> int:
+        return sum(line in message.splitlines() for message in self.drain())
+
+    async def wait_for(self, line: str, *, times: int = 1, seconds: float = 20.0) -> None:
+        deadline = time.monotonic() + seconds
+        while self.count(line) < times:
+            assert time.monotonic() < deadline, f"no {line!r} x{times}: {self.seen}"
+            await asyncio.sleep(0.02)
+
+
+async def _until(condition: object, seconds: float) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():  # type: ignore[operator]
+        assert time.monotonic() < deadline
+        await asyncio.sleep(0.02)
+
+
+@pytest.mark.slow
+@pytest.mark.asyncio
+@pytest.mark.timeout(120)
+async def test_run_under_a_fake_systemd(tmp_path: Path) -> None:
+    async with SmtpServer() as server:
+        server.fault("DATA", Late(0.04), times=10 * PEOPLE)  # a slow server: a long burst
+        config = _config(tmp_path, server.port)
+        notify = Notifications(tmp_path / "notify.sock")
+        env = {
+            **os.environ,
+            "NOTIFY_SOCKET": str(tmp_path / "notify.sock"),
+            "WATCHDOG_USEC": "400000",  # ping every 0.2 s
+            "JOURNAL_STREAM": "8:1234",  # as systemd sets it: log with priority prefixes
+        }
+        service = subprocess.Popen(
+            [sys.executable, "-m", "daemon", "-c", str(config), "run",
+             "--drain-seconds", str(DRAIN)],
+            cwd=ROOT, env=env, stderr=subprocess.PIPE, text=True,
+        )  # fmt: skip
+        try:
+            await notify.wait_for("READY=1")
+            assert len(server.received) < PEOPLE  # READY came at start-up, not after the burst
+            await notify.wait_for("WATCHDOG=1", times=3)
+
+            _config(tmp_path, server.port, broken=True)
+            service.send_signal(signal.SIGHUP)
+            await notify.wait_for("RELOADING=1")
+            await notify.wait_for("READY=1", times=2)
+            _config(tmp_path, server.port)  # repaired for the next start
+            pings = notify.count("WATCHDOG=1")
+            await notify.wait_for("WATCHDOG=1", times=pings + 2)
+            assert service.poll() is None, "a broken config on reload must not stop the service"
+
+            await _until(lambda: len(server.received) >= 40, 30)
+            assert len(server.received) < PEOPLE, "the burst ended before the stop: retune"
+            stopped_at = time.monotonic()
+            service.send_signal(signal.SIGTERM)
+            code = await asyncio.to_thread(service.wait, DRAIN + 10)
+            took = time.monotonic() - stopped_at
+        finally:
+            if service.poll() is None:
+                service.kill()
+            stderr = service.communicate()[1]
+            notify.drain()
+            notify.sock.close()
+        assert code == 0, stderr
+        assert took < DRAIN + 5
+        assert notify.count("STOPPING=1") == 1
+        assert "not reloaded" in stderr and "smtp.port" in stderr
+        lines = [line for line in stderr.splitlines() if line]
+        assert lines and all(re.match(r"<[0-7]>", line) for line in lines), lines[:5]
+        assert any(line.startswith("<3>") for line in lines)  # the failed reload, as an error
+
+        store = Store.open(tmp_path / "state")
+        try:
+            counts = {k: v for k, v in store.counts().items() if v}
+        finally:
+            store.close()
+        assert set(counts) <= {"sent", "pending"}, counts  # nothing half-done or unknown
+        assert counts["sent"] == len(server.received)
+        assert counts.get("pending", 0) == PEOPLE - len(server.received) > 0
+
+        tick = await asyncio.to_thread(
+            subprocess.run,
+            [sys.executable, "-m", "daemon", "-c", str(config), "tick"],
+            cwd=ROOT, capture_output=True, text=True, timeout=60, check=False,
+        )  # fmt: skip
+        assert tick.returncode == 0, tick.stderr
+    ids = server.message_ids()
+    assert len(ids) == PEOPLE and len(set(ids)) == PEOPLE  # none lost, none doubled
+
+
+def test_second_run_on_the_same_state_is_refused(tmp_path: Path) -> None:
+    from daemon.store.lock import StateLock
+
+    config = _config(tmp_path, 2525)
+    with StateLock(tmp_path / "state"):
+        result = subprocess.run(
+            [sys.executable, "-m", "daemon", "-c", str(config), "run"],
+            capture_output=True, text=True, cwd=ROOT, check=False, timeout=60,
+        )  # fmt: skip
+    assert result.returncode == 2
+    assert "another mentormail" in result.stderr and "Traceback" not in result.stderr
