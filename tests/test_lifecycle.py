@@ -20,7 +20,8 @@ import pytest
 
 from daemon import clock
 from daemon.store.sqlite import Store
-from tests.conftest import ROOT, write
+from tests.conftest import ROOT, point_imap_at, write
+from tests.dovecot import Account
 from tests.smtp_server import Late, SmtpServer
 
 PEOPLE = 400
@@ -43,10 +44,10 @@ send = { offset_days = -1, time = 08:00:00 }
 """
 
 
-def _config(tmp_path: Path, port: int, *, broken: bool = False) -> Path:
+def _config(tmp_path: Path, port: int, *, broken: bool = False, people: int = PEOPLE) -> Path:
     write(tmp_path / "schedule.toml", SCHEDULE)
     write(tmp_path / "templates" / "note.md.j2", "Hi {{ recipient.first_name }}.\n")
-    rows = "\n".join(f"Person {i},p{i}@example.org,UTC,peer" for i in range(PEOPLE))
+    rows = "\n".join(f"Person {i},p{i}@example.org,UTC,peer" for i in range(people))
     write(tmp_path / "roster.csv", "name,email,timezone,role\n" + rows + "\n")
     start = clock.now().date().isoformat()
     return write(
@@ -140,7 +141,10 @@ async def test_run_under_a_fake_systemd(tmp_path: Path) -> None:
             service.send_signal(signal.SIGHUP)
             await notify.wait_for("RELOADING=1")
             await notify.wait_for("READY=1", times=2)
-            _config(tmp_path, server.port)  # repaired for the next start
+            _config(tmp_path, server.port)  # repaired: this one is taken
+            service.send_signal(signal.SIGHUP)
+            await notify.wait_for("RELOADING=1", times=2)
+            await notify.wait_for("READY=1", times=3)
             pings = notify.count("WATCHDOG=1")
             await notify.wait_for("WATCHDOG=1", times=pings + 2)
             assert service.poll() is None, "a broken config on reload must not stop the service"
@@ -161,6 +165,7 @@ async def test_run_under_a_fake_systemd(tmp_path: Path) -> None:
         assert took < DRAIN + 5
         assert notify.count("STOPPING=1") == 1
         assert "not reloaded" in stderr and "smtp.port" in stderr
+        assert "config reloaded: Burst" in stderr
         lines = [line for line in stderr.splitlines() if line]
         assert lines and all(re.match(r"<[0-7]>", line) for line in lines), lines[:5]
         assert any(line.startswith("<3>") for line in lines)  # the failed reload, as an error
@@ -195,3 +200,37 @@ def test_second_run_on_the_same_state_is_refused(tmp_path: Path) -> None:
         )  # fmt: skip
     assert result.returncode == 2
     assert "another mentormail" in result.stderr and "Traceback" not in result.stderr
+
+
+@pytest.mark.slow
+@pytest.mark.asyncio
+@pytest.mark.timeout(60)
+async def test_sigterm_while_idling_on_the_mailbox_exits_promptly(
+    tmp_path: Path, imap_account: Account, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    point_imap_at(imap_account, monkeypatch)
+    async with SmtpServer() as server:
+        config = _config(tmp_path, server.port, people=1)
+        notify = Notifications(tmp_path / "notify.sock")
+        env = {**os.environ, "NOTIFY_SOCKET": str(tmp_path / "notify.sock")}
+        service = subprocess.Popen(
+            [sys.executable, "-m", "daemon", "-c", str(config), "run"],
+            cwd=ROOT, env=env, stderr=subprocess.PIPE, text=True,
+        )  # fmt: skip
+        try:
+            await notify.wait_for("READY=1")
+            await _until(lambda: len(server.received) == 1, 20)
+            await asyncio.sleep(1.5)  # the watcher is in IDLE by now
+            assert service.poll() is None
+            stopped_at = time.monotonic()
+            service.send_signal(signal.SIGTERM)
+            code = await asyncio.to_thread(service.wait, 10)
+            took = time.monotonic() - stopped_at
+        finally:
+            if service.poll() is None:
+                service.kill()
+            stderr = service.communicate()[1]
+            notify.sock.close()
+    assert code == 0, stderr
+    assert took < 5, stderr
+    assert "Traceback" not in stderr
