@@ -6,7 +6,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: demo test lint dovecot bench clean
+.PHONY: demo test lint dovecot systemd-tools bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -23,7 +23,7 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check daemon tests bench
 	$(BIN)/mypy --strict daemon
 
-test: lint dovecot
+test: lint dovecot systemd-tools
 	$(BIN)/pytest
 
 # the IMAP tests start a private Dovecot from its own config; install it when missing
@@ -34,6 +34,16 @@ dovecot:
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq dovecot-imapd >/dev/null; \
 	else \
 		echo "dovecot is missing: install dovecot-imapd (e.g. sudo apt-get install dovecot-imapd) or the IMAP tests are skipped"; \
+	fi
+
+# tests/test_deploy.py checks the unit files in deploy/ with systemd-analyze
+systemd-tools:
+	@if command -v systemd-analyze >/dev/null 2>&1; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		echo "installing systemd (for systemd-analyze) to check the unit files"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq systemd >/dev/null; \
+	else \
+		echo "systemd-analyze is missing: install systemd or the unit-file check is skipped"; \
 	fi
 
 bench: $(STAMP)
