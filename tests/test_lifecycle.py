@@ -234,3 +234,45 @@ async def test_sigterm_while_idling_on_the_mailbox_exits_promptly(
     assert code == 0, stderr
     assert took < 5, stderr
     assert "Traceback" not in stderr
+
+
+@pytest.mark.asyncio
+@pytest.mark.timeout(60)
+async def test_a_send_hung_past_the_drain_bound_is_cut_and_becomes_unknown(
+    tmp_path: Path,
+) -> None:
+    """The bound holds even when the server never answers the final dot: the stop takes about
+    `drain_seconds`, the send is left claimed, and the next start records it as unknown (the
+    organizers are told) instead of sending it a second time."""
+    from daemon.program.loader import load_program
+    from daemon.service import Service
+    from daemon.tick import run_tick
+    from daemon.transport.smtp import SmtpTransport
+
+    async with SmtpServer() as server:
+        server.fault("DATA", Late(30))  # the first message hangs after its final dot
+        config = _config(tmp_path, server.port, people=3)
+        program = load_program(config)
+        service = Service(
+            program, config, lambda: SmtpTransport(program.config.smtp), drain_seconds=0.5
+        )
+        stop = asyncio.Event()
+        running = asyncio.create_task(service.run(stop))
+        await _until(lambda: len(server.received) >= 1, 20)
+        stopped_at = time.monotonic()
+        stop.set()
+        await asyncio.wait_for(running, 10)
+        assert time.monotonic() - stopped_at < 3
+        store = Store.open(tmp_path / "state")
+        try:
+            assert store.counts()["sending"] >= 1  # cut mid-transaction: not marked anything
+        finally:
+            store.close()
+        report = await run_tick(
+            program, config, clock.now(), lambda: SmtpTransport(program.config.smtp)
+        )
+        assert report.recovered and report.alerts == 1
+    ids = [
+        i for r in server.received if "olive@" not in ",".join(r.rcpt_tos) for i in [r.message_id]
+    ]
+    assert len(ids) == len(set(ids)) == 3  # the hung one was not sent again
