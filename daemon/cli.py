@@ -16,7 +16,7 @@ from daemon.clock import parse_instant
 from daemon.errors import ConfigError, MentormailError, UserError
 from daemon.planview import filter_participant, plan_json, plan_table
 from daemon.program.loader import Program, load_program
-from daemon.program.planner import plan
+from daemon.program.planner import Action, plan
 from daemon.program.timespec import zone
 from daemon.program.validate import validate
 
@@ -52,6 +52,10 @@ def build_parser() -> argparse.ArgumentParser:
         "--drain-seconds", type=float, default=60.0, metavar="N",
         help="on SIGTERM, how long sends in flight may take to finish (default 60)",
     )  # fmt: skip
+    commands.add_parser(
+        "doctor",
+        help="check the config, templates, state folder, SMTP and IMAP; say what to fix",
+    )
     status = commands.add_parser("status", help="obligations, check-ins and RSVPs as of now")
     status.add_argument("--json", action="store_true", help="print JSON (see README)")
     status.add_argument("--at", metavar="ISO8601", help="the instant to look from (default: now)")
@@ -98,6 +102,8 @@ def _dispatch(args: argparse.Namespace) -> int:
     program, timeline = validate(args.config)
     if args.command == "run":
         return _run(args, program)
+    if args.command == "doctor":
+        return _doctor(args, program, timeline)
     if args.command == "validate":
         print(
             f"{args.config}: ok — {program.title}: {len(program.participants)} participants, "
@@ -105,6 +111,14 @@ def _dispatch(args: argparse.Namespace) -> int:
         )
         return 0
     raise UserError(f"unknown command {args.command}")
+
+
+def _doctor(args: argparse.Namespace, program: Program, timeline: list[Action]) -> int:
+    from daemon.doctor import diagnose, report
+
+    checks = asyncio.run(diagnose(program, timeline, args.config))
+    sys.stdout.write(report(checks))
+    return 0 if all(c.ok for c in checks) else 1
 
 
 def _plan(args: argparse.Namespace, program: Program) -> int:

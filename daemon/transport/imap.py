@@ -84,6 +84,7 @@ class ImapInbox:
         self._session = ImapSession(settings, **self._options)
         self.uidvalidity = 0
         self.uidnext: int | None = None  # as reported by SELECT, if it was
+        self.created: list[str] = []  # the folders `open` had to create
         self._highest = 0  # the highest UID the caller has been told about
 
     async def __aenter__(self) -> ImapInbox:
@@ -99,8 +100,8 @@ class ImapInbox:
         try:
             await session.open()
             for folder in dict.fromkeys((s.processed_mailbox, s.unmatched_mailbox)):
-                if folder:
-                    await self._ensure_folder(folder)
+                if folder and await self._ensure_folder(folder):
+                    self.created.append(folder)
             name = mailbox_name(s.mailbox)
             response = await session.ok(f"SELECT {s.mailbox}", session.protocol.select(name))
         except ValueError as exc:  # a mailbox name with a line break
@@ -200,18 +201,24 @@ class ImapInbox:
         found = {int(t) for line in response.lines[:-1] for t in bytes(line).split() if t.isdigit()}
         return sorted(n for n in found if n > uid)  # "n:*" includes the highest UID, even < n
 
-    async def _ensure_folder(self, folder: str) -> None:
+    def supports(self, capability: str) -> bool:
+        """Whether the server offered `capability` (IDLE, MOVE, UIDPLUS…) after login."""
+        return self._session.has(capability)
+
+    async def _ensure_folder(self, folder: str) -> bool:
+        """Create `folder` unless it exists; True if it had to be created."""
         session, name = self._session, mailbox_name(folder)
         listed = await session.ok(
             f"LIST {folder}", session.protocol.simple_command("LIST", '""', name)
         )
         if len(listed.lines) > 1:
-            return
+            return False
         await session.ok(f"CREATE {folder}", session.protocol.simple_command("CREATE", name))
         await session.call(
             f"SUBSCRIBE {folder}", session.protocol.simple_command("SUBSCRIBE", name)
         )
         log.info("IMAP folder %s created", folder)
+        return True
 
     async def _idle(self, seconds: float) -> bool:
         """One IDLE: True when the server reports new mail, False after `seconds`."""

@@ -1,0 +1,175 @@
+"""`mentormail doctor`: will this deployment work? Each check is run for real — the templates
+rendered for every participant, the state folder written, the SMTP server connected to,
+secured and logged in to (no mail is sent), the mailbox opened and its folders made — and
+reported as ok or failed, with the fix in an organizer's words. Every network check is
+bounded, so a port that swallows packets cannot hang it. Passwords never appear in a report:
+the transports' messages name the user, never the secret.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from daemon.program.loader import Program
+from daemon.program.planner import Action
+from daemon.store.lock import AlreadyRunning, StateLock
+from daemon.store.sqlite import Store
+from daemon.tick import state_dir
+from daemon.transport.imap import ImapInbox
+from daemon.transport.outcomes import TransportError
+from daemon.transport.smtp import SmtpTransport
+
+LIMIT = 20.0  # seconds for each network check, whatever the configured timeouts
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str
+    ok: bool
+    detail: str
+    fix: str = ""
+
+
+def config_check(program: Program, timeline: list[Action], config_path: Path) -> Check:
+    """The config, schedule, roster and templates, as `validate` found them (it raises on any
+    problem, so reaching this means every template rendered for every participant)."""
+    return Check(
+        "config",
+        True,
+        f"{config_path}: {program.title}, {len(program.participants)} participants, "
+        f"{len(program.organizers)} organizers, {len(timeline)} planned items; every template "
+        "rendered for every recipient",
+    )
+
+
+def state_check(program: Program, config_path: Path) -> Check:
+    directory = state_dir(program, config_path).absolute()
+    try:
+        directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=directory, prefix=".doctor-"):
+            pass
+    except OSError as error:
+        return Check(
+            "state", False, f"{directory}: {error.strerror or error}",
+            "make the folder writable by the user mentormail runs as, or set [state] path "
+            "(under systemd, StateDirectory= provides it)",
+        )  # fmt: skip
+    try:
+        with StateLock(directory):
+            store = Store.open(directory)
+            store.close()
+            running = ""
+    except AlreadyRunning:
+        running = "; a mentormail is running on it now"
+    return Check("state", True, f"{directory} is writable{running}")
+
+
+async def smtp_check(program: Program) -> Check:
+    settings = program.config.smtp
+    where = f"{settings.host}:{settings.port} ({settings.security})"
+    login = f", logged in as {settings.username}" if settings.username else ", no login"
+    try:
+        async with asyncio.timeout(LIMIT):
+            await SmtpTransport(settings).check()
+    except TransportError as error:
+        return Check("smtp", False, str(error), _fix("smtp", str(error), settings.port))
+    except TimeoutError:
+        return Check(
+            "smtp",
+            False,
+            f"{where}: no answer in {LIMIT:g} s",
+            _fix("smtp", "timed out", settings.port),
+        )
+    tls = ", TLS verified" if settings.security != "none" else ""
+    return Check("smtp", True, f"{where}: connected{tls}{login}; no mail sent")
+
+
+async def imap_check(program: Program) -> Check:
+    settings = program.config.imap
+    if not settings.host:
+        return Check("imap", True, "not configured ([imap] host is empty): replies are not read")
+    where = f"{settings.host}:{settings.port} ({settings.security})"
+    inbox = ImapInbox(settings)
+    try:
+        async with asyncio.timeout(LIMIT):
+            await inbox.open()
+            notes = _imap_notes(inbox)
+    except TransportError as error:
+        return Check("imap", False, str(error), _fix("imap", str(error), settings.port))
+    except TimeoutError:
+        return Check(
+            "imap",
+            False,
+            f"{where}: no answer in {LIMIT:g} s",
+            _fix("imap", "timed out", settings.port),
+        )
+    finally:
+        await inbox.aclose()
+    return Check("imap", True, f"{where}: logged in, {settings.mailbox} selected; {notes}")
+
+
+def _imap_notes(inbox: ImapInbox) -> str:
+    s = inbox.settings
+    folders = [f for f in (s.processed_mailbox, s.unmatched_mailbox) if f]
+    made = [f for f in folders if f in inbox.created]
+    parts = [f"created {', '.join(made)}"] if made else []
+    if kept := [f for f in folders if f not in made]:
+        parts.append(f"{', '.join(kept)} exist{'s' if len(kept) == 1 else ''}")
+    parts.append("IDLE: replies are read within seconds" if inbox.supports("IDLE")
+                 else f"no IDLE: the mailbox is polled every {s.poll_seconds} s")  # fmt: skip
+    if not inbox.supports("MOVE"):
+        parts.append("no MOVE: COPY then delete is used")
+    return "; ".join(parts)
+
+
+def _fix(section: str, problem: str, port: int) -> str:
+    """What to do about a transport failure, by what its message says."""
+    text = problem.lower()
+    variable = f"MENTORMAIL_{section.upper()}__PASSWORD"
+    if "not trusted" in text or "certificate" in text:
+        return (
+            "the server's certificate is not trusted by this machine: make sure "
+            f"[{section}] host is the name on the certificate, or install the CA that signed "
+            "it (Debian: copy it to /usr/local/share/ca-certificates/ and run "
+            "update-ca-certificates); do not turn verification off"
+        )
+    if "handshake" in text or "starttls" in text or "without tls" in text:
+        usual = "tls for ports 465 and 993, starttls for 587 and 143"
+        return f"check [{section}] security matches the server ({usual})"
+    if "login" in text or "authentication" in text or "auth" in text:
+        return (
+            f"check [{section}] username and the password ({variable}, or the credential file "
+            "systemd loads with LoadCredential=)"
+        )
+    if "name or service not known" in text or "name resolution" in text or "nodename" in text:
+        return f"the host name does not resolve: check [{section}] host (and this machine's DNS)"
+    if any(word in text for word in ("refused", "connect", "timed out", "no answer", "reset")):
+        return (
+            f"nothing answers at that address: check [{section}] host and port ({port}), and "
+            "that the firewall lets this machine reach it"
+        )
+    return f"check the [{section}] settings against your mail provider's instructions"
+
+
+async def diagnose(program: Program, timeline: list[Action], config_path: Path) -> list[Check]:
+    """Every check, in order; the network ones run side by side."""
+    checks = [config_check(program, timeline, config_path), state_check(program, config_path)]
+    checks += await asyncio.gather(smtp_check(program), imap_check(program))
+    return checks
+
+
+def report(checks: list[Check]) -> str:
+    width = max(len(c.name) for c in checks)
+    lines = []
+    for check in checks:
+        lines.append(f"{check.name:<{width}}  {'ok    ' if check.ok else 'FAILED'}  {check.detail}")
+        if check.fix:
+            lines.append(f"{'':<{width}}  fix:    {check.fix}")
+    failed = sum(not c.ok for c in checks)
+    lines.append(
+        "all checks passed" if not failed else f"{failed} check{'s' if failed > 1 else ''} failed"
+    )
+    return "\n".join(lines) + "\n"
