@@ -1,5 +1,5 @@
 # The two commands a newcomer needs:
-#   make demo   set up (venv + install) and run mentormail on the shipped PeMento example
+#   make demo   set up (venv + install) and rehearse the shipped PeMento program in a sandbox
 #   make test   set up and run the whole test suite with the linters (what CI runs)
 PYTHON ?= python3
 VENV ?= .venv
@@ -15,8 +15,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/mentormail -c config.example.toml validate
-	$(BIN)/mentormail -c config.example.toml plan
+	$(BIN)/mentormail demo
 
 lint: $(STAMP)
 	$(BIN)/ruff check daemon tests bench

@@ -56,6 +56,17 @@ def build_parser() -> argparse.ArgumentParser:
         "doctor",
         help="check the config, templates, state folder, SMTP and IMAP; say what to fix",
     )
+    demo = commands.add_parser(
+        "demo", help="rehearse a shipped program on a virtual clock, against built-in servers"
+    )
+    demo.add_argument(
+        "--program", default="pemento-2021", metavar="NAME",
+        help="which shipped program (default pemento-2021)",
+    )  # fmt: skip
+    demo.add_argument(
+        "--out", type=Path, default=Path("mentormail-demo"), metavar="DIR",
+        help="where the sent mail (.eml) and the state go (default ./mentormail-demo)",
+    )  # fmt: skip
     status = commands.add_parser("status", help="obligations, check-ins and RSVPs as of now")
     status.add_argument("--json", action="store_true", help="print JSON (see README)")
     status.add_argument("--at", metavar="ISO8601", help="the instant to look from (default: now)")
@@ -93,6 +104,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _dispatch(args: argparse.Namespace) -> int:
+    if args.command == "demo":  # needs no config: it brings its own
+        return _demo(args)
     if args.command == "plan":
         return _plan(args, load_program(args.config))
     if args.command == "tick":  # templates render as sends are composed; validate checks all
@@ -111,6 +124,19 @@ def _dispatch(args: argparse.Namespace) -> int:
         )
         return 0
     raise UserError(f"unknown command {args.command}")
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from daemon.demo.rehearse import rehearse
+
+    def echo(line: str) -> None:
+        print(line, flush=True)
+
+    if args.log_level == "INFO":  # the progress lines tell the story; warnings still show
+        logs.configure("WARNING")
+
+    asyncio.run(rehearse(args.program, args.out, echo))
+    return 0
 
 
 def _doctor(args: argparse.Namespace, program: Program, timeline: list[Action]) -> int:

@@ -111,7 +111,15 @@ def records(
             context = digest_context(program, view, standing, send.action.occurrence)
             rows.append(composer.digest(send.action, context, at))
     for action in decisions.stale:
-        log.warning("skipping %s: due %s, no longer useful at %s", action.key, action.at, at)
+        # what fell due while its recipients had paused is skipped by design, not by mishap
+        paused = bool(action.recipients) and all(
+            (s := standing.get(r)) is not None and s.paused(action.at) for r in action.recipients
+        )
+        log.log(
+            logging.INFO if paused else logging.WARNING,
+            "skipping %s: due %s%s, no longer useful at %s",
+            action.key, action.at, " (during a pause)" if paused else "", at,
+        )  # fmt: skip
         rows.append(composer.skipped(action, at, f"stale: due {action.at:%Y-%m-%d %H:%M}Z"))
     for action, reason in decisions.held:
         log.info("not sending %s: %s", action.key, reason)

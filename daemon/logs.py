@@ -18,7 +18,8 @@ import sys
 from types import TracebackType
 
 HANDLER = "mentormail-stderr"
-CHATTY = ("aioimaplib", "aiosmtplib", "mail-parser-reply", "mailparser_reply")
+# aiosmtpd ("mail.log") logs every SMTP command it serves (the demo's sink)
+CHATTY = ("aioimaplib", "aiosmtplib", "mail-parser-reply", "mailparser_reply", "mail.log")
 
 # syslog(3) priorities by logging level
 PRIORITY = {
@@ -76,9 +77,11 @@ def configure(level: str, *, journal: bool | None = None) -> None:
 
 
 def quiet_protocol_libraries() -> None:
-    """Mail content must never reach a log line, whatever --log-level says."""
+    """Mail content must never reach a log line, whatever --log-level says: these loggers
+    never go below INFO (nor below the level asked for)."""
+    level = max(logging.INFO, logging.getLogger().level)
     for name in CHATTY:
-        logging.getLogger(name).setLevel(logging.INFO)
+        logging.getLogger(name).setLevel(level)
 
 
 def _log_uncaught(

@@ -206,6 +206,18 @@ def test_form_fields_prefer_the_longest_label() -> None:
     }
 
 
+def test_form_answers_written_after_the_copied_label() -> None:
+    """Regression: the request says "copy these lines and write your answer after each one",
+    and "- Did your group meet? (yes/no) yes" was not read (only "...(yes/no): yes" was)."""
+    form = FormSpec("f", (
+        FieldSpec("met", "Did your group meet? (yes/no)", kind="yesno"),
+        FieldSpec("date", "When did you meet?"),
+        FieldSpec("goals", "Goals"),
+    ))  # fmt: skip
+    text = "Goals are hard\n- Did your group meet? (yes/no) yes\n- When did you meet? 2021-07-29"
+    assert form_fields(text, form) == {"met": "yes", "date": "2021-07-29"}
+
+
 HOSTILE = [
     b"",
     b"\x00\xff\xfe garbage",

@@ -68,9 +68,15 @@ def form_fields(text: str, form: FormSpec | None) -> dict[str, str]:
     and a colon or question mark begins its answer, which runs to the next field's line."""
     if form is None or not form.fields:
         return {}
-    names: list[tuple[str, str]] = []
+    names: list[tuple[str, str, bool]] = []
     for f in form.fields:
-        names += [(f.label.lower().rstrip("?:. "), f.id), (f.id.lower().replace("_", " "), f.id)]
+        # a label that ends in "?" or ")" is distinct enough to take an answer after a space:
+        # "Did your group meet? (yes/no) yes", as someone fills in the copied line
+        closed = f.label.rstrip().endswith(("?", ")"))
+        names += [
+            (f.label.lower().rstrip("?:. "), f.id, closed),
+            (f.id.lower().replace("_", " "), f.id, False),
+        ]
     names.sort(key=lambda n: -len(n[0]))  # the longest label wins ("goals" vs "goals met")
     answers: dict[str, list[str]] = {}
     current: str | None = None
@@ -93,11 +99,14 @@ def form_fields(text: str, form: FormSpec | None) -> dict[str, str]:
     return out
 
 
-def _field_line(line: str, names: list[tuple[str, str]]) -> tuple[str, str] | None:
+def _field_line(line: str, names: list[tuple[str, str, bool]]) -> tuple[str, str] | None:
     lower = line.lower()
-    for name, field_id in names:
+    for name, field_id, closed in names:
         if name and lower.startswith(name):
-            rest = line[len(name) :].lstrip()
-            if rest[:1] in (":", "?") or (not rest and line.endswith((":", "?"))):
+            after = line[len(name) :]
+            rest = after.lstrip()
+            if rest[:1] in (":", "?") or (not rest and line.endswith((":", "?", ")"))):
                 return field_id, rest[1:].strip()
+            if closed and after[:1].isspace():
+                return field_id, rest.strip()
     return None

@@ -1,0 +1,1 @@
+"""`mentormail demo`: a shipped program rehearsed on a virtual clock against embedded servers."""

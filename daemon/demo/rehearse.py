@@ -1,0 +1,153 @@
+"""`mentormail demo`: a whole shipped program on a virtual clock, against the sandbox.
+
+The real code paths run — `run_tick` plans, composes and sends over SMTP to the sink, and
+reads the mailbox over IMAP — at virtual instants: every instant something is due, every
+instant a simulated reply arrives, and at least every few hours. After each pass the
+simulated participants read what they received and answer into the sandbox mailbox, dated
+when they would have. A line per program week says what happened; the end shows the
+organizers' view.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import heapq
+import os
+import shutil
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from daemon.bundled import bundled
+from daemon.demo.personas import Outgoing, Person, cast, initiatives, respond
+from daemon.demo.report import Week, summary
+from daemon.demo.sandbox import Delivered, Sandbox
+from daemon.errors import UserError
+from daemon.program.loader import Program, load_program
+from daemon.program.planner import plan
+from daemon.tick import run_tick
+from daemon.transport.imap import ImapInbox
+from daemon.transport.smtp import SmtpTransport
+
+STEP = dt.timedelta(hours=6)  # the longest the virtual clock jumps: replies are read within it
+MARKER = ".mentormail-demo"
+
+
+@dataclass
+class Rehearsal:
+    program: Program
+    out: Path
+    people: dict[str, Person]
+    weeks: list[Week] = field(default_factory=list)
+    end: dt.datetime | None = None
+
+
+def examples() -> list[str]:
+    return sorted(p.parent.name for p in bundled("examples").glob("*/config.toml"))
+
+
+def prepare(out: Path) -> None:
+    """An empty output folder, or one a previous demo made (cleared)."""
+    if out.exists() and any(out.iterdir()):
+        if not (out / MARKER).exists():
+            raise UserError(
+                f"{out} is not empty and was not made by `mentormail demo`; "
+                "choose another folder with --out"
+            )
+        for child in ("mail", "state", "imap-server.log"):
+            target = out / child
+            if target.is_dir():
+                shutil.rmtree(target)
+            elif target.exists():
+                target.unlink()
+    out.mkdir(parents=True, exist_ok=True)
+    (out / MARKER).write_text("made by `mentormail demo`; safe to delete\n")
+
+
+@contextlib.contextmanager
+def environment(values: dict[str, str]) -> Iterator[None]:
+    """These MENTORMAIL_* values and no others (nor systemd credentials) while loading."""
+    saved = dict(os.environ)
+    for name in list(os.environ):
+        if name.upper().startswith("MENTORMAIL_") or name == "CREDENTIALS_DIRECTORY":
+            del os.environ[name]
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+
+
+def load(name: str, out: Path, box: Sandbox) -> tuple[Program, Path]:
+    config = bundled("examples") / name / "config.toml"
+    if not config.is_file():
+        raise UserError(f"no shipped program {name!r}; choose one of: {', '.join(examples())}")
+    values = {"MENTORMAIL_STATE__PATH": str((out / "state").absolute())}
+    for section, settings in box.settings().items():
+        for key, value in settings.items():
+            values[f"MENTORMAIL_{section.upper()}__{key.upper()}"] = str(value)
+    with environment(values):
+        return load_program(config), config
+
+
+async def rehearse(name: str, out: Path, echo: Callable[[str], None]) -> Rehearsal:
+    prepare(out)
+    async with Sandbox(out) as box:
+        program, config = load(name, out, box)
+        people = {p.email: p for p in cast([(p.name, p.email) for p in program.participants])}
+        run = Rehearsal(program, out, people)
+        timeline = plan(program)
+        start = dt.datetime.combine(program.config.program.start, dt.time(), program.tz)
+        first, last = min(a.at for a in timeline), max(a.at for a in timeline)
+        address = program.config.sender.reply_to or program.config.sender.address
+        queue: list[tuple[dt.datetime, int, Outgoing]] = []
+        for person in people.values():
+            for item in initiatives(person, start, address):
+                heapq.heappush(queue, (item.at, len(queue), item))
+        echo(f"Rehearsing {program.title}: {len(people)} simulated participants, "
+             f"{first:%d %b %Y} to {last:%d %b %Y}, on a virtual clock\n")  # fmt: skip
+        week = Week.of(first, start, program.weeks)
+        at = first
+        async with ImapInbox(program.config.imap) as inbox:
+            while True:
+                while queue and queue[0][0] <= at:
+                    _, _, item = heapq.heappop(queue)
+                    await box.append(item.raw, item.at)
+                    week.acted(item)
+                box.clock(at)
+                seen = len(box.delivered)
+                report = await run_tick(
+                    program, config, at, lambda: SmtpTransport(program.config.smtp), inbox=inbox
+                )
+                if report.inbox is not None:
+                    week.read += sum(report.inbox.recorded.values())
+                for delivered in box.delivered[seen:]:
+                    week.count(delivered, program)
+                    for item in _answers(people, delivered):
+                        heapq.heappush(queue, (item.at, len(queue), item))
+                upcoming = [t for t in (report.next_due, queue[0][0] if queue else None) if t]
+                if at >= last and not queue:
+                    break
+                following = min([*upcoming, at + STEP])
+                if Week.of(following, start, program.weeks).number != week.number:
+                    echo(week.line())
+                    run.weeks.append(week)
+                    week = Week.of(following, start, program.weeks)
+                at = following
+        echo(week.line())
+        run.weeks.append(week)
+        run.end = at
+    echo("")
+    echo(summary(run.program, out, at))
+    return run
+
+
+def _answers(people: dict[str, Person], delivered: Delivered) -> list[Outgoing]:
+    return [
+        item
+        for address in delivered.recipients
+        if (person := people.get(address)) is not None
+        for item in respond(person, delivered.message, delivered.at)
+    ]

@@ -1,0 +1,198 @@
+"""`mentormail demo`: the simulated participants' decisions (pure, a table), and the whole
+rehearsal end to end — embedded SMTP and IMAP servers, a virtual clock, the organizers' view."""
+
+from __future__ import annotations
+
+import datetime as dt
+import email
+import email.policy
+from email.message import EmailMessage
+from pathlib import Path
+
+import pytest
+from icalendar import Calendar
+
+from daemon.cli import main
+from daemon.demo.personas import Person, Persona, initiatives, respond
+from tests.conftest import ROOT
+
+AT = dt.datetime(2021, 7, 28, 13, tzinfo=dt.UTC)
+CHECKIN = """Hi Dana,
+
+**Did your small group meet during weeks 2–3?**
+
+Please reply to this email by **Sunday, August 1, 2021**.
+Start your reply with **yes** or **no**.
+
+**Small Group Meeting report**
+
+You can copy these lines into your reply and write your answer after each one:
+
+- Did your group meet? (yes/no)
+- When did you meet?
+- What did you talk about?
+
+Thank you!
+"""
+
+
+def _mail(subject: str, body: str, **headers: str) -> EmailMessage:
+    message = EmailMessage()
+    message["From"] = "PeMento Organizers <pemento@example.org>"
+    message["To"] = "dana@example.org"
+    message["Reply-To"] = "pemento-replies+tok3n@example.org"
+    message["Subject"] = subject
+    message["Date"] = "Wed, 28 Jul 2021 13:00:00 +0000"
+    message["Message-ID"] = "<request-1@example.org>"
+    for name, value in headers.items():
+        message[name.replace("_", "-")] = value
+    message.set_content(body)
+    return message
+
+
+def _invite() -> EmailMessage:
+    raw = (ROOT / "tests" / "golden" / "pemento-kickoff-invite.eml").read_bytes()
+    parsed = email.message_from_bytes(raw, policy=email.policy.default)
+    assert isinstance(parsed, EmailMessage)
+    return parsed
+
+
+def _who(persona: Persona) -> Person:
+    return Person("Dana Whitfield", "dana@example.org", persona)
+
+
+@pytest.mark.parametrize(
+    ("persona", "subject", "answers"),
+    [
+        (Persona.DILIGENT, "Did your small group meet?", True),
+        (Persona.HELP_SEEKER, "Did your small group meet?", True),
+        (Persona.BUSY, "Did your small group meet?", False),  # waits for the reminder
+        (Persona.BUSY, "Reminder: Small Group Meeting 1 is due Sunday", True),
+        (Persona.DECLINER, "Did your small group meet?", False),
+        (Persona.FORGETFUL, "Reminder: Small Group Meeting 1 is due Sunday", False),
+        (Persona.HOLIDAY, "Did your small group meet?", False),
+        (Persona.WITHDRAWS, "Did your small group meet?", False),
+    ],
+)
+def test_who_answers_a_checkin_request(persona: Persona, subject: str, answers: bool) -> None:
+    replies = respond(_who(persona), _mail(subject, CHECKIN), AT)
+    assert bool(replies) is answers
+    if not replies:
+        return
+    (reply,) = replies
+    assert reply.at > AT and reply.what == "answered"
+    parsed = email.message_from_bytes(reply.raw, policy=email.policy.default)
+    assert parsed["To"] == "pemento-replies+tok3n@example.org"  # the token, as mail clients do
+    assert parsed["In-Reply-To"] == "<request-1@example.org>"
+    assert parsed["Subject"] == f"Re: {subject}"
+    body = parsed.get_body(preferencelist=("plain",)).get_content()  # type: ignore[union-attr]
+    assert body.startswith("yes\n")
+    assert "- Did your group meet? (yes/no) yes" in body
+    assert f"- When did you meet? {reply.at.date().isoformat()}" in body
+    assert "> Start your reply with **yes** or **no**." in body  # the quote below
+
+
+def test_mail_that_asks_nothing_and_answers_from_mentormail_are_left_alone() -> None:
+    dana = _who(Persona.DILIGENT)
+    assert respond(dana, _mail("PeMento week 2", "Enjoy the week.\n"), AT) == []
+    ack = _mail("Re: Did your group meet?", CHECKIN, Auto_Submitted="auto-replied")
+    assert respond(dana, ack, AT) == []
+
+
+@pytest.mark.parametrize(
+    ("persona", "state"),
+    [
+        (Persona.DILIGENT, "ACCEPTED"),
+        (Persona.BUSY, "ACCEPTED"),
+        (Persona.WITHDRAWS, "ACCEPTED"),
+        (Persona.DECLINER, "DECLINED"),  # the kick-off is a community call
+        (Persona.FORGETFUL, None),
+    ],
+)
+def test_calendar_answers_are_imip_replies(persona: Persona, state: str | None) -> None:
+    replies = respond(_who(persona), _invite(), AT)
+    if state is None:
+        assert replies == []
+        return
+    (reply,) = replies
+    parsed = email.message_from_bytes(reply.raw, policy=email.policy.default)
+    assert parsed["To"] == "pemento@example.org"  # the ORGANIZER, as calendars send it
+    part = next(p for p in parsed.walk() if p.get_content_type() == "text/calendar")
+    assert part.get_param("method") == "REPLY"
+    calendar = Calendar.from_ical(part.get_payload(decode=True))
+    event = next(iter(calendar.walk("VEVENT")))
+    original = next(iter(Calendar.from_ical(_calendar_bytes(_invite())).walk("VEVENT")))
+    assert str(calendar["METHOD"]) == "REPLY"
+    assert str(event["UID"]) == str(original["UID"])
+    assert event["ATTENDEE"].params["PARTSTAT"] == state
+    assert str(event["ATTENDEE"]) == "mailto:dana@example.org"
+
+
+def _calendar_bytes(mail: EmailMessage) -> bytes:
+    part = next(p for p in mail.walk() if p.get_content_type() == "text/calendar")
+    payload = part.get_payload(decode=True)
+    assert isinstance(payload, bytes)
+    return payload
+
+
+def test_initiatives_are_commands_at_their_week() -> None:
+    start = dt.datetime(2021, 7, 12, tzinfo=dt.UTC)
+    sent = {
+        persona: initiatives(_who(persona), start, "replies@example.org") for persona in Persona
+    }
+    assert [(o.what, o.at.date()) for o in sent[Persona.HELP_SEEKER]] == [
+        ("asked for HELP", dt.date(2021, 7, 12))
+    ]
+    (pause,) = sent[Persona.HOLIDAY]
+    assert b"Subject: PAUSE until 2021-08-09" in pause.raw and pause.at.date() == dt.date(
+        2021, 7, 26
+    )
+    (withdraw,) = sent[Persona.WITHDRAWS]
+    assert b"Subject: WITHDRAW" in withdraw.raw and withdraw.at.date() == dt.date(2021, 8, 10)
+    assert sent[Persona.DILIGENT] == sent[Persona.FORGETFUL] == []
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(120)
+def test_the_demo_rehearses_pemento_end_to_end(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "demo"
+    assert main(["demo", "--out", str(out)]) == 0
+    text = capsys.readouterr().out
+    for week in range(1, 8):
+        assert f"\nweek {week} " in text, week
+    assert "before the start" in text and "after the end" in text
+    assert "declined “PeMento Welcome & Kick-Off Community Call”: Priya Raman" in text
+    assert "Luis Ortega asked for HELP" in text
+    assert "Aisha Bello paused until 2021-08-09" in text
+    assert "Marcus Lee withdrew from the program" in text
+    assert "answered “Reminder: Small Group Meeting 1”: Grace Okafor, Sam Delgado" in text
+    view = text[text.index("The organizers' view") :]
+    assert "group:owls\n  overdue   Small Group Meeting 1" in view
+    assert "group:sparrows\n  met       Small Group Meeting 1" in view
+    assert "Flagged to the organizers (3):" in view and "Small Group Meeting 2 — owls" in view
+    assert "Withdrew: Marcus Lee; paused: Aisha Bello" in view
+    rsvps = int(view.split(" RSVPs")[0].rsplit(" ", 1)[1])
+    assert rsvps >= 20
+    files = sorted((out / "mail").glob("*.eml"))
+    assert len(files) > 200 and f"{len(files)} messages sent" in view
+    for path in files[:: len(files) // 20]:
+        parsed = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
+        assert parsed["Message-ID"] and parsed["Date"] and parsed["To"]
+
+    assert main(["demo", "--out", str(out)]) == 0  # again into the same folder: starts over
+    again = capsys.readouterr().out
+    assert len(list((out / "mail").glob("*.eml"))) == len(files)
+    assert again.count("\nweek ") == text.count("\nweek ")
+
+
+def test_the_demo_will_not_clear_a_folder_it_did_not_make(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "thesis.txt").write_text("precious")
+    assert main(["demo", "--out", str(tmp_path)]) == 2
+    assert "not made by `mentormail demo`" in capsys.readouterr().err
+    assert (tmp_path / "thesis.txt").read_text() == "precious"
+    assert main(["demo", "--program", "nonesuch", "--out", str(tmp_path / "x")]) == 2
+    assert "choose one of: acl-mentoring" in capsys.readouterr().err
