@@ -9,6 +9,7 @@ the transports' messages name the user, never the secret.
 from __future__ import annotations
 
 import asyncio
+import os
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -47,8 +48,16 @@ def config_check(program: Program, timeline: list[Action], config_path: Path) ->
 
 def state_check(program: Program, config_path: Path) -> Check:
     directory = state_dir(program, config_path).absolute()
+    if not directory.exists():  # made by the service (systemd's StateDirectory=, or mentormail)
+        parent = next(p for p in directory.parents if p.exists())
+        if os.access(parent, os.W_OK):
+            return Check("state", True, f"{directory} does not exist yet: made at the first start")
+        return Check(
+            "state", False, f"{directory} does not exist and {parent} is not writable",
+            "under systemd, StateDirectory= makes it; otherwise create it for the user "
+            "mentormail runs as, or set [state] path",
+        )  # fmt: skip
     try:
-        directory.mkdir(mode=0o700, parents=True, exist_ok=True)
         with tempfile.NamedTemporaryFile(dir=directory, prefix=".doctor-"):
             pass
     except OSError as error:

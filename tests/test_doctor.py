@@ -135,3 +135,20 @@ async def _in_thread(capsys: pytest.CaptureFixture[str]) -> tuple[int, dict[str,
     out = capsys.readouterr().out
     lines = {line.split()[0]: line for line in out.splitlines() if line and not line[0].isspace()}
     return code, lines, out
+
+
+def test_the_state_check_says_whether_it_exists_and_whether_a_service_holds_it(
+    rehearsal: Path,
+) -> None:
+    from daemon.doctor import state_check
+    from daemon.program.loader import load_program
+    from daemon.store.lock import StateLock
+
+    program = load_program(ROOT / "config.example.toml")
+    check = state_check(program, ROOT / "config.example.toml")
+    assert check.ok and "does not exist yet" in check.detail
+    with StateLock(rehearsal / "state"):
+        held = state_check(program, ROOT / "config.example.toml")
+    assert held.ok and "a mentormail is running on it now" in held.detail
+    free = state_check(program, ROOT / "config.example.toml")
+    assert free.ok and free.detail.endswith("is writable")
