@@ -189,19 +189,6 @@ async def test_run_under_a_fake_systemd(tmp_path: Path) -> None:
     assert len(ids) == PEOPLE and len(set(ids)) == PEOPLE  # none lost, none doubled
 
 
-def test_second_run_on_the_same_state_is_refused(tmp_path: Path) -> None:
-    from daemon.store.lock import StateLock
-
-    config = _config(tmp_path, 2525)
-    with StateLock(tmp_path / "state"):
-        result = subprocess.run(
-            [sys.executable, "-m", "daemon", "-c", str(config), "run"],
-            capture_output=True, text=True, cwd=ROOT, check=False, timeout=60,
-        )  # fmt: skip
-    assert result.returncode == 2
-    assert "another mentormail" in result.stderr and "Traceback" not in result.stderr
-
-
 @pytest.mark.slow
 @pytest.mark.asyncio
 @pytest.mark.timeout(60)

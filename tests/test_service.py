@@ -98,14 +98,15 @@ async def test_catches_up_then_wakes_at_the_next_instant(tmp_path: Path) -> None
     assert service.ticks >= 2
 
 
-def test_second_instance_is_refused(tmp_path: Path) -> None:
+@pytest.mark.parametrize("command", ["tick", "run"])
+def test_second_instance_is_refused(tmp_path: Path, command: str) -> None:
     from daemon.store.lock import StateLock
 
     target = clock.now() + dt.timedelta(hours=1)
     config = _config(tmp_path, 2525, target)
     with StateLock(tmp_path / "state"):
         result = subprocess.run(
-            [sys.executable, "-m", "daemon", "-c", str(config), "tick"],
+            [sys.executable, "-m", "daemon", "-c", str(config), command],
             capture_output=True, text=True, cwd=ROOT, check=False, timeout=60,
         )  # fmt: skip
     assert result.returncode == 2
