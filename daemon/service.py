@@ -77,6 +77,7 @@ class Service:
         self._scheduler: AsyncIOScheduler | None = None
         self._current: asyncio.Task[None] | None = None
         self._watching: asyncio.Task[NoReturn] | None = None
+        self._restarting: asyncio.Task[None] | None = None
 
     async def run(self, stop: asyncio.Event) -> None:
         """Serve until `stop` is set, then stop as the module docstring says."""
@@ -119,8 +120,8 @@ class Service:
             self._scheduler.add_job(
                 self.tick, DateTrigger(), id="next", replace_existing=True
             )  # now
-        if old.config.imap != program.config.imap:
-            asyncio.get_running_loop().create_task(self._restart_watching())
+        if old.config.imap != program.config.imap:  # kept: a task nobody holds may vanish
+            self._restarting = asyncio.get_running_loop().create_task(self._restart_watching())
 
     async def tick(self, inbox: ImapInbox | None = None) -> None:
         """One pass, unless stopping. It runs as a task of its own, shielded from whoever

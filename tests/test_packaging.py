@@ -54,7 +54,8 @@ def test_wheel_runs_the_shipped_programs(tmp_path: Path) -> None:
     )
     env = {**os.environ, "PYTHONPATH": str(target)}
     bundled = target / "daemon" / "_bundled" / "examples" / "pemento-2021" / "config.toml"
-    for args in (["--version"], ["-c", str(bundled), "validate"]):
+    demo = ["demo", "--out", str(tmp_path / "demo")]  # its sandbox and examples, from the wheel
+    for args in (["--version"], ["-c", str(bundled), "validate"], demo):
         result = subprocess.run(
             [sys.executable, "-m", "daemon", *args],
             capture_output=True,
@@ -64,6 +65,8 @@ def test_wheel_runs_the_shipped_programs(tmp_path: Path) -> None:
             check=False,
         )
         assert result.returncode == 0, result.stderr
+    assert "The organizers' view" in result.stdout  # the demo's, run from the wheel
+    assert any((tmp_path / "demo" / "mail").glob("*.eml"))
     where = subprocess.run(
         [sys.executable, "-c", "import daemon.bundled as b; print(b.bundled('schedules'))"],
         capture_output=True,
