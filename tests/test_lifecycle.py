@@ -263,3 +263,50 @@ async def test_a_send_hung_past_the_drain_bound_is_cut_and_becomes_unknown(
         i for r in server.received if "olive@" not in ",".join(r.rcpt_tos) for i in [r.message_id]
     ]
     assert len(ids) == len(set(ids)) == 3  # the hung one was not sent again
+
+
+@pytest.mark.slow
+@pytest.mark.asyncio
+@pytest.mark.timeout(60)
+async def test_a_credential_password_stays_out_of_environ_and_logs(tmp_path: Path) -> None:
+    """systemd's LoadCredential= hands the password over as a file: it must not reach the
+    process environment, nor any log line even at DEBUG and after the server refuses it."""
+    import ssl
+
+    import trustme
+
+    secret = "Cr3dential-Pa55-never-logged"
+    ca = trustme.CA()
+    server_tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("127.0.0.1", "localhost").configure_cert(server_tls)
+    ca.cert_pem.write_to_path(str(tmp_path / "ca.pem"))
+    credentials = tmp_path / "credentials"
+    credentials.mkdir()
+    (credentials / "MENTORMAIL_SMTP__PASSWORD").write_text(secret + "\n")
+    async with SmtpServer(starttls=server_tls, users={"ana": "the-right-one"}) as server:
+        config = _config(tmp_path, server.port, people=1)
+        text = config.read_text().replace(
+            'security = "none"', 'security = "starttls"\nusername = "ana"'
+        )
+        config.write_text(text)
+        env = {
+            **os.environ, "CREDENTIALS_DIRECTORY": str(credentials),
+            "SSL_CERT_FILE": str(tmp_path / "ca.pem"), "MENTORMAIL_LOG_LEVEL": "DEBUG",
+        }  # fmt: skip
+        service = subprocess.Popen(
+            [sys.executable, "-m", "daemon", "-c", str(config), "run"],
+            cwd=ROOT, env=env, stderr=subprocess.PIPE, text=True,
+        )  # fmt: skip
+        try:
+            await _until(lambda: server.commands["AUTH"] >= 1, 20)
+            await asyncio.sleep(0.5)  # the refusal is handled and logged
+            environ = Path(f"/proc/{service.pid}/environ").read_bytes()
+            service.send_signal(signal.SIGTERM)
+            code = await asyncio.to_thread(service.wait, 10)
+        finally:
+            if service.poll() is None:
+                service.kill()
+            stderr = service.communicate()[1]
+    assert code == 0, stderr
+    assert "login as 'ana' refused" in stderr  # the failure is there, named ...
+    assert secret not in stderr and secret.encode() not in environ  # ... the password is not
