@@ -310,3 +310,41 @@ async def test_a_credential_password_stays_out_of_environ_and_logs(tmp_path: Pat
     assert code == 0, stderr
     assert "login as 'ana' refused" in stderr  # the failure is there, named ...
     assert secret not in stderr and secret.encode() not in environ  # ... the password is not
+
+
+@pytest.mark.asyncio
+@pytest.mark.timeout(60)
+async def test_a_reload_that_configures_the_mailbox_starts_reading_it(
+    tmp_path: Path, imap_account: Account, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SIGHUP applies the whole new config: a service started without [imap] begins to read
+    the mailbox once a reloaded config names one (and the old program is not kept around)."""
+    from daemon.program.loader import load_program
+    from daemon.service import Service
+    from daemon.transport.imap import ImapInbox
+    from daemon.transport.smtp import SmtpTransport
+
+    async with SmtpServer() as server:
+        config = _config(tmp_path, server.port, people=1)
+        monkeypatch.setenv("MENTORMAIL_IMAP__HOST", "")
+        before = load_program(config)
+        point_imap_at(imap_account, monkeypatch)
+        after = load_program(config)
+        service = Service(
+            before, config, lambda: SmtpTransport(service.program.config.smtp),
+            inbox_factory=lambda: ImapInbox(service.program.config.imap),
+        )  # fmt: skip
+        stop = asyncio.Event()
+        running = asyncio.create_task(service.run(stop))
+        try:
+            await _until(lambda: service.ticks >= 1, 20)
+            imap_account.deliver(b"From: stranger@example.net\r\nSubject: hello\r\n\r\nhi\r\n")
+            await asyncio.sleep(0.5)
+            assert imap_account.uids("INBOX"), "not read before the reload"
+            service.replace(after)
+            await _until(lambda: not imap_account.uids("INBOX"), 20)
+            assert imap_account.uids("Unmatched")  # read, recorded, moved
+            assert service.program is after
+        finally:
+            stop.set()
+            await asyncio.wait_for(running, 10)
