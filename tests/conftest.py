@@ -16,6 +16,29 @@ EXAMPLES = sorted((ROOT / "examples").glob("*/config.toml"))
 
 
 @pytest.fixture(autouse=True)
+def _logging_as_it_was() -> Iterator[None]:
+    """`main()` sets logging up as the command line does (levels, a stderr handler, the
+    excepthook); each test gets the process's logging back as it found it, so a test that ran
+    `--log-level DEBUG` does not make every later test log (and slow down) at DEBUG."""
+    import logging
+    import sys
+
+    root = logging.getLogger()
+    names = ("aioimaplib", "aiosmtplib", "mail.log", "apscheduler", "mail-parser-reply")
+    levels = {name: logging.getLogger(name).level for name in names}
+    handlers, level, hook = list(root.handlers), root.level, sys.excepthook
+    yield
+    for handler in [h for h in root.handlers if h not in handlers]:
+        if handler.get_name() == "mentormail-stderr":
+            root.removeHandler(handler)
+    root.setLevel(level)
+    for name, value in levels.items():
+        logging.getLogger(name).setLevel(value)
+    sys.excepthook = hook
+    logging.captureWarnings(False)
+
+
+@pytest.fixture(autouse=True)
 def _fresh_vobject_zones() -> None:
     """vobject keeps every VTIMEZONE it has read in a process-wide registry keyed by TZID and
     reuses it for later calendars; our VTIMEZONEs cover only their event's years, so a zone
