@@ -36,8 +36,13 @@ class Progress:
         self._loops: dict[str, _Loop] = {}
 
     def watch(self, name: str, limit: float) -> None:
-        """Start tracking a loop that may go `limit` seconds between beats while busy."""
-        self._loops[name] = _Loop(limit, self._now())
+        """Track a loop that may go `limit` seconds between beats while busy (a loop already
+        tracked keeps its state and takes the new limit)."""
+        loop = self._loops.get(name)
+        if loop is None:
+            self._loops[name] = _Loop(limit, self._now())
+        else:
+            loop.limit = limit
 
     def forget(self, name: str) -> None:
         self._loops.pop(name, None)

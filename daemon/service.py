@@ -116,7 +116,7 @@ class Service:
             )
         old, self.program = self.program, program
         self.progress.watch(SEND, self._send_limit())
-        if self._scheduler is not None:
+        if self._scheduler is not None and not self.stopping.is_set():
             self._scheduler.add_job(
                 self.tick, DateTrigger(), id="next", replace_existing=True
             )  # now

@@ -66,6 +66,20 @@ def test_beats_keep_a_long_busy_loop_alive_and_waiting_pauses_it() -> None:
     assert progress.stuck() == []
 
 
+def test_a_new_limit_keeps_a_busy_loop_watched() -> None:
+    """Regression: a reload re-registered the sending loop while a pass was running; the pass
+    was then no longer watched (and its end drove the busy count below zero)."""
+    clock = Clock()
+    progress = Progress(clock)
+    progress.watch("sending", 60)
+    with progress.working("sending"):
+        progress.watch("sending", 30)  # the reloaded config's timeouts
+        clock.t += 31
+        assert progress.stuck() == [("sending", 31)]
+    clock.t += 1000
+    assert progress.stuck() == []
+
+
 def _notify_pair(tmp_path: Path) -> tuple[socket.socket, dict[str, str]]:
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
     sock.bind(str(tmp_path / "n.sock"))
