@@ -59,6 +59,19 @@ def test_a_typo_in_a_unit_is_caught(tmp_path: Path) -> None:
     assert "Unknown key 'WatchdogSecs'" in result.stderr
 
 
+@needs_analyze
+def test_the_service_stays_hardened(tmp_path: Path) -> None:
+    """`systemd-analyze security` rates the unit's exposure 1.8 ("OK"); a change that loosens
+    it past 2.0 fails here (the threshold is in tenths)."""
+    assert ANALYZE is not None
+    unit = _copies(tmp_path)[0]
+    result = subprocess.run(
+        [ANALYZE, "security", "--offline=true", "--threshold=20", str(unit)],
+        capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout[-500:]
+
+
 def _directives(name: str) -> list[tuple[str, str]]:
     text = (ROOT / "deploy" / name).read_text(encoding="utf-8")
     return re.findall(r"^(\w+)=(.*)$", text, re.MULTILINE)
