@@ -185,3 +185,14 @@ def test_plain_lines_outside_journald(capsys: pytest.CaptureFixture[str]) -> Non
     assert capsys.readouterr().err == "WARNING daemon.test: careful\n"
     logs.configure("INFO")
     assert sys.excepthook is not sys.__excepthook__
+
+
+@pytest.mark.parametrize(("asked", "libraries"), [("DEBUG", "INFO"), ("WARNING", "WARNING")])
+def test_protocol_libraries_never_go_below_info_nor_below_the_level_asked(
+    asked: str, libraries: str
+) -> None:
+    """Regression: they were pinned at INFO, so `--log-level WARNING` still showed every
+    SMTP command the demo's sink served."""
+    logs.configure(asked)
+    for name in ("aioimaplib", "aiosmtplib", "mail.log"):
+        assert logging.getLevelName(logging.getLogger(name).level) == libraries
