@@ -92,8 +92,8 @@ def seed(account: object, messages: list[bytes]) -> None:
 
 
 async def mentormail(settings: object, sink_port: int, state: Path, n: int) -> dict[str, object]:
-    from daemon import tick as tick_module
-    from daemon.program.loader import load_program
+    from daemon.config.load import load_program
+    from daemon.runtime import tick as tick_module
     from daemon.transport.imap import ImapInbox
     from daemon.transport.smtp import SmtpTransport
 
@@ -185,8 +185,8 @@ async def run(n: int) -> dict[str, object]:
 
 async def first_tick(port: int, state: Path) -> None:
     """Tick the example once, without reading, so check-in requests with tokens exist."""
-    from daemon.program.loader import load_program
-    from daemon.tick import run_tick
+    from daemon.config.load import load_program
+    from daemon.runtime.tick import run_tick
     from daemon.transport.smtp import SmtpTransport
 
     os.environ.update({

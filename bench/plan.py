@@ -20,9 +20,9 @@ from zoneinfo import ZoneInfo
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from daemon.program.loader import Program, load_program  # noqa: E402
-from daemon.program.planner import plan  # noqa: E402
+from daemon.config.load import Program, load_program  # noqa: E402
 from daemon.program.roster import Participant  # noqa: E402
+from daemon.program.timeline import plan  # noqa: E402
 
 PARTICIPANTS = 10_000
 ZONES = [

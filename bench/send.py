@@ -5,8 +5,9 @@ SMTP to a local aiosmtpd sink, and in the same run two baselines to the same sin
   09:00 and one fixed event whose invite goes out at the same instant; everyone in one zone, so
   every send is due at once). The schedule model sends an invite as its own email (templated
   text + HTML + iMIP REQUEST + .ics), so a tick sends 2 x PARTICIPANTS messages, half of them
-  carrying an invite. `daemon.tick.run_tick` runs once as of that instant with SmtpTransport over
-  8 connections and no rate limit; wall time covers plan + compose + enqueue + deliver. A
+  carrying an invite. `daemon.runtime.tick.run_tick` runs once as of that instant with
+  SmtpTransport over 8 connections and no rate limit; wall time covers plan + compose +
+  enqueue + deliver. A
   backlog this big is composed by the tick's worker process while the tick delivers; the peak
   RSS reported is the tick process's plus the worker's. plan/decide/enqueue/deliver are timed
   by wrapping the functions tick.py calls; the composing cost per email and per invite is
@@ -352,11 +353,12 @@ def mentormail_main(conn: Connection, config_path: str, profile_path: str) -> No
     import cProfile
     import gc
 
-    from daemon import deciding, tick
-    from daemon.compose import Composer
-    from daemon.outbox import decide
-    from daemon.program.loader import load_program
-    from daemon.program.planner import plan
+    from daemon.config.load import load_program
+    from daemon.decide import decision as deciding
+    from daemon.decide.sends import decide
+    from daemon.mail.compose import Composer
+    from daemon.program.timeline import plan
+    from daemon.runtime import tick
     from daemon.store.sqlite import Store
     from daemon.transport.smtp import SmtpTransport
 

@@ -11,17 +11,18 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from daemon import __version__, clock, logs
+from daemon import __version__, clock
 from daemon.clock import parse_instant
+from daemon.config.load import Program, load_program
+from daemon.config.validate import validate
 from daemon.errors import ConfigError, MentormailError, UserError
-from daemon.planview import filter_participant, plan_json, plan_table
-from daemon.program.loader import Program, load_program
-from daemon.program.planner import Action, plan
+from daemon.program.timeline import Action, plan
 from daemon.program.timespec import zone
-from daemon.program.validate import validate
+from daemon.runtime import logs
+from daemon.views.plan import filter_participant, plan_json, plan_table
 
 if TYPE_CHECKING:
-    from daemon.tick import TickReport
+    from daemon.runtime.tick import TickReport
     from daemon.transport.imap import ImapInbox
 
 
@@ -188,9 +189,9 @@ def _at(args: argparse.Namespace) -> dt.datetime:
 
 
 def _status(args: argparse.Namespace, program: Program) -> int:
-    from daemon.overview import overview, overview_json, overview_table
+    from daemon.runtime.tick import state_dir
     from daemon.store.sqlite import Store
-    from daemon.tick import state_dir
+    from daemon.views.status import overview, overview_json, overview_table
 
     store = Store.open(state_dir(program, args.config))  # a reader: no lock needed (WAL)
     try:
@@ -202,8 +203,8 @@ def _status(args: argparse.Namespace, program: Program) -> int:
 
 
 def _tick(args: argparse.Namespace, program: Program) -> int:
-    from daemon.executor import UNUSABLE
-    from daemon.tick import run_tick
+    from daemon.runtime.deliver import UNUSABLE
+    from daemon.runtime.tick import run_tick
     from daemon.transport.smtp import SmtpTransport
 
     at = _at(args)
@@ -233,7 +234,7 @@ def _tick(args: argparse.Namespace, program: Program) -> int:
 async def _open_inbox(program: Program) -> tuple[ImapInbox | None, str]:
     """The program's mailbox, opened, if one is configured; else (None, why not)."""
     from daemon.transport.imap import ImapInbox
-    from daemon.transport.outcomes import TransportError
+    from daemon.transport.smtp_outcomes import TransportError
 
     if not program.config.imap.host:
         return None, ""
@@ -246,9 +247,9 @@ async def _open_inbox(program: Program) -> tuple[ImapInbox | None, str]:
 
 
 def _run(args: argparse.Namespace, program: Program) -> int:
-    from daemon.lifecycle import serve
-    from daemon.sdnotify import Notifier
-    from daemon.service import Service
+    from daemon.runtime.lifecycle import serve
+    from daemon.runtime.sdnotify import Notifier
+    from daemon.runtime.service import Service
     from daemon.transport.imap import ImapInbox
     from daemon.transport.smtp import SmtpTransport
 

@@ -14,14 +14,14 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from daemon.program.loader import Program
-from daemon.program.planner import Action
+from daemon.config.load import Program
+from daemon.program.timeline import Action
+from daemon.runtime.tick import state_dir
 from daemon.store.lock import AlreadyRunning, StateLock
 from daemon.store.sqlite import Store
-from daemon.tick import state_dir
 from daemon.transport.imap import ImapInbox
-from daemon.transport.outcomes import TransportError
 from daemon.transport.smtp import SmtpTransport
+from daemon.transport.smtp_outcomes import TransportError
 
 LIMIT = 20.0  # seconds for each network check, whatever the configured timeouts
 

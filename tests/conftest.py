@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from daemon.program.loader import Program, load_program
+from daemon.config.load import Program, load_program
 from tests.dovecot import Account, Dovecot
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -44,7 +44,7 @@ from typing import Any
 import pytest
 import trustme
 
-from daemon.config import ImapSettings
+from daemon.config.settings import ImapSettings
 
 HOST = "127.0.0.1"
 _SEARCH_PATH = os.pathsep.join([os.environ.get("PATH", ""), "/usr/sbin", "/sbin", "/usr/bin"])

@@ -12,13 +12,13 @@ from pathlib import Path
 
 import pytest
 
-from daemon import backlog as backlog_module
-from daemon.backlog import Backlog, Composed
-from daemon.compose import Composer
-from daemon.outbox import SENDABLE, decide
-from daemon.program.loader import load_program
-from daemon.program.planner import plan
-from daemon.tick import run_tick
+from daemon.config.load import load_program
+from daemon.decide.sends import SENDABLE, decide
+from daemon.mail.compose import Composer
+from daemon.program.timeline import plan
+from daemon.runtime import backlog as backlog_module
+from daemon.runtime.backlog import Backlog, Composed
+from daemon.runtime.tick import run_tick
 from daemon.transport.smtp import SmtpTransport
 from tests.conftest import ROOT
 from tests.smtp_server import SmtpServer

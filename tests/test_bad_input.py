@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 from daemon.cli import main
+from daemon.config.load import load_program
+from daemon.config.validate import validate
 from daemon.errors import ConfigError
-from daemon.program.loader import load_program
-from daemon.program.validate import validate
 from tests.conftest import ROOT, write
 
 BROKEN = ROOT / "tests" / "data" / "broken"

@@ -9,10 +9,10 @@ from typing import Any
 import pytest
 from pydantic import BaseModel
 
-from daemon.config import Config
-from daemon.program.loader import load_program
+from daemon.config.load import load_program
+from daemon.config.settings import Config
+from daemon.config.tomlfile import index_lines
 from daemon.program.roster import Participant
-from daemon.program.tomlsource import index_lines
 from tests.conftest import ROOT
 
 EXAMPLE = ROOT / "config.example.toml"

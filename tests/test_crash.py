@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from daemon.program.loader import load_program
-from daemon.program.planner import plan
+from daemon.config.load import load_program
+from daemon.program.timeline import plan
 from daemon.store.sqlite import Store
 from tests.conftest import ROOT, mini_program, rehearsal_env
 from tests.smtp_server import SmtpServer

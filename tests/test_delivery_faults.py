@@ -15,9 +15,9 @@ from unittest import mock
 import pytest
 import trustme
 
-from daemon.program.loader import Program, load_program
+from daemon.config.load import Program, load_program
+from daemon.runtime.tick import TickReport, run_tick
 from daemon.store.sqlite import Store
-from daemon.tick import TickReport, run_tick
 from daemon.transport.smtp import SmtpTransport
 from tests.conftest import mini_program
 from tests.smtp_server import DROP, Late, SmtpServer

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from daemon.program.loader import load_program
+from daemon.config.load import load_program
 from tests.conftest import ROOT
 
 UNITS = ("mentormail.service", "mentormail-tick.service", "mentormail-tick.timer")

@@ -140,8 +140,8 @@ async def _in_thread(capsys: pytest.CaptureFixture[str]) -> tuple[int, dict[str,
 def test_the_state_check_says_whether_it_exists_and_whether_a_service_holds_it(
     rehearsal: Path,
 ) -> None:
+    from daemon.config.load import load_program
     from daemon.doctor import state_check
-    from daemon.program.loader import load_program
     from daemon.store.lock import StateLock
 
     program = load_program(ROOT / "config.example.toml")

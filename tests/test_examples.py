@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from daemon.bundled import schedule_names
 from daemon.cli import main
+from daemon.config.bundled import schedule_names
 from tests.conftest import EXAMPLES, ROOT
 
 CONFIGS = [ROOT / "config.example.toml", *EXAMPLES]

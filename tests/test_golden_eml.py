@@ -9,10 +9,10 @@ import re
 
 import pytest
 
-from daemon.compose import Composer
-from daemon.outbox import Send
-from daemon.program.loader import Program
-from daemon.program.planner import plan
+from daemon.config.load import Program
+from daemon.decide.sends import Send
+from daemon.mail.compose import Composer
+from daemon.program.timeline import plan
 from tests.conftest import ROOT
 
 GOLDEN = ROOT / "tests" / "golden"

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from daemon.cli import main
-from daemon.executor import deliver
+from daemon.runtime.deliver import deliver
 from daemon.store.sqlite import OutboxRow, Store
 from daemon.transport.smtp import Outcome, SendResult
 from tests.conftest import mini_program

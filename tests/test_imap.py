@@ -12,16 +12,9 @@ from typing import Any
 
 import pytest
 
-from daemon.config import ImapSettings
-from daemon.transport.imap import (
-    MAX_BACKOFF,
-    Fetched,
-    ImapError,
-    ImapInbox,
-    backoff,
-    parse_fetch,
-    watch_inbox,
-)
+from daemon.config.settings import ImapSettings
+from daemon.runtime.watch import MAX_BACKOFF, backoff, watch_inbox
+from daemon.transport.imap import Fetched, ImapError, ImapInbox, parse_fetch
 from daemon.transport.imap_session import mailbox_name, quote
 from tests.dovecot import HOST, Account, Dovecot, free_port
 

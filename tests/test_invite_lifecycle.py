@@ -13,8 +13,8 @@ import icalendar
 import pytest
 import vobject
 
-from daemon.program.loader import load_program
-from daemon.tick import run_tick
+from daemon.config.load import load_program
+from daemon.runtime.tick import run_tick
 from daemon.transport.smtp import SmtpTransport
 from tests.conftest import mini_program
 from tests.smtp_server import SmtpServer

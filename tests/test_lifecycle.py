@@ -231,9 +231,9 @@ async def test_a_send_hung_past_the_drain_bound_is_cut_and_becomes_unknown(
     """The bound holds even when the server never answers the final dot: the stop takes about
     `drain_seconds`, the send is left claimed, and the next start records it as unknown (the
     organizers are told) instead of sending it a second time."""
-    from daemon.program.loader import load_program
-    from daemon.service import Service
-    from daemon.tick import run_tick
+    from daemon.config.load import load_program
+    from daemon.runtime.service import Service
+    from daemon.runtime.tick import run_tick
     from daemon.transport.smtp import SmtpTransport
 
     async with SmtpServer() as server:
@@ -319,8 +319,8 @@ async def test_a_reload_that_configures_the_mailbox_starts_reading_it(
 ) -> None:
     """SIGHUP applies the whole new config: a service started without [imap] begins to read
     the mailbox once a reloaded config names one (and the old program is not kept around)."""
-    from daemon.program.loader import load_program
-    from daemon.service import Service
+    from daemon.config.load import load_program
+    from daemon.runtime.service import Service
     from daemon.transport.imap import ImapInbox
     from daemon.transport.smtp import SmtpTransport
 

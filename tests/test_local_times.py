@@ -8,8 +8,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from daemon.program.loader import load_program
-from daemon.program.planner import plan
+from daemon.config.load import load_program
+from daemon.program.timeline import plan
 from tests.conftest import mini_program
 
 PEOPLE = [

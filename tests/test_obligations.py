@@ -7,15 +7,15 @@ import datetime as dt
 
 import pytest
 
-from daemon.obligations import (
+from daemon.decide.states import (
     TRANSITIONS,
     Adjustments,
     evaluate,
     nothing_to_nudge,
 )
-from daemon.program.model import Obligation
-from daemon.program.planner import Action
-from daemon.store.records import Checkin
+from daemon.ledger.records import Checkin
+from daemon.program.schedule import Obligation
+from daemon.program.timeline import Action
 
 ANN, BO = "ann@example.org", "bo@example.org"
 OPENS = dt.datetime(2026, 3, 2, tzinfo=dt.UTC)

@@ -6,9 +6,9 @@ import dataclasses
 import datetime as dt
 import json
 
-from daemon.outbox import decide
-from daemon.program.loader import Program
-from daemon.program.planner import Action, plan
+from daemon.config.load import Program
+from daemon.decide.sends import decide
+from daemon.program.timeline import Action, plan
 from daemon.store.sqlite import EventVersion
 
 UTC = dt.UTC

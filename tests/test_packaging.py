@@ -68,7 +68,7 @@ def test_wheel_runs_the_shipped_programs(tmp_path: Path) -> None:
     assert "The organizers' view" in result.stdout  # the demo's, run from the wheel
     assert any((tmp_path / "demo" / "mail").glob("*.eml"))
     where = subprocess.run(
-        [sys.executable, "-c", "import daemon.bundled as b; print(b.bundled('schedules'))"],
+        [sys.executable, "-c", "import daemon.config.bundled as b; print(b.bundled('schedules'))"],
         capture_output=True,
         text=True,
         env=env,

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from daemon.cli import main
-from daemon.program.loader import Program
+from daemon.config.load import Program
 from tests.conftest import ROOT
 
 CALLS = {
@@ -108,7 +108,7 @@ def test_plan_for_one_participant_is_in_their_zone(capsys: pytest.CaptureFixture
 def test_week_two_and_three_emails_do_not_repeat_each_other(pemento: Program) -> None:
     from daemon.mail.context import ContextBuilder
     from daemon.mail.render import Renderer
-    from daemon.program.planner import plan
+    from daemon.program.timeline import plan
 
     timeline = plan(pemento)
     builder, renderer = ContextBuilder(pemento, timeline), Renderer(pemento.template_dirs)

@@ -9,9 +9,9 @@ from zoneinfo import ZoneInfo
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from daemon.program.loader import Program, load_program
-from daemon.program.planner import plan
+from daemon.config.load import Program, load_program
 from daemon.program.roster import Participant
+from daemon.program.timeline import plan
 from tests.conftest import ROOT
 
 ZONES = [

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from daemon.config.load import Program, load_program
 from daemon.errors import ConfigError
-from daemon.program.loader import Program, load_program
-from daemon.program.planner import Action, plan
+from daemon.program.timeline import Action, plan
 from tests.conftest import ROOT, write
 
 

@@ -1,5 +1,6 @@
-"""The watchdog's evidence (`daemon.progress`), its pings (`daemon.lifecycle._watchdog`), the
-sd_notify datagrams and the journald log format: pure logic, one real datagram socket."""
+"""The watchdog's evidence (`daemon.runtime.progress`), its pings
+(`daemon.runtime.lifecycle._watchdog`), the sd_notify datagrams and the journald log format:
+pure logic, one real datagram socket."""
 
 from __future__ import annotations
 
@@ -13,10 +14,10 @@ from types import SimpleNamespace
 
 import pytest
 
-from daemon import logs
-from daemon.lifecycle import _watchdog
-from daemon.progress import Progress
-from daemon.sdnotify import Notifier
+from daemon.runtime import logs
+from daemon.runtime.lifecycle import _watchdog
+from daemon.runtime.progress import Progress
+from daemon.runtime.sdnotify import Notifier
 
 
 class Clock:

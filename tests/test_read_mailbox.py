@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from daemon.replies import message_id_of, read_mailbox
+from daemon.runtime.read import message_id_of, read_mailbox
 from daemon.store.inbox import Recorded, Seen
 from daemon.store.sqlite import Store
 from daemon.transport.imap import ImapInbox

@@ -20,14 +20,14 @@ from typing import Any
 
 import pytest
 
-from daemon import tick as tick_module
 from daemon.cli import main
-from daemon.logs import quiet_protocol_libraries
+from daemon.config.load import Program, load_program
 from daemon.mail.message import domain_of, message_id
-from daemon.program.loader import Program, load_program
-from daemon.service import Service
+from daemon.runtime import tick as tick_module
+from daemon.runtime.logs import quiet_protocol_libraries
+from daemon.runtime.service import Service
+from daemon.runtime.tick import TickReport, run_tick
 from daemon.store.sqlite import Store
-from daemon.tick import TickReport, run_tick
 from daemon.transport.imap import ImapInbox
 from daemon.transport.smtp import SmtpTransport
 from tests.conftest import ROOT, point_imap_at

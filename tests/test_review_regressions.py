@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from daemon.cli import main
+from daemon.config.validate import validate
 from daemon.errors import ConfigError
-from daemon.program.validate import validate
 from tests.conftest import ROOT, write
 
 EXAMPLE = ROOT / "config.example.toml"

@@ -16,11 +16,11 @@ from pathlib import Path
 import pytest
 
 from daemon.cli import main
-from daemon.logs import quiet_protocol_libraries
+from daemon.config.load import Program, load_program
 from daemon.mail.message import domain_of, message_id
-from daemon.program.loader import Program, load_program
+from daemon.runtime.logs import quiet_protocol_libraries
+from daemon.runtime.tick import run_tick, state_dir
 from daemon.store.sqlite import Store
-from daemon.tick import run_tick, state_dir
 from daemon.transport.imap import ImapInbox
 from daemon.transport.smtp import SmtpTransport
 from tests.conftest import ROOT, point_imap_at

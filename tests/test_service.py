@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from daemon import clock
-from daemon.program.loader import load_program
-from daemon.service import Service
+from daemon.config.load import load_program
+from daemon.runtime.service import Service
 from daemon.transport.smtp import SmtpTransport
 from tests.conftest import ROOT, write
 from tests.smtp_server import SmtpServer

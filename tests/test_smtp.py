@@ -14,7 +14,7 @@ import pytest
 import pytest_asyncio
 import trustme
 
-from daemon.config import SmtpSettings
+from daemon.config.settings import SmtpSettings
 from daemon.errors import MentormailError
 from daemon.transport.ratelimit import DAY, RateLimiter
 from daemon.transport.smtp import (

@@ -7,8 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from daemon.program.planner import Action
-from daemon.standing import (
+from daemon.decide.standing import (
     Standing,
     bounced,
     held_back,
@@ -16,6 +15,7 @@ from daemon.standing import (
     standings,
     without_withdrawn,
 )
+from daemon.program.timeline import Action
 from daemon.store.inbox import Command
 
 ANN, BO = "ann@example.org", "bo@example.org"

@@ -13,11 +13,11 @@ from pathlib import Path
 import pytest
 import trustme
 
+from daemon.config.load import Program, load_program
+from daemon.decide.sends import SENDABLE
 from daemon.mail.message import domain_of, message_id
-from daemon.outbox import SENDABLE
-from daemon.program.loader import Program, load_program
-from daemon.program.planner import Action, plan
-from daemon.tick import run_tick
+from daemon.program.timeline import Action, plan
+from daemon.runtime.tick import run_tick
 from daemon.transport.smtp import SmtpTransport
 from tests.conftest import ROOT
 from tests.smtp_server import SmtpServer

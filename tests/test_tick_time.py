@@ -13,10 +13,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from daemon.program.loader import load_program
-from daemon.program.planner import plan
+from daemon.config.load import load_program
+from daemon.program.timeline import plan
+from daemon.runtime.tick import run_tick
 from daemon.store.sqlite import Store
-from daemon.tick import run_tick
 from daemon.transport.smtp import SmtpTransport
 from tests.conftest import mini_program
 from tests.smtp_server import SmtpServer

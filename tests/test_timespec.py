@@ -6,7 +6,7 @@ import datetime as dt
 
 import pytest
 
-from daemon.program.model import Repeat
+from daemon.program.schedule import Repeat
 from daemon.program.timespec import When, to_utc, zone
 from daemon.program.windows import occurrence_date, step
 

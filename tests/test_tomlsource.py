@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from daemon.program.tomlsource import dotted, index_lines
+from daemon.config.tomlfile import dotted, index_lines
 
 TEXT = """\
 # comment with [brackets] and key = value

@@ -19,14 +19,14 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from daemon.bundled import bundled
+from daemon.config.bundled import bundled
+from daemon.config.load import Program, load_program
 from daemon.demo.personas import Outgoing, Person, cast, initiatives, respond
 from daemon.demo.report import Week, summary
 from daemon.demo.sandbox import Delivered, Sandbox
 from daemon.errors import UserError
-from daemon.program.loader import Program, load_program
-from daemon.program.planner import plan
-from daemon.tick import run_tick
+from daemon.program.timeline import plan
+from daemon.runtime.tick import run_tick
 from daemon.transport.imap import ImapInbox
 from daemon.transport.smtp import SmtpTransport
 

@@ -9,13 +9,13 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from daemon.config.load import Program
+from daemon.decide.standing import standings
 from daemon.demo.personas import Outgoing
 from daemon.demo.sandbox import Delivered
-from daemon.overview import overview, overview_table
-from daemon.program.loader import Program
-from daemon.standing import standings
+from daemon.runtime.tick import state_dir
 from daemon.store.sqlite import Store
-from daemon.tick import state_dir
+from daemon.views.status import overview, overview_table
 
 
 @dataclass

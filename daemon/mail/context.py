@@ -8,9 +8,9 @@ from collections import defaultdict
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from daemon.program.loader import Program
-from daemon.program.planner import Action, Person
+from daemon.config.load import Program
 from daemon.program.roster import Participant, first_name_of
+from daemon.program.timeline import Action, Person
 from daemon.program.timespec import zone
 from daemon.program.windows import phase_span
 

@@ -7,7 +7,7 @@ import hashlib
 from collections.abc import Iterator
 from typing import Literal, NamedTuple
 
-from daemon.program.loader import Program
+from daemon.config.load import Program
 from daemon.program.roster import Organizer, Participant
 
 Kind = Literal["email", "invite", "cancel", "reminder", "obligation", "flag"]

@@ -10,10 +10,10 @@ from typing import Any
 
 from pydantic import EmailStr, Field, ValidationError, field_validator
 
+from daemon.config.hints import hint_for, message_for
+from daemon.config.tomlfile import Loc, TomlSource, load_toml
 from daemon.errors import ConfigError, Problem
-from daemon.program.hints import hint_for, message_for
 from daemon.program.timespec import Frozen, TimeZoneName
-from daemon.program.tomlsource import Loc, TomlSource, load_toml
 
 Attribute = str | int | float | bool
 _TITLES = re.compile(r"^(dr|mr|mrs|ms|mx|prof|rev)\.?$", re.IGNORECASE)

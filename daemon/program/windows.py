@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 from dateutil.relativedelta import relativedelta
 
-from daemon.program.model import Event, Obligation, Phase, Repeat
+from daemon.program.schedule import Event, Obligation, Phase, Repeat
 from daemon.program.timespec import When, to_utc, zone
 
 MIDNIGHT = dt.time(0, 0)

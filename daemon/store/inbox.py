@@ -16,9 +16,7 @@ import json
 import sqlite3
 from collections.abc import Iterable
 
-from daemon.store.base import Base
-from daemon.store.outbox import insert_rows
-from daemon.store.records import (
+from daemon.ledger.records import (
     Bounce,
     Checkin,
     Command,
@@ -28,6 +26,8 @@ from daemon.store.records import (
     from_ts,
     ts,
 )
+from daemon.store.base import Base
+from daemon.store.outbox import insert_rows
 
 __all__ = ["Bounce", "Checkin", "Command", "InboxStore", "Recorded", "Rsvp", "Seen"]
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import datetime as dt
 import secrets
 
+from daemon.ledger.records import Hold, from_ts, ts
 from daemon.store.base import Base
-from daemon.store.records import Hold, from_ts, ts
 
 
 class MetaStore(Base):

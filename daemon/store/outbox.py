@@ -7,9 +7,7 @@ import json
 import sqlite3
 from collections.abc import Iterable, Sequence
 
-from daemon.store.base import Base
-from daemon.store.events import save_event
-from daemon.store.records import (
+from daemon.ledger.records import (
     COLUMNS,
     EventVersion,
     Finish,
@@ -19,6 +17,8 @@ from daemon.store.records import (
     row_of,
     ts,
 )
+from daemon.store.base import Base
+from daemon.store.invites import save_event
 
 
 class OutboxStore(Base):

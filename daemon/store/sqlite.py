@@ -12,12 +12,12 @@ import sqlite3
 from pathlib import Path
 
 from daemon.errors import UserError
-from daemon.store.events import EventStore
+from daemon.ledger.records import EventVersion, Finish, Hold, OutboxRow, State, from_ts, ts
 from daemon.store.inbox import InboxStore
+from daemon.store.invites import EventStore
 from daemon.store.meta import MetaStore
 from daemon.store.migrations import STEPS
 from daemon.store.outbox import OutboxStore
-from daemon.store.records import EventVersion, Finish, Hold, OutboxRow, State, from_ts, ts
 
 __all__ = [
     "EventVersion", "Finish", "Hold", "OutboxRow", "State", "Store", "StoreError", "from_ts", "ts",

@@ -35,11 +35,10 @@ from collections.abc import AsyncIterator, Collection, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from daemon.config import ImapSettings
+from daemon.config.settings import ImapSettings
 from daemon.transport.imap_session import DEFAULT_TIMEOUT, ImapError, ImapSession, mailbox_name
-from daemon.transport.imap_watch import MAX_BACKOFF, backoff, watch_inbox
 
-__all__ = ["MAX_BACKOFF", "Fetched", "ImapError", "ImapInbox", "backoff", "watch_inbox"]
+__all__ = ["Fetched", "ImapError", "ImapInbox"]
 
 log = logging.getLogger(__name__)
 

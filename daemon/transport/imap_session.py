@@ -26,8 +26,8 @@ from typing import Any, TypeVar
 
 import aioimaplib  # type: ignore[import-untyped]
 
-from daemon.config import ImapSettings
-from daemon.transport.outcomes import TransportError
+from daemon.config.settings import ImapSettings
+from daemon.transport.smtp_outcomes import TransportError
 
 T = TypeVar("T")
 DEFAULT_TIMEOUT = 30.0

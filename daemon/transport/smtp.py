@@ -38,8 +38,9 @@ from typing import Literal
 import aiosmtplib
 from aiosmtplib import SMTPException, SMTPResponseException
 
-from daemon.config import SmtpSettings
-from daemon.transport.outcomes import (
+from daemon.config.settings import SmtpSettings
+from daemon.transport.ratelimit import RateLimiter
+from daemon.transport.smtp_outcomes import (
     Outcome,
     Phase,
     SendResult,
@@ -47,7 +48,6 @@ from daemon.transport.outcomes import (
     classify,
     clean_reply,
 )
-from daemon.transport.ratelimit import RateLimiter
 
 __all__ = ["Outcome", "SendResult", "SmtpTransport", "TransportError", "classify"]
 

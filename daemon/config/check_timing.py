@@ -1,0 +1,99 @@
+"""Timing checks: the start date, phases, events, invitations, messages and obligation windows
+must make sense against the program's span."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
+
+from daemon.errors import Problem
+from daemon.program.timespec import WEEKDAYS
+
+if TYPE_CHECKING:
+    from daemon.config.load import Program
+
+SLACK = dt.timedelta(weeks=8)  # messages may go out this long before or after the program
+
+
+def check_timing(program: Program) -> Iterator[Problem]:
+    from daemon.program.obligation_actions import event_window
+    from daemon.program.windows import event_span, obligation_windows, phase_span
+
+    s = program.schedule_source
+    first, end = program.start, program.end
+    span = f"the program runs {first} to {end - dt.timedelta(days=1)}"
+    info = program.schedule.program
+    weekday = WEEKDAYS[first.weekday()]
+    if ("program", "start") not in program.stand_ins and info.start_weekday not in (None, weekday):
+        yield program.config_problem(
+            ("program", "start"),
+            f"{first} is a {weekday}; this program starts on a {info.start_weekday}",
+            f"pick a {info.start_weekday}",
+        )
+    for i, phase in enumerate(program.schedule.phases):
+        lo, hi = phase_span(phase, first)
+        if hi < lo:
+            yield s.problem(("phases", i), "phase ends before it starts")
+        elif lo < first or hi >= end:
+            yield s.problem(("phases", i), f"phase {lo} to {hi} lies outside the program; {span}")
+    for i, message in enumerate(program.schedule.messages):
+        day = message.send.local_date(first)
+        if not first - SLACK <= day <= end + SLACK:
+            yield s.problem(
+                ("messages", i, "send"),
+                f"sent on {day}, more than 8 weeks away from the program; {span}",
+                "check the week or date",
+            )
+    for i, event in enumerate(program.schedule.events):
+        begin, finish = event_span(event, first, program.tz)
+        if finish <= begin:
+            yield s.problem(
+                ("events", i, "end"), "event ends before it starts", "end must be after start"
+            )
+        invited = event.invite.local_date(first)
+        if invited > begin.astimezone(program.tz).date():
+            yield s.problem(
+                ("events", i, "invite"),
+                f"the invitation ({invited}) would go out after the event "
+                f"({begin.astimezone(program.tz):%Y-%m-%d})",
+                "invite before the event, e.g. invite = { offset_days = -7 }",
+            )
+        if not first - SLACK <= begin.astimezone(program.tz).date() <= end + SLACK:
+            yield s.problem(("events", i), f"the event is far outside the program; {span}")
+    events = {e.id: e for e in program.schedule.events}
+    for i, ob in enumerate(program.schedule.obligations):
+        if ob.after_event:
+            anchor = events.get(ob.after_event)
+            found = (
+                event_window(program, ob, anchor, program.participants[0])
+                if anchor and program.participants
+                else None
+            )
+            windows = [found] if found else []
+        else:
+            windows = obligation_windows(ob, first)
+        for opens, due in windows:
+            if due <= opens:
+                yield s.problem(
+                    ("obligations", i), f"window closes ({due}) before it opens ({opens})"
+                )
+                break
+            if opens.date() < first or due.date() >= end:
+                yield s.problem(
+                    ("obligations", i),
+                    f"window {opens:%Y-%m-%d} to {due:%Y-%m-%d} lies outside the program; {span}",
+                    "move the window inside the program, or lengthen the program (weeks or months)",
+                )
+                break
+            request = ob.request
+            if request is not None and request.send is None:
+                asked = opens.date() + dt.timedelta(days=request.after_open_days)
+                if asked > due.date():
+                    yield s.problem(
+                        ("obligations", i, "request"),
+                        f"the check-in request ({asked}) would go out after the due date "
+                        f"({due:%Y-%m-%d})",
+                        "lower after_open_days",
+                    )
+                    break

@@ -1,0 +1,136 @@
+"""`validate`: load everything, plan, and render every template for every recipient and
+every occurrence (StrictUndefined), so a broken template fails here, not in an inbox."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+from daemon.config.load import Program, load
+from daemon.config.tomlfile import dotted
+from daemon.decide.digest import SAMPLE_DIGEST
+from daemon.errors import ConfigError, Problem
+from daemon.mail.context import (
+    SAMPLE_ANSWERS,
+    SAMPLE_FAILURE,
+    ContextBuilder,
+    alert_context,
+    answer_context,
+    cancel_context,
+    digest_context_for,
+)
+from daemon.mail.render import Renderer, TemplateProblem
+from daemon.program.actions import Action, Person, Spec
+from daemon.program.timeline import plan
+
+
+def validate(config_path: Path) -> tuple[Program, list[Action]]:
+    """The loaded program and its timeline, or ConfigError with every problem."""
+    program, problems = load(config_path)
+    if program is None:
+        raise ConfigError(problems)
+    timeline = plan(program)
+    problems += check_templates(program, timeline)
+    if problems:
+        raise ConfigError(problems)
+    return program, timeline
+
+
+def check_templates(program: Program, timeline: list[Action]) -> list[Problem]:
+    """Render each send once per recipient and occurrence; report each failure once."""
+    renderer = Renderer(program.template_dirs)
+    builder = ContextBuilder(program, timeline)
+    people: dict[str, Person] = {p.email: p for p in program.participants}
+    people |= {o.email: o for o in program.organizers}
+    phases = {p.id for p in program.schedule.phases}
+    problems: dict[tuple[str, str], Problem] = {}
+    seen: set[tuple[str, str, str, int, str]] = set()
+    for action in [*timeline, *_unaddressed(program, timeline)]:
+        if not action.template or (action.phase and action.phase not in phases):
+            continue  # an unknown phase is reported as such; its template cannot render
+        if action.item == "digest":
+            continue  # composed from the store when due: rendered below with a sample
+        for email in action.recipients:
+            mark = (action.template, action.subject, action.item, action.occurrence, email)
+            if mark in seen:
+                continue
+            seen.add(mark)
+            try:
+                context = builder.build(action, people[email])
+                renderer.render(action.template, action.subject, context)
+            except TemplateProblem as exc:
+                problems.setdefault(
+                    (exc.template, exc.detail), _problem(program, action, exc, email)
+                )
+    runtime = (
+        ("alert", "Delivery {{ failed.state }}: {{ failed.title }}",
+         alert_context(program, SAMPLE_FAILURE)),
+        ("invite-cancel", "Cancelled: {{ event.title }}",
+         cancel_context(program, "Sam Sample", "An event", still_in_program=False)),
+        *(("answer", "{{ answer.subject }}", answer_context(program, None, "s@example.org", a))
+          for a in SAMPLE_ANSWERS),
+        ("digest", "{{ program.title }}: week {{ digest.week }} summary",
+         digest_context_for(program, SAMPLE_DIGEST)),
+    )  # fmt: skip
+    for name, subject, context in runtime:
+        try:
+            renderer.render(name, subject, context)
+        except TemplateProblem as exc:
+            key = (exc.template, exc.detail)
+            problems.setdefault(
+                key, Problem(exc.template, exc.line, "", exc.detail, _hint(exc.detail))
+            )
+    return list(problems.values())
+
+
+def _unaddressed(program: Program, timeline: list[Action]) -> list[Action]:
+    """Messages nobody gets yet (no one opted in, an empty role): rendered for the first
+    participant anyway, so their templates are checked too."""
+    if not program.participants:
+        return []
+    planned = {a.item for a in timeline if a.kind == "email"}
+    stand_in = (program.participants[0].email,)
+    at = dt.datetime.combine(program.start, dt.time(12), program.tz)
+    return [
+        Action(
+            at=at,
+            key=f"validate/{m.id}",
+            kind="email",
+            recipients=stand_in,
+            title=m.title,
+            item=m.id,
+            spec=Spec(m.template, m.subject, m.phase),
+        )
+        for m in program.schedule.messages
+        if m.id not in planned
+    ]
+
+
+def _problem(program: Program, action: Action, exc: TemplateProblem, email: str) -> Problem:
+    loc = _loc_of(program, action)
+    source = program.schedule_source
+    return Problem(
+        exc.template if exc.line else source.name,
+        exc.line or source.line(loc),
+        "" if exc.line else dotted(loc),
+        f"{exc.detail} (rendering {action.template!r} for {email})",
+        _hint(exc.detail),
+    )
+
+
+def _loc_of(program: Program, action: Action) -> tuple[str | int, ...]:
+    sch = program.schedule
+    for kind in ("messages", "events", "obligations"):
+        for i, item in enumerate(getattr(sch, kind)):
+            if item.id == action.item:
+                field = {"messages": "template", "obligations": "request"}.get(kind, "id")
+                return (kind, i, field)
+    return ()
+
+
+def _hint(detail: str) -> str:
+    if "not found" in detail:
+        return "create NAME.md.j2 in your templates folder, or fix the template name"
+    if "undefined" in detail:
+        return "check the spelling; README 'Templates' lists every variable"
+    return "fix the template; README 'Templates' explains the syntax"

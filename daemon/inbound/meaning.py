@@ -1,0 +1,296 @@
+"""What a message means for the program and how it is answered: the classifier's event becomes a
+`Recorded` — the records to write, the folder the mail goes to, and the answers to send.
+
+- A check-in counts for the obligations the answered mail asked about, of which the sender is
+  one of the people responsible; a plain reply to other mail counts for the sender's open
+  obligations that have no form. A "no" is recorded but counts for nothing; an obligation that
+  requires a yes counts only for a "yes". The answer lists what was recorded, so a person can
+  correct it; private form fields are named, never echoed to organizers.
+- RSVPs are recorded without an answer (the calendar already shows it). Auto-replies and
+  bounces never get one (no mail loops); a new bounce and a counter-proposal go to the
+  organizers. Commands get their result; mail from a participant that means nothing gets a
+  short note; mail from strangers gets nothing (no backscatter).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from daemon.config.load import Program
+from daemon.inbound import classify
+from daemon.inbound import events as ev
+from daemon.inbound.directory import StoreDirectory
+from daemon.mail.compose import Composer
+from daemon.mail.context import local_time
+from daemon.program.timeline import Action
+from daemon.program.timespec import to_utc
+from daemon.store.inbox import Bounce, Checkin, Command, Recorded, Rsvp, Seen
+from daemon.store.sqlite import OutboxRow, Store
+from daemon.views.participant import status_answer
+
+PARTICIPANT_COMMANDS = {"HELP", "STATUS", "PAUSE", "RESUME", "WITHDRAW", "MEETING"}
+
+
+class Understanding:
+    """`understanding(raw, seen)`: one message, classified and interpreted as of `now`."""
+
+    def __init__(
+        self,
+        program: Program,
+        store: Store,
+        composer: Composer,
+        timeline: list[Action],
+        now: dt.datetime,
+    ) -> None:
+        self.program, self.store, self.composer, self.now = program, store, composer, now
+        self.timeline = timeline
+        self.directory = StoreDirectory(program, store, timeline)
+        imap = program.config.imap
+        self.processed, self.unmatched = imap.processed_mailbox, imap.unmatched_mailbox
+
+    def __call__(self, raw: bytes, seen: Seen) -> Recorded:
+        inbound = classify(raw, self.directory)
+        self._seen, self._message_id = seen, inbound.message_id or ""
+        sender = inbound.sender or ""
+        event = inbound.event
+        if isinstance(event, ev.Rsvp):
+            rsvp = Rsvp(event.uid, event.attendee, event.partstat.upper(), event.sequence)
+            return self._done("rsvp", sender, event.attendee, event.partstat, rsvp=rsvp)
+        if isinstance(event, ev.StaleRsvp):
+            return self._done("stale-rsvp", sender, "", "an RSVP to an older version")
+        if isinstance(event, ev.Counter):
+            notice = self._notice(
+                f"{sender} proposed another time for an event",
+                [f"Event UID: {event.uid}", "Reply to them directly to agree on a time."],
+            )
+            return self._done("counter", sender, event.attendee, "counter-proposal", notice)
+        if isinstance(event, ev.AutoReply):
+            return self._done("auto-reply", sender, "", event.kind)
+        if isinstance(event, ev.Bounce):
+            return self._bounce(sender, event)
+        if isinstance(event, ev.CheckIn):
+            return self._checkin(sender, event)
+        if isinstance(event, ev.Command):
+            return self._command(sender, event)
+        if isinstance(event, ev.OrganizerCommand):
+            return self._organizer(sender, event)
+        reason = getattr(event, "reason", "")
+        kind = "malformed" if isinstance(event, ev.Malformed) else "unmatched"
+        person = self.directory.person(sender) if sender else None
+        if person is None:  # a stranger: no answer (no backscatter)
+            return Recorded(kind, self.unmatched, sender, "", reason)
+        note = "The organizers see it in their weekly summary."
+        reply = self._answer(person.address, {"kind": "noted", "subject": "Received", "note": note})
+        return Recorded(kind, self.unmatched, sender, person.address, reason, replies=(reply,))
+
+    # --- kinds ---------------------------------------------------------------------------------
+
+    def _checkin(self, sender: str, event: ev.CheckIn) -> Recorded:
+        who = event.participant
+        empty = not event.text.strip() and not event.fields  # only the quoted message
+        keys = [] if empty else self._counts_for(who, event.answers, event.answer)
+        titles = [self._title(k) for k in keys]
+        form = event.answers.form if event.answers else None
+        labels = {f.id: f for f in form.fields} if form else {}
+        fields = [labels[name].label for name in event.fields if name in labels]
+        private = [
+            labels[name].label for name in event.fields if name in labels and labels[name].private
+        ]
+        checkin = Checkin(
+            participant=who, answers=event.answers.key if event.answers else "",
+            obligations=tuple(keys), answer=event.answer, fields=dict(event.fields),
+            text=event.text,
+        )  # fmt: skip
+        answer: dict[str, Any]
+        if empty:
+            problem = "your reply had no text of its own; reply again and say yes or no"
+            answer = {"kind": "not-understood", "subject": "Nothing recorded", "problem": problem}
+        elif event.answer == "no" and event.answers and event.answers.obligations:
+            asked = [self._title(k) for k in event.answers.obligations]
+            answer = {"kind": "negative", "subject": f"Noted: {asked[0]}", "recorded": asked,
+                      "answer": "no"}  # fmt: skip
+        elif titles:
+            answer = {"kind": "recorded", "subject": f"Recorded: {', '.join(titles)}",
+                      "recorded": titles, "fields": fields, "private": private}  # fmt: skip
+        else:
+            note = "Nothing is open for you that a reply can answer right now; it is kept."
+            answer = {"kind": "noted", "subject": "Received", "note": note}
+        summary = f"counts for {len(keys)}" + (f", answer {event.answer}" if event.answer else "")
+        reply = self._answer(who, answer)
+        return Recorded("checkin", self.processed, sender, who, summary, checkin=checkin,
+                        replies=(reply,))  # fmt: skip
+
+    def _command(self, sender: str, event: ev.Command) -> Recorded:
+        who, name = event.participant, event.name
+        if event.error or name not in PARTICIPANT_COMMANDS:
+            problem = event.error or f"{name} is not a command"
+            reply = self._answer(who, {"kind": "not-understood", "subject": "Not understood",
+                                       "problem": problem})  # fmt: skip
+            return Recorded("command", self.processed, sender, who, f"{name}: {problem}",
+                            replies=(reply,))  # fmt: skip
+        args = _jsonable(event.args)
+        command = Command(who, name, args)
+        replies = [self._answer(who, self._command_answer(who, name, args))]
+        if name == "WITHDRAW":
+            replies += self._withdrawal_notes(who)
+        return Recorded("command", self.processed, sender, who, name, command=command,
+                        replies=tuple(replies))  # fmt: skip
+
+    def _withdrawal_notes(self, who: str) -> list[OutboxRow]:
+        """The organizers are told; so are the partner or the group where the schedule says."""
+        person = next((p for p in self.program.participants if p.email == who), None)
+        name = person.name if person else who
+        notes = []
+        notify = self.program.schedule.program.withdraw_notifies
+        if "organizers" in notify:
+            line = f"{who} sent WITHDRAW on {self.now:%Y-%m-%d}."
+            notes.append(self._notice(f"{name} left the program", [line]))
+        others = [
+            p.email for p in self.program.participants if p.email != who and person is not None
+            and (("partner" in notify and person.pair and p.pair == person.pair)
+                 or ("group" in notify and person.group and p.group == person.group))
+        ]  # fmt: skip
+        note = f"{name} has left {self.program.title}. The organizers know and will be in touch."
+        for other in others:
+            answer = {"kind": "notice", "subject": f"{name} has left the program", "lines": [note]}
+            notes.append(self._answer(other, answer))
+        return notes
+
+    def _command_answer(self, who: str, name: str, args: dict[str, Any]) -> dict[str, Any]:
+        if name == "HELP":
+            return {"kind": "help", "subject": "How to use the program's email"}
+        if name == "STATUS":
+            return status_answer(self.program, self.store, self.timeline, who, self.now)
+        if name == "PAUSE":
+            until = str(args.get("until") or "")
+            return {"kind": "paused", "subject": "Reminders paused", "until": until}
+        if name == "RESUME":
+            return {"kind": "resumed", "subject": "Reminders back on"}
+        if name == "WITHDRAW":
+            return {"kind": "withdrawn", "subject": f"You have left {self.program.title}"}
+        return self._meeting_answer(who, args)
+
+    def _meeting_answer(self, who: str, args: dict[str, Any]) -> dict[str, Any]:
+        person = next((p for p in self.program.participants if p.email == who), None)
+        unit = "pair" if person and person.pair else "group" if person and person.group else ""
+        if person is None or not unit:
+            problem = "you are not in a pair or a group, so there is no one to invite"
+            return {"kind": "not-understood", "subject": "Not done: MEETING", "problem": problem}
+        zone = ZoneInfo(str(args.get("zone") or person.timezone))
+        starts = to_utc(
+            dt.date.fromisoformat(args["date"]), dt.time.fromisoformat(args["time"]), zone
+        )
+        mine = ZoneInfo(person.timezone)
+        when = local_time(starts, mine)
+        return {"kind": "meeting", "subject": "Meeting set", "when": when, "unit": unit}
+
+    def _organizer(self, sender: str, event: ev.OrganizerCommand) -> Recorded:
+        """EXCUSE or EXTEND: find the obligation meant, record the decision, confirm it."""
+        args, name = dict(event.args), event.name
+        who, wanted = str(args.get("participant", "")), str(args.get("obligation", ""))
+        person = self.directory.person(who) if who else None
+        instance = None
+        if person is not None:
+            opened = [
+                a for a in self.timeline
+                if a.kind == "obligation" and a.item == wanted and person.address in a.who
+                and a.at <= self.now
+            ]  # fmt: skip
+            instance = opened[-1] if opened else None
+        problem = event.error or (
+            f"{who!r} is not a participant" if person is None
+            else f"{person.name} has no open obligation {wanted!r}" if instance is None
+            else ""
+        )  # fmt: skip
+        if problem or instance is None or person is None:
+            reply = self._answer(event.organizer, {"kind": "not-understood",
+                                                   "subject": f"Not done: {name}",
+                                                   "problem": problem})  # fmt: skip
+            return self._done("organizer-command", sender, "", f"{name}: {problem}", reply)
+        title = self._title(instance.key)
+        record = {"participant": person.address, "obligation": wanted, "key": instance.key}
+        if name == "EXTEND":
+            day = dt.date.fromisoformat(str(args["until"]))
+            until = to_utc(day, dt.time(23, 59), self.program.tz)
+            record["until"] = until.isoformat()
+            due = local_time(until, self.program.tz)
+            note = f"Extended: {title} for {person.name}, now due {due}."
+        else:
+            note = f"Excused: {title} for {person.name}. No more reminders or flags about it."
+        answer = {"kind": "noted", "subject": f"Done: {name} {title}", "note": note}
+        reply = self._answer(event.organizer, answer)
+        command = Command(event.organizer, name, record)
+        return Recorded("organizer-command", self.processed, sender, "", f"{name} {instance.key}",
+                        command=command, replies=(reply,))  # fmt: skip
+
+    def _bounce(self, sender: str, event: ev.Bounce) -> Recorded:
+        known = self.store.bouncing()
+        bounces = tuple(Bounce(a.lower(), event.status, event.diagnostic) for a in event.addresses)
+        new = [b.address for b in bounces if b.address not in known]
+        replies: tuple[OutboxRow, ...] = ()
+        if new:
+            lines = [f"Mail to {', '.join(new)} bounced: {event.status} {event.diagnostic}",
+                     "Check the address in the roster."]  # fmt: skip
+            replies = (self._notice(f"Mail to {new[0]} bounced", lines),)
+        return Recorded("bounce", self.processed, sender, "", f"{len(bounces)} addresses",
+                        bounces=bounces, replies=replies)  # fmt: skip
+
+    # --- helpers -------------------------------------------------------------------------------
+
+    def _counts_for(self, who: str, sent: ev.SentRef | None, answer: str | None) -> list[str]:
+        if answer == "no":
+            return []
+        if sent is not None and sent.obligations:
+            keys = [k for k in sent.obligations if who in self._who(k)]
+        else:
+            keys = [a.key for a in self.timeline if self._open_plain(a, who)]
+        obligations = self.directory.obligations
+        return [
+            k for k in keys
+            if not obligations[self.directory.actions[k].item].require_yes or answer == "yes"
+        ]  # fmt: skip
+
+    def _open_plain(self, action: Action, who: str) -> bool:
+        if action.kind != "obligation" or who not in action.who or action.at > self.now:
+            return False
+        obligation = self.directory.obligations.get(action.item)
+        if obligation is None or obligation.form:
+            return False
+        grace = dt.timedelta(days=obligation.grace_days)
+        return action.due_at is None or self.now <= action.due_at + grace
+
+    def _who(self, key: str) -> tuple[str, ...]:
+        action = self.directory.actions.get(key)
+        return action.who if action else ()
+
+    def _title(self, key: str) -> str:
+        action = self.directory.actions.get(key)
+        if action is None:
+            return key
+        obligation = self.directory.obligations.get(action.item)
+        repeats = obligation is not None and obligation.repeat is not None
+        return f"{action.title} {action.occurrence + 1}" if repeats else action.title
+
+    def _done(self, kind: str, sender: str, who: str, summary: str, *replies: OutboxRow,
+              rsvp: Rsvp | None = None) -> Recorded:  # fmt: skip
+        return Recorded(kind, self.processed, sender, who, summary, rsvp=rsvp, replies=replies)
+
+    def _answer(self, to: str, answer: dict[str, Any]) -> OutboxRow:
+        key = f"{self.program.id}/answer/{self._seen.digest[:32]}/{to}"
+        return self.composer.answer(key, to, self._message_id, answer, self.now)
+
+    def _notice(self, subject: str, lines: list[str]) -> OutboxRow:
+        """A note to the organizers about this message (one row, all organizers)."""
+        tag = hashlib.sha256(subject.encode()).hexdigest()[:8]
+        key = f"{self.program.id}/notice/{self._seen.digest[:32]}/{tag}"
+        return self.composer.notice(key, subject, lines, self.now)
+
+
+def _jsonable(args: Any) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for name, value in dict(args or {}).items():
+        out[name] = value.isoformat() if isinstance(value, dt.date) else value
+    return out

@@ -1,0 +1,274 @@
+"""Compose outbox rows: render the template for the recipient, build the invite and the email.
+
+Everything a retry needs is fixed here, once: the bytes, the Message-ID, the Date and the reply
+token. A retry sends exactly the same message.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import json
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from daemon.config.load import Program
+from daemon.decide.sends import Send, cancel_key
+from daemon.ledger.records import EventVersion, OutboxRow
+from daemon.mail.context import (
+    ContextBuilder,
+    alert_context,
+    answer_context,
+    cancel_context,
+    digest_context_for,
+)
+from daemon.mail.invites import Invite, build_calendar, content_hash
+from daemon.mail.message import (
+    Attachment,
+    Calendar,
+    Outgoing,
+    build,
+    domain_of,
+    message_id,
+    reply_address,
+    reply_token,
+    to_bytes,
+)
+from daemon.mail.render import Rendered, Renderer
+from daemon.program.timeline import Action, Person
+from daemon.program.windows import event_zone
+
+UNSENT_HORIZON = dt.timedelta(days=30)  # a send that never goes stale still ends some day
+
+
+@dataclass(frozen=True)
+class Body:
+    """What a row's email carries."""
+
+    rendered: Rendered
+    calendar: Calendar | None = None
+    attachments: tuple[Attachment, ...] = ()
+    names: tuple[str, ...] = ()
+    event_uid: str = ""
+    sequence: int | None = None  # the invite's SEQUENCE (a request or a cancel)
+    in_reply_to: str = ""  # an answer to a participant's mail: its Message-ID
+
+
+class Composer:
+    def __init__(self, program: Program, timeline: list[Action], secret: bytes) -> None:
+        self.program = program
+        self.secret = secret
+        self.renderer = Renderer(program.template_dirs)
+        self.context = ContextBuilder(program, timeline)
+        self.people: dict[str, Person] = {p.email: p for p in program.participants}
+        self.people |= {o.email: o for o in program.organizers}
+        sender = program.config.sender
+        self.sender = sender
+        self.domain = domain_of(sender.address)
+        self.reply_base = sender.reply_to or sender.address
+        self.events = {e.id: e for e in program.schedule.events}
+        self.resources = {r.id: r for r in program.schedule.resources}
+        self.messages = {m.id: m for m in program.schedule.messages}
+
+    # --- invites -------------------------------------------------------------------------------
+
+    def invite(
+        self, action: Action, sequence: int, now: dt.datetime, method: str = "REQUEST"
+    ) -> Invite:
+        event = self.events[action.item]
+        person = self.people[action.recipients[0]]
+        assert action.starts_at is not None and action.ends_at is not None
+        return Invite(
+            uid=action.uid,
+            sequence=sequence,
+            method="CANCEL" if method == "CANCEL" else "REQUEST",
+            summary=event.title,
+            description=event.description,
+            location=event.location,
+            url=event.url,
+            starts_at=action.starts_at,
+            ends_at=action.ends_at,
+            tzid=event_zone(event, self.program.tz).key,
+            organizer_email=self.sender.address,
+            organizer_name=self.sender.name,
+            attendee_email=person.email,
+            attendee_name=person.name,
+            dtstamp=now,
+        )
+
+    def invite_hash(self, action: Action) -> str:
+        """What the recipient's calendar holds, for telling an edited event (no clock used)."""
+        return content_hash(self.invite(action, 0, dt.datetime(2000, 1, 1, tzinfo=dt.UTC)))
+
+    # --- rows ----------------------------------------------------------------------------------
+
+    def row(self, send: Send, now: dt.datetime) -> tuple[OutboxRow, EventVersion | None]:
+        action = send.action
+        context = self.context.build(action, self.people[action.recipients[0]])
+        calendar, version = None, None
+        if action.kind == "invite":
+            sequence = send.sequence or 0
+            invite = self.invite(action, sequence, now)
+            context["invite"] = {"method": "REQUEST", "sequence": sequence, "changed": sequence > 0}
+            calendar = Calendar("REQUEST", build_calendar(invite))
+            version = EventVersion(
+                uid=action.uid,
+                invite_key=action.key,
+                attendee=invite.attendee_email,
+                sequence=sequence,
+                content_hash=content_hash(invite),
+                status="active",
+                invite=_to_json(invite),
+            )
+        subject = action.subject
+        if action.kind == "invite" and send.sequence:
+            subject = "Updated: " + subject
+        rendered = self.renderer.render(action.template, subject, context)
+        attachments = self._attachments(action)
+        uid, seq = (action.uid, send.sequence or 0) if calendar else ("", None)
+        body = Body(rendered, calendar, attachments, event_uid=uid, sequence=seq)
+        return self._row(send.key, action, now, body), version
+
+    def cancel(self, version: EventVersion, now: dt.datetime) -> tuple[OutboxRow, EventVersion]:
+        fields = json.loads(version.invite)
+        for name in ("starts_at", "ends_at", "dtstamp"):
+            fields[name] = dt.datetime.fromisoformat(fields[name])
+        invite = Invite(**fields)
+        invite = dataclasses.replace(
+            invite, method="CANCEL", sequence=version.sequence + 1, dtstamp=now
+        )
+        context = cancel_context(
+            self.program,
+            invite.attendee_name,
+            invite.summary,
+            still_in_program=invite.attendee_email in self.people,
+        )
+        rendered = self.renderer.render("invite-cancel", "Cancelled: {{ event.title }}", context)
+        key = cancel_key(version)
+        action = Action(
+            at=now, key=key, kind="cancel", recipients=(invite.attendee_email,),
+            title=f"Cancelled: {invite.summary}", item="", stale_at=invite.ends_at,
+        )  # fmt: skip
+        calendar = Calendar("CANCEL", build_calendar(invite))
+        cancelled = dataclasses.replace(
+            version, sequence=invite.sequence, status="cancelled", invite=_to_json(invite)
+        )
+        body = Body(
+            rendered, calendar, names=(invite.attendee_name,), event_uid=invite.uid,
+            sequence=invite.sequence,
+        )  # fmt: skip
+        return self._row(key, action, now, body), cancelled
+
+    def alert(self, failed: OutboxRow, now: dt.datetime) -> OutboxRow:
+        """Tell the organizers about a send that failed or whose outcome is unknown."""
+        key = f"{self.program.id}/alert/{failed.state}/{failed.key}"
+        failure = {
+            "title": failed.title,
+            "recipients": list(failed.recipients),
+            "state": failed.state,
+            "error": failed.last_error,
+            "message_id": failed.message_id,
+            "attempts": failed.attempts,
+        }
+        context = alert_context(self.program, failure)
+        rendered = self.renderer.render(
+            "alert", "Delivery {{ failed.state }}: {{ failed.title }}", context
+        )
+        action = Action(
+            at=now, key=key, kind="email", title=f"Alert: {failed.title}", item="alert",
+            recipients=tuple(o.email for o in self.program.organizers),
+        )  # fmt: skip
+        return dataclasses.replace(self._row(key, action, now, Body(rendered)), kind="alert")
+
+    def answer(
+        self, key: str, to: str, in_reply_to: str, answer: dict[str, Any], now: dt.datetime
+    ) -> OutboxRow:
+        """A reply to a participant's or organizer's mail (`answer.md.j2`): what was recorded,
+        the command's result, or why it could not be understood."""
+        person = self.people.get(to)
+        context = answer_context(self.program, person, to, answer)
+        rendered = self.renderer.render("answer", "{{ answer.subject }}", context)
+        action = Action(
+            at=now, key=key, kind="email", recipients=(to,), title=str(answer["subject"]),
+            item="answer",
+        )  # fmt: skip
+        body = Body(rendered, in_reply_to=in_reply_to)
+        return dataclasses.replace(self._row(key, action, now, body), kind="answer")
+
+    def digest(self, action: Action, digest: dict[str, Any], now: dt.datetime) -> OutboxRow:
+        """The organizers' weekly digest (`digest.md.j2`), composed when it is due."""
+        context = digest_context_for(self.program, digest)
+        rendered = self.renderer.render("digest", action.subject, context)
+        return dataclasses.replace(
+            self._row(action.key, action, now, Body(rendered)), kind="digest"
+        )
+
+    def notice(self, key: str, subject: str, lines: list[str], now: dt.datetime) -> OutboxRow:
+        """A note to all the organizers about something that arrived (a withdrawal, a bounce,
+        a counter-proposal): `answer.md.j2` with kind "notice"."""
+        answer = {"kind": "notice", "subject": subject, "lines": lines}
+        context = answer_context(self.program, None, "", answer)
+        rendered = self.renderer.render("answer", "{{ answer.subject }}", context)
+        action = Action(
+            at=now, key=key, kind="email", title=subject, item="notice",
+            recipients=tuple(o.email for o in self.program.organizers),
+        )  # fmt: skip
+        return dataclasses.replace(self._row(key, action, now, Body(rendered)), kind="notice")
+
+    def skipped(self, action: Action, now: dt.datetime, reason: str) -> OutboxRow:
+        """A due send that is no longer useful (catch-up policy): recorded, never sent."""
+        row = self._row(action.key, action, now, None)
+        return dataclasses.replace(row, state="skipped", last_error=reason)
+
+    # --- helpers -------------------------------------------------------------------------------
+
+    def _row(self, key: str, action: Action, now: dt.datetime, body: Body | None) -> OutboxRow:
+        token = reply_token(self.secret, key)
+        message = b""
+        if body is not None:
+            to = tuple(
+                (body.names[i] if i < len(body.names) else self._name(a), a)
+                for i, a in enumerate(action.recipients)
+            )
+            out = Outgoing(
+                key=key, sender_name=self.sender.name, sender_address=self.sender.address, to=to,
+                reply_to=reply_address(self.reply_base, token), date=now, rendered=body.rendered,
+                calendar=body.calendar, attachments=body.attachments,
+                in_reply_to=body.in_reply_to,
+                auto="auto-replied" if body.in_reply_to else "auto-generated",
+            )  # fmt: skip
+            message = to_bytes(build(out))
+        return OutboxRow(
+            key=key, action_key=action.key, kind=action.kind, title=action.title,
+            recipients=action.recipients, message_id=message_id(key, self.domain), token=token,
+            planned_at=action.at, deadline_at=action.stale_at or now + UNSENT_HORIZON,
+            message=message,
+            event_uid=body.event_uid if body and body.event_uid else None,
+            sequence=body.sequence if body else None,
+        )  # fmt: skip
+
+    def _name(self, address: str) -> str:
+        person = self.people.get(address)
+        return person.name if person else ""
+
+    def _attachments(self, action: Action) -> tuple[Attachment, ...]:
+        message = self.messages.get(action.item) if action.kind == "email" else None
+        if message is None:
+            return ()
+        files = []
+        for rid in message.resources:
+            resource = self.resources.get(rid)
+            if resource and resource.file:
+                path = self.program.schedule_dir / resource.file
+                files.append(Attachment(path.name, path.read_bytes()))
+        return tuple(files)
+
+
+Method = Literal["REQUEST", "CANCEL"]
+
+
+def _to_json(invite: Invite) -> str:
+    data = dataclasses.asdict(invite)
+    for name in ("starts_at", "ends_at", "dtstamp"):
+        data[name] = data[name].isoformat()
+    return json.dumps(data, sort_keys=True)

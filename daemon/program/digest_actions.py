@@ -1,0 +1,34 @@
+"""When the organizers' weekly digest goes (pure): one a week at the program's send time in
+the first organizer's zone, from the end of week 1 to a week after the program ends (the last
+is the final summary), to every organizer. One more than three days late is skipped: the next
+one says it all. Its content is composed when it is due (daemon/digest.py)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from zoneinfo import ZoneInfo
+
+from daemon.config.load import Program
+from daemon.program.actions import Action, Spec
+from daemon.program.timespec import to_utc
+
+STALE = dt.timedelta(days=3)
+SPEC = Spec("digest", "{{ program.title }}: week {{ digest.week }} summary")
+
+
+def digest_actions(program: Program) -> list[Action]:
+    if not program.organizers or not program.schedule.program.weekly_digest:
+        return []
+    tz = ZoneInfo(program.organizers[0].timezone)
+    send_time = program.schedule.program.send_time
+    out = []
+    for week in range(1, program.weeks + 2):
+        day = program.start + dt.timedelta(days=7 * week)
+        at = to_utc(day, send_time, tz)
+        out.append(Action(
+            at=at, key=f"{program.id}/digest/{week}", kind="email",
+            recipients=tuple(o.email for o in program.organizers),
+            title=f"Week {week} summary", item="digest", occurrence=week, spec=SPEC,
+            stale_at=at + STALE,
+        ))  # fmt: skip
+    return out

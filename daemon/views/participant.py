@@ -1,0 +1,53 @@
+"""A participant's STATUS answer: what is still open for them, what their check-ins counted for,
+their next events — every time in their own zone. Read-only over the timeline and the store."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from daemon.config.load import Program
+from daemon.decide.standing import standings
+from daemon.mail.context import local_date, local_time
+from daemon.program.timeline import Action
+from daemon.store.sqlite import Store
+
+HORIZON = dt.timedelta(days=45)  # open obligations shown: due within this, or already open
+EVENTS = 3  # next events shown
+
+
+def status_answer(
+    program: Program, store: Store, timeline: list[Action], who: str, now: dt.datetime
+) -> dict[str, Any]:
+    person = next((p for p in program.participants if p.email == who), None)
+    tz = ZoneInfo(person.timezone) if person else program.tz
+    counted = {key for _, c in store.checkins() if c.participant == who for key in c.obligations}
+    open_items, done = [], []
+    for action in timeline:
+        if action.kind != "obligation" or who not in action.who:
+            continue
+        title = action.title + (f" {action.occurrence + 1}" if action.occurrence else "")
+        if action.key in counted:
+            done.append(title)
+        elif action.at <= now + HORIZON and (action.due_at is None or action.due_at >= now):
+            due = local_date(action.due_at, tz) if action.due_at else "no date"
+            open_items.append({"title": title, "due": due})
+    events = [
+        {"title": a.title, "when": local_time(a.starts_at, tz)}
+        for a in timeline
+        if a.kind == "invite" and who in a.recipients and a.starts_at and a.starts_at > now
+    ][:EVENTS]
+    zones: dict[str, dt.tzinfo] = {who: tz}
+    standing = standings(store.commands(), zones).get(who)
+    paused = standing is not None and standing.paused(now)
+    until = standing.paused_until if standing and paused else None
+    return {
+        "kind": "status",
+        "subject": f"Your status in {program.title}",
+        "as_of": local_date(now, tz),
+        "open": open_items,
+        "done": done,
+        "events": events,
+        "paused_until": local_date(until, tz) if until else ("you reply RESUME" if paused else ""),
+    }
