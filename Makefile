@@ -21,6 +21,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check daemon tests bench
 	$(BIN)/ruff format --check daemon tests bench
 	$(BIN)/mypy --strict daemon
+	$(BIN)/lint-imports --no-cache
 
 test: lint dovecot systemd-tools
 	$(BIN)/pytest

@@ -2,7 +2,9 @@
 
 Measures the mentormail planner and, in the same run, a baseline: the bare cost of the same
 number of wall-clock-to-UTC conversions and key strings in a plain loop (the floor any planner
-pays). Prints the figures as one JSON object on the last line. Targets: < 2 s, < 300 MB peak.
+pays). Both run as production does: with Python's cyclic collector on, tuned as the command
+line tunes it (daemon/runtime/collector.py). Prints the figures as one JSON object on the
+last line. Targets: at most 1.5x the baseline, < 300 MB peak.
 """
 
 from __future__ import annotations
@@ -21,8 +23,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from daemon.config.load import Program, load_program  # noqa: E402
-from daemon.program.roster import Participant  # noqa: E402
+from daemon.program.people import Participant  # noqa: E402
 from daemon.program.timeline import plan  # noqa: E402
+from daemon.runtime import collector  # noqa: E402
 
 PARTICIPANTS = 10_000
 ZONES = [
@@ -61,12 +64,10 @@ def big_program() -> Program:
 
 
 def baseline(n: int) -> float:
-    """n zone conversions and key strings in a plain loop (collector paused, as the planner
-    pauses it)."""
+    """n zone conversions and key strings in a plain loop."""
     zones = [ZoneInfo(z) for z in ZONES]
     start = dt.date(2026, 1, 5)
     nine = dt.time(9)
-    gc.disable()
     began = time.perf_counter()
     out = []
     for i in range(n):
@@ -74,12 +75,12 @@ def baseline(n: int) -> float:
         at = dt.datetime.combine(day, nine, tzinfo=zones[i % len(zones)]).astimezone(dt.UTC)
         out.append((f"plci/message/x/{i % 12}/person{i}@example.org", at))
     elapsed = time.perf_counter() - began
-    gc.enable()
     del out
     return elapsed
 
 
 def main() -> None:
+    collector.tune()  # as `mentormail` does at start-up
     program = big_program()
     gc.collect()
     rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
@@ -111,9 +112,10 @@ def main() -> None:
                 "baseline_raw_loop_s": round(base, 3),
                 "mentormail_actions_per_s": round(actions / best),
                 "baseline_items_per_s": round(actions / base),
+                "ratio_vs_baseline": round(best / base, 2),
                 "peak_rss_mb": round(peak, 1),
                 "rss_before_plan_mb": round(rss_before, 1),
-                "target_s": 2.0,
+                "target_ratio": 1.5,
                 "target_peak_mb": 300,
             }
         )

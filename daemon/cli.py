@@ -12,13 +12,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from daemon import __version__, clock
-from daemon.clock import parse_instant
-from daemon.config.load import Program, load_program
+from daemon.clock import Clock, parse_instant
+from daemon.config.deployment import Deployment
+from daemon.config.load import load_deployment
 from daemon.config.validate import validate
 from daemon.errors import ConfigError, MentormailError, UserError
+from daemon.program.instance import Program
 from daemon.program.timeline import Action, plan
 from daemon.program.timespec import zone
-from daemon.runtime import logs
+from daemon.runtime import collector, logs
 from daemon.views.plan import filter_participant, plan_json, plan_table
 
 if TYPE_CHECKING:
@@ -83,6 +85,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logs.configure(args.log_level)
+    collector.tune()
     try:
         return _dispatch(args)
     except ConfigError as exc:
@@ -108,17 +111,18 @@ def _dispatch(args: argparse.Namespace) -> int:
     if args.command == "demo":  # needs no config: it brings its own
         return _demo(args)
     if args.command == "plan":
-        return _plan(args, load_program(args.config))
+        return _plan(args, load_deployment(args.config).program)
     if args.command == "tick":  # templates render as sends are composed; validate checks all
-        return _tick(args, load_program(args.config))
+        return _tick(args, load_deployment(args.config))
     if args.command == "status":
-        return _status(args, load_program(args.config))
-    program, timeline = validate(args.config)
+        return _status(args, load_deployment(args.config))
+    deployment, timeline = validate(args.config)
     if args.command == "run":
-        return _run(args, program)
+        return _run(args, deployment, timeline)
     if args.command == "doctor":
-        return _doctor(args, program, timeline)
+        return _doctor(deployment, timeline)
     if args.command == "validate":
+        program = deployment.program
         print(
             f"{args.config}: ok — {program.title}: {len(program.participants)} participants, "
             f"{len(program.organizers)} organizers, {len(timeline)} planned items"
@@ -140,10 +144,10 @@ def _demo(args: argparse.Namespace) -> int:
     return 0
 
 
-def _doctor(args: argparse.Namespace, program: Program, timeline: list[Action]) -> int:
+def _doctor(deployment: Deployment, timeline: list[Action]) -> int:
     from daemon.doctor import diagnose, report
 
-    checks = asyncio.run(diagnose(program, timeline, args.config))
+    checks = asyncio.run(diagnose(deployment, timeline))
     sys.stdout.write(report(checks))
     return 0 if all(c.ok for c in checks) else 1
 
@@ -188,33 +192,35 @@ def _at(args: argparse.Namespace) -> dt.datetime:
         ) from None
 
 
-def _status(args: argparse.Namespace, program: Program) -> int:
-    from daemon.runtime.tick import state_dir
+def _status(args: argparse.Namespace, deployment: Deployment) -> int:
+    from daemon.decide.overview import overview
     from daemon.store.sqlite import Store
-    from daemon.views.status import overview, overview_json, overview_table
+    from daemon.views.status import overview_json, overview_table
 
-    store = Store.open(state_dir(program, args.config))  # a reader: no lock needed (WAL)
+    program = deployment.program
+    store = Store.open(deployment.state_dir)  # a reader: no lock needed (WAL)
     try:
-        view = overview(program, store, _at(args))
+        snapshot = store.snapshot()
     finally:
         store.close()
+    view = overview(program, plan(program), snapshot, _at(args))
     sys.stdout.write(overview_json(view) + "\n" if args.json else overview_table(program, view))
     return 0
 
 
-def _tick(args: argparse.Namespace, program: Program) -> int:
+def _tick(args: argparse.Namespace, deployment: Deployment) -> int:
     from daemon.runtime.deliver import UNUSABLE
     from daemon.runtime.tick import run_tick
     from daemon.transport.smtp import SmtpTransport
 
-    at = _at(args)
-    settings = program.config.smtp
+    pass_clock = Clock.starting_at(_at(args)) if args.at else Clock.system()
+    settings = deployment.settings.smtp
 
     async def once() -> TickReport:
-        inbox, problem = await _open_inbox(program)
+        inbox, problem = await _open_inbox(deployment)
         try:
             report = await run_tick(
-                program, args.config, at,
+                deployment, pass_clock,
                 lambda: SmtpTransport(settings, data_timeout=settings.data_timeout_seconds),
                 inbox=inbox,
             )  # fmt: skip
@@ -231,14 +237,14 @@ def _tick(args: argparse.Namespace, program: Program) -> int:
     return 1 if report.halted.startswith(UNUSABLE) else 0
 
 
-async def _open_inbox(program: Program) -> tuple[ImapInbox | None, str]:
+async def _open_inbox(deployment: Deployment) -> tuple[ImapInbox | None, str]:
     """The program's mailbox, opened, if one is configured; else (None, why not)."""
+    from daemon.errors import TransportError
     from daemon.transport.imap import ImapInbox
-    from daemon.transport.smtp_outcomes import TransportError
 
-    if not program.config.imap.host:
+    if not deployment.settings.imap.host:
         return None, ""
-    inbox = ImapInbox(program.config.imap)
+    inbox = ImapInbox(deployment.settings.imap)
     try:
         await inbox.open()
     except TransportError as error:
@@ -246,7 +252,7 @@ async def _open_inbox(program: Program) -> tuple[ImapInbox | None, str]:
     return inbox, ""
 
 
-def _run(args: argparse.Namespace, program: Program) -> int:
+def _run(args: argparse.Namespace, deployment: Deployment, timeline: list[Action]) -> int:
     from daemon.runtime.lifecycle import serve
     from daemon.runtime.sdnotify import Notifier
     from daemon.runtime.service import Service
@@ -254,19 +260,20 @@ def _run(args: argparse.Namespace, program: Program) -> int:
     from daemon.transport.smtp import SmtpTransport
 
     def transport() -> SmtpTransport:  # the settings of the config in force (SIGHUP reloads)
-        settings = service.program.config.smtp
+        settings = service.deployment.settings.smtp
         return SmtpTransport(settings, data_timeout=settings.data_timeout_seconds)
 
-    def reload() -> Program:
-        return validate(args.config)[0]
+    def reload() -> tuple[Deployment, list[Action]]:
+        return validate(args.config)
 
     async def main() -> None:
         await serve(service, reload)
 
     service = Service(
-        program, args.config, transport,
-        inbox_factory=lambda: ImapInbox(service.program.config.imap),
+        deployment, transport,
+        inbox_factory=lambda: ImapInbox(service.deployment.settings.imap),
         drain_seconds=args.drain_seconds, notifier=Notifier(),
     )  # fmt: skip
+    service.replace(deployment, timeline)
     asyncio.run(main())
     return 0

@@ -12,16 +12,14 @@ import asyncio
 import os
 import tempfile
 from dataclasses import dataclass
-from pathlib import Path
 
-from daemon.config.load import Program
+from daemon.config.deployment import Deployment
+from daemon.errors import AlreadyRunning, TransportError
 from daemon.program.timeline import Action
-from daemon.runtime.tick import state_dir
-from daemon.store.lock import AlreadyRunning, StateLock
+from daemon.store.lock import StateLock
 from daemon.store.sqlite import Store
 from daemon.transport.imap import ImapInbox
 from daemon.transport.smtp import SmtpTransport
-from daemon.transport.smtp_outcomes import TransportError
 
 LIMIT = 20.0  # seconds for each network check, whatever the configured timeouts
 
@@ -34,20 +32,21 @@ class Check:
     fix: str = ""
 
 
-def config_check(program: Program, timeline: list[Action], config_path: Path) -> Check:
+def config_check(deployment: Deployment, timeline: list[Action]) -> Check:
     """The config, schedule, roster and templates, as `validate` found them (it raises on any
     problem, so reaching this means every template rendered for every participant)."""
+    program = deployment.program
     return Check(
         "config",
         True,
-        f"{config_path}: {program.title}, {len(program.participants)} participants, "
+        f"{deployment.config_path}: {program.title}, {len(program.participants)} participants, "
         f"{len(program.organizers)} organizers, {len(timeline)} planned items; every template "
         "rendered for every recipient",
     )
 
 
-def state_check(program: Program, config_path: Path) -> Check:
-    directory = state_dir(program, config_path).absolute()
+def state_check(deployment: Deployment) -> Check:
+    directory = deployment.state_dir.absolute()
     if not directory.exists():  # made by the service (systemd's StateDirectory=, or mentormail)
         parent = next(p for p in directory.parents if p.exists())
         if os.access(parent, os.W_OK):
@@ -76,8 +75,8 @@ def state_check(program: Program, config_path: Path) -> Check:
     return Check("state", True, f"{directory} is writable{running}")
 
 
-async def smtp_check(program: Program) -> Check:
-    settings = program.config.smtp
+async def smtp_check(deployment: Deployment) -> Check:
+    settings = deployment.settings.smtp
     where = f"{settings.host}:{settings.port} ({settings.security})"
     login = f", logged in as {settings.username}" if settings.username else ", no login"
     try:
@@ -96,8 +95,8 @@ async def smtp_check(program: Program) -> Check:
     return Check("smtp", True, f"{where}: connected{tls}{login}; no mail sent")
 
 
-async def imap_check(program: Program) -> Check:
-    settings = program.config.imap
+async def imap_check(deployment: Deployment) -> Check:
+    settings = deployment.settings.imap
     if not settings.host:
         return Check("imap", True, "not configured ([imap] host is empty): replies are not read")
     where = f"{settings.host}:{settings.port} ({settings.security})"
@@ -163,10 +162,10 @@ def _fix(section: str, problem: str, port: int) -> str:
     return f"check the [{section}] settings against your mail provider's instructions"
 
 
-async def diagnose(program: Program, timeline: list[Action], config_path: Path) -> list[Check]:
+async def diagnose(deployment: Deployment, timeline: list[Action]) -> list[Check]:
     """Every check, in order; the network ones run side by side."""
-    checks = [config_check(program, timeline, config_path), state_check(program, config_path)]
-    checks += await asyncio.gather(smtp_check(program), imap_check(program))
+    checks = [config_check(deployment, timeline), state_check(deployment)]
+    checks += await asyncio.gather(smtp_check(deployment), imap_check(deployment))
     return checks
 
 

@@ -1,4 +1,16 @@
-"""The one exception tree. The CLI translates these into user messages and exit codes."""
+"""The one exception tree. The CLI translates these into user messages and exit codes.
+
+MentormailError                 exit 1: an unexpected failure of a server or the machine
+  TransportError                a mail server could not be used (`result`: the SMTP detail)
+    ImapError                   the IMAP server could not be used
+  SandboxError                  a `demo` sandbox server did not start
+  UserError                     exit 2: something the user can fix
+    ConfigError                 every problem of a config, schedule or roster, at once
+    TemplateProblem             a template is missing, does not parse or misuses a variable
+    StoreError                  the state file cannot be opened, or is from a newer version
+    AlreadyRunning              another mentormail holds the state directory
+MalformedMail                   (inbound, never leaves the classifier) a message unread
+"""
 
 from __future__ import annotations
 
@@ -41,3 +53,41 @@ class ConfigError(UserError):
         cleaned = (replace(p, message=p.message.removeprefix("Value error, ")) for p in problems)
         self.problems = tuple(sorted(set(cleaned)))
         super().__init__("\n".join(str(p) for p in self.problems))
+
+
+class TemplateProblem(UserError):
+    """A template is missing, does not parse, or uses an undefined variable."""
+
+    def __init__(self, template: str, message: str, line: int = 0) -> None:
+        self.template, self.line, self.detail = template, line, message
+        super().__init__(f"{template}:{line}: {message}" if line else f"{template}: {message}")
+
+
+class StoreError(UserError):
+    """The state file cannot be opened or is from a newer mentormail."""
+
+
+class AlreadyRunning(UserError):
+    """Another mentormail holds the state directory."""
+
+
+class TransportError(MentormailError):
+    """The mail server could not be used; `result` holds the classified failure (an SMTP
+    `SendResult`), if any."""
+
+    def __init__(self, message: str, result: object = None) -> None:
+        super().__init__(message)
+        self.result = result
+
+
+class ImapError(TransportError):
+    """The IMAP server could not be used; the message names host:port and what failed."""
+
+
+class SandboxError(MentormailError):
+    """A sandbox server did not start."""
+
+
+class MalformedMail(Exception):
+    """The message is too big, too deep or cannot be read (the classifier turns this into a
+    Malformed event: it never leaves it)."""

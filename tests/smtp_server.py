@@ -137,6 +137,10 @@ class SmtpServer:
         """Answer the next `times` COMMANDs (to `address`, for RCPT) with `reply`."""
         self._faults.setdefault((command, address), deque()).extend([reply] * times)
 
+    def clear_faults(self) -> None:
+        """Answer every command normally from now on."""
+        self._faults.clear()
+
     def take(self, command: str, address: str | None = None) -> Fault | None:
         self.commands[command] += 1
         for key in ((command, address), (command, None)):

@@ -9,10 +9,10 @@ from typing import Any
 import pytest
 from pydantic import BaseModel
 
-from daemon.config.load import load_program
+from daemon.config.load import load_deployment, load_program
 from daemon.config.settings import Config
 from daemon.config.tomlfile import index_lines
-from daemon.program.roster import Participant
+from daemon.program.people import Participant
 from tests.conftest import ROOT
 
 EXAMPLE = ROOT / "config.example.toml"
@@ -22,7 +22,7 @@ def test_environment_overrides_the_file(monkeypatch: pytest.MonkeyPatch) -> None
     monkeypatch.setenv("MENTORMAIL_SMTP__PORT", "2525")
     monkeypatch.setenv("MENTORMAIL_SMTP__PASSWORD", "from-env")
     monkeypatch.setenv("MENTORMAIL_STATE__PATH", "/tmp/rehearsal")
-    config = load_program(EXAMPLE).config
+    config = load_deployment(EXAMPLE).settings
     assert config.smtp.port == 2525
     assert config.smtp.host == "smtp.example.org"  # the rest of [smtp] is kept
     assert config.smtp.password is not None
@@ -33,7 +33,7 @@ def test_environment_overrides_the_file(monkeypatch: pytest.MonkeyPatch) -> None
 def test_password_from_systemd_credentials(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     (tmp_path / "MENTORMAIL_IMAP__PASSWORD").write_text("from-credentials")
     monkeypatch.setenv("CREDENTIALS_DIRECTORY", str(tmp_path))
-    config = load_program(EXAMPLE).config
+    config = load_deployment(EXAMPLE).settings
     assert config.imap.password is not None
     assert config.imap.password.get_secret_value() == "from-credentials"
     assert "from-credentials" not in repr(config)

@@ -15,7 +15,9 @@ from unittest import mock
 import pytest
 import trustme
 
-from daemon.config.load import Program, load_program
+from daemon.clock import Clock
+from daemon.config.deployment import Deployment
+from daemon.config.load import load_deployment
 from daemon.runtime.tick import TickReport, run_tick
 from daemon.store.sqlite import Store
 from daemon.transport.smtp import SmtpTransport
@@ -37,14 +39,16 @@ def config(rehearsal: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
 
 async def _tick(
     config: Path, server: SmtpServer, at: dt.datetime, tls: ssl.SSLContext | None = None
-) -> tuple[Program, TickReport]:
+) -> tuple[Deployment, TickReport]:
     with mock.patch.dict(os.environ, {"MENTORMAIL_SMTP__PORT": str(server.port)}):
-        program = load_program(config)
-    settings = program.config.smtp
+        deployment = load_deployment(config)
+    settings = deployment.settings.smtp
     report = await run_tick(
-        program, config, at, lambda: SmtpTransport(settings, tls_context=tls, data_timeout=1.0)
+        deployment,
+        Clock.frozen(at),
+        lambda: SmtpTransport(settings, tls_context=tls, data_timeout=1.0),
     )
-    return program, report
+    return deployment, report
 
 
 def _states(tmp_path: Path) -> dict[str, str]:

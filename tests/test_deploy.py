@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from daemon.config.load import load_program
+from daemon.config.load import load_deployment
 from tests.conftest import ROOT
 
 UNITS = ("mentormail.service", "mentormail-tick.service", "mentormail-tick.timer")
@@ -106,7 +106,7 @@ def test_the_units_credentials_and_state_are_what_mentormail_reads(
             state = value.split("=", 1)[1].replace("%S", str(tmp_path / "var-lib"))
             monkeypatch.setenv("MENTORMAIL_STATE__PATH", state)
     monkeypatch.setenv("CREDENTIALS_DIRECTORY", str(credentials))
-    config = load_program(ROOT / "config.example.toml").config
+    config = load_deployment(ROOT / "config.example.toml").settings
     smtp, imap = config.smtp.password, config.imap.password
     assert smtp is not None and imap is not None
     assert {smtp.get_secret_value(), imap.get_secret_value()} == {f"pw-{n}" for n in names}

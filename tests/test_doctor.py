@@ -140,15 +140,15 @@ async def _in_thread(capsys: pytest.CaptureFixture[str]) -> tuple[int, dict[str,
 def test_the_state_check_says_whether_it_exists_and_whether_a_service_holds_it(
     rehearsal: Path,
 ) -> None:
-    from daemon.config.load import load_program
+    from daemon.config.load import load_deployment
     from daemon.doctor import state_check
     from daemon.store.lock import StateLock
 
-    program = load_program(ROOT / "config.example.toml")
-    check = state_check(program, ROOT / "config.example.toml")
+    deployment = load_deployment(ROOT / "config.example.toml")
+    check = state_check(deployment)
     assert check.ok and "does not exist yet" in check.detail
     with StateLock(rehearsal / "state"):
-        held = state_check(program, ROOT / "config.example.toml")
+        held = state_check(deployment)
     assert held.ok and "a mentormail is running on it now" in held.detail
-    free = state_check(program, ROOT / "config.example.toml")
+    free = state_check(deployment)
     assert free.ok and free.detail.endswith("is writable")

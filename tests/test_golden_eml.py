@@ -9,9 +9,9 @@ import re
 
 import pytest
 
-from daemon.config.load import Program
 from daemon.decide.sends import Send
 from daemon.mail.compose import Composer
+from daemon.program.instance import Program
 from daemon.program.timeline import plan
 from tests.conftest import ROOT
 

@@ -14,8 +14,9 @@ from pathlib import Path
 import pytest
 
 from daemon.cli import main
+from daemon.ledger.records import OutboxRow
 from daemon.runtime.deliver import deliver
-from daemon.store.sqlite import OutboxRow, Store
+from daemon.store.sqlite import Store
 from daemon.transport.smtp import Outcome, SendResult
 from tests.conftest import mini_program
 from tests.smtp_server import SmtpServer

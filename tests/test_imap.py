@@ -13,8 +13,9 @@ from typing import Any
 import pytest
 
 from daemon.config.settings import ImapSettings
+from daemon.errors import ImapError
 from daemon.runtime.watch import MAX_BACKOFF, backoff, watch_inbox
-from daemon.transport.imap import Fetched, ImapError, ImapInbox, parse_fetch
+from daemon.transport.imap import Fetched, ImapInbox, parse_fetch
 from daemon.transport.imap_session import mailbox_name, quote
 from tests.dovecot import HOST, Account, Dovecot, free_port
 

@@ -13,7 +13,8 @@ import icalendar
 import pytest
 import vobject
 
-from daemon.config.load import load_program
+from daemon.clock import Clock
+from daemon.config.load import load_deployment
 from daemon.runtime.tick import run_tick
 from daemon.transport.smtp import SmtpTransport
 from tests.conftest import mini_program
@@ -43,8 +44,8 @@ def _calendar_parts(raw: bytes) -> tuple[EmailMessage, list[EmailMessage]]:
 
 
 async def _tick(config: Path, server: SmtpServer, at: dt.datetime) -> None:
-    program = load_program(config)
-    await run_tick(program, config, at, lambda: SmtpTransport(program.config.smtp))
+    deployment = load_deployment(config)
+    await run_tick(deployment, Clock.frozen(at), lambda: SmtpTransport(deployment.settings.smtp))
 
 
 def _text(server: SmtpServer, index: int) -> str:

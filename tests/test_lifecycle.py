@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from daemon import clock
+from daemon.clock import Clock
 from daemon.store.sqlite import Store
 from tests.conftest import ROOT, point_imap_at, write
 from tests.dovecot import Account
@@ -231,7 +232,7 @@ async def test_a_send_hung_past_the_drain_bound_is_cut_and_becomes_unknown(
     """The bound holds even when the server never answers the final dot: the stop takes about
     `drain_seconds`, the send is left claimed, and the next start records it as unknown (the
     organizers are told) instead of sending it a second time."""
-    from daemon.config.load import load_program
+    from daemon.config.load import load_deployment
     from daemon.runtime.service import Service
     from daemon.runtime.tick import run_tick
     from daemon.transport.smtp import SmtpTransport
@@ -239,10 +240,9 @@ async def test_a_send_hung_past_the_drain_bound_is_cut_and_becomes_unknown(
     async with SmtpServer() as server:
         server.fault("DATA", Late(30))  # the first message hangs after its final dot
         config = _config(tmp_path, server.port, people=3)
-        program = load_program(config)
-        service = Service(
-            program, config, lambda: SmtpTransport(program.config.smtp), drain_seconds=0.5
-        )
+        deployment = load_deployment(config)
+        smtp = deployment.settings.smtp
+        service = Service(deployment, lambda: SmtpTransport(smtp), drain_seconds=0.5)
         stop = asyncio.Event()
         running = asyncio.create_task(service.run(stop))
         await _until(lambda: len(server.received) >= 1, 20)
@@ -255,9 +255,7 @@ async def test_a_send_hung_past_the_drain_bound_is_cut_and_becomes_unknown(
             assert store.counts()["sending"] >= 1  # cut mid-transaction: not marked anything
         finally:
             store.close()
-        report = await run_tick(
-            program, config, clock.now(), lambda: SmtpTransport(program.config.smtp)
-        )
+        report = await run_tick(deployment, Clock.system(), lambda: SmtpTransport(smtp))
         assert report.recovered and report.alerts == 1
     ids = [
         i for r in server.received if "olive@" not in ",".join(r.rcpt_tos) for i in [r.message_id]
@@ -319,7 +317,7 @@ async def test_a_reload_that_configures_the_mailbox_starts_reading_it(
 ) -> None:
     """SIGHUP applies the whole new config: a service started without [imap] begins to read
     the mailbox once a reloaded config names one (and the old program is not kept around)."""
-    from daemon.config.load import load_program
+    from daemon.config.load import load_deployment
     from daemon.runtime.service import Service
     from daemon.transport.imap import ImapInbox
     from daemon.transport.smtp import SmtpTransport
@@ -327,12 +325,12 @@ async def test_a_reload_that_configures_the_mailbox_starts_reading_it(
     async with SmtpServer() as server:
         config = _config(tmp_path, server.port, people=1)
         monkeypatch.setenv("MENTORMAIL_IMAP__HOST", "")
-        before = load_program(config)
+        before = load_deployment(config)
         point_imap_at(imap_account, monkeypatch)
-        after = load_program(config)
+        after = load_deployment(config)
         service = Service(
-            before, config, lambda: SmtpTransport(service.program.config.smtp),
-            inbox_factory=lambda: ImapInbox(service.program.config.imap),
+            before, lambda: SmtpTransport(service.deployment.settings.smtp),
+            inbox_factory=lambda: ImapInbox(service.deployment.settings.imap),
         )  # fmt: skip
         stop = asyncio.Event()
         running = asyncio.create_task(service.run(stop))
@@ -344,7 +342,7 @@ async def test_a_reload_that_configures_the_mailbox_starts_reading_it(
             service.replace(after)
             await _until(lambda: not imap_account.uids("INBOX"), 20)
             assert imap_account.uids("Unmatched")  # read, recorded, moved
-            assert service.program is after
+            assert service.deployment is after
         finally:
             stop.set()
             await asyncio.wait_for(running, 10)

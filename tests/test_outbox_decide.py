@@ -6,10 +6,10 @@ import dataclasses
 import datetime as dt
 import json
 
-from daemon.config.load import Program
-from daemon.decide.sends import decide
+from daemon.decide.sends import due_sends as decide
+from daemon.ledger.records import EventVersion
+from daemon.program.instance import Program
 from daemon.program.timeline import Action, plan
-from daemon.store.sqlite import EventVersion
 
 UTC = dt.UTC
 

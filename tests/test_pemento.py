@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from daemon.cli import main
-from daemon.config.load import Program
+from daemon.program.instance import Program
 from tests.conftest import ROOT
 
 CALLS = {
@@ -111,7 +111,7 @@ def test_week_two_and_three_emails_do_not_repeat_each_other(pemento: Program) ->
     from daemon.program.timeline import plan
 
     timeline = plan(pemento)
-    builder, renderer = ContextBuilder(pemento, timeline), Renderer(pemento.template_dirs)
+    builder, renderer = ContextBuilder(pemento, timeline), Renderer(pemento.templates)
     dana = pemento.participants[0]
 
     def text(item: str) -> str:

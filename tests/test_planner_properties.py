@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from daemon.config.load import Program, load_program
-from daemon.program.roster import Participant
+from daemon.program.people import Participant
 from daemon.program.timeline import plan
 from tests.conftest import ROOT
 

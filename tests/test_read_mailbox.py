@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from daemon.ledger.records import Recorded, Seen
 from daemon.runtime.read import message_id_of, read_mailbox
-from daemon.store.inbox import Recorded, Seen
 from daemon.store.sqlite import Store
 from daemon.transport.imap import ImapInbox
 from tests.dovecot import Account

@@ -6,17 +6,26 @@ from pathlib import Path
 
 import pytest
 
-from daemon.mail.render import Renderer, TemplateProblem, header_safe
+from daemon.config.load import read_templates
+from daemon.errors import TemplateProblem
+from daemon.mail.render import Renderer, header_safe
 from tests.conftest import ROOT, write
 
 COMMON = ROOT / "templates" / "common"
+
+
+def renderer_of(folder: Path) -> Renderer:
+    """A renderer of the templates in `folder`, over the shipped common ones."""
+    templates, problems = read_templates([folder, COMMON])
+    assert not problems
+    return Renderer(templates)
 
 
 @pytest.fixture
 def renderer(tmp_path: Path) -> Renderer:
     write(tmp_path / "hello.md.j2", "Hi **{{ recipient.name }}**,\n\n- {{ item }}\n")
     write(tmp_path / "typo.md.j2", "Hi {{ recipient.nmae }}\n")
-    return Renderer([tmp_path, COMMON])
+    return renderer_of(tmp_path)
 
 
 CONTEXT = {
@@ -56,7 +65,7 @@ def test_missing_template(renderer: Renderer) -> None:
 def test_templates_are_sandboxed(tmp_path: Path) -> None:
     write(tmp_path / "evil.md.j2", "{{ ''.__class__.__mro__[1].__subclasses__() }}\n")
     with pytest.raises(TemplateProblem, match=r"not allowed|undefined"):
-        Renderer([tmp_path, COMMON]).render("evil", "x", CONTEXT)
+        renderer_of(tmp_path).render("evil", "x", CONTEXT)
 
 
 @pytest.mark.parametrize(
@@ -71,7 +80,7 @@ def test_dict_keys_win_over_dict_methods(tmp_path: Path) -> None:
     # regression: {"update": False} rendered `invite.update` as the dict method (truthy), so
     # every first invitation said "has changed"
     write(tmp_path / "keys.md.j2", "{{ 'yes' if invite.update else 'no' }} {{ s.items }}\n")
-    out = Renderer([tmp_path, COMMON]).render(
+    out = renderer_of(tmp_path).render(
         "keys", "x", {**CONTEXT, "invite": {"update": False}, "s": {"items": "listed"}}
     )
     assert out.text == "no listed\n"

@@ -21,7 +21,9 @@ from typing import Any
 import pytest
 
 from daemon.cli import main
-from daemon.config.load import Program, load_program
+from daemon.clock import Clock
+from daemon.config.deployment import Deployment
+from daemon.config.load import load_deployment
 from daemon.mail.message import domain_of, message_id
 from daemon.runtime import tick as tick_module
 from daemon.runtime.logs import quiet_protocol_libraries
@@ -49,24 +51,26 @@ def setup(
     return imap_account, rehearsal
 
 
-def program_for(server: SmtpServer, monkeypatch: pytest.MonkeyPatch) -> Program:
+def program_for(server: SmtpServer, monkeypatch: pytest.MonkeyPatch) -> Deployment:
     monkeypatch.setenv("MENTORMAIL_SMTP__PORT", str(server.port))
-    return load_program(CONFIG)
+    return load_deployment(CONFIG)
 
 
-async def tick(program: Program, at: dt.datetime) -> TickReport:
-    async with ImapInbox(program.config.imap) as inbox:
+async def tick(deployment: Deployment, at: dt.datetime) -> TickReport:
+    settings = deployment.settings
+    async with ImapInbox(settings.imap) as inbox:
         return await run_tick(
-            program, CONFIG, at, lambda: SmtpTransport(program.config.smtp), inbox=inbox
+            deployment, Clock.frozen(at), lambda: SmtpTransport(settings.smtp), inbox=inbox
         )
 
 
 @contextlib.asynccontextmanager
-async def serving(program: Program) -> AsyncIterator[Service]:
+async def serving(deployment: Deployment) -> AsyncIterator[Service]:
     """`run` as of AT, reading the test's mailbox, until the block ends."""
+    settings = deployment.settings
     service = Service(
-        program, CONFIG, lambda: SmtpTransport(program.config.smtp),
-        now=lambda: AT, inbox_factory=lambda: ImapInbox(program.config.imap),
+        deployment, lambda: SmtpTransport(settings.smtp),
+        clock=Clock.frozen(AT), inbox_factory=lambda: ImapInbox(settings.imap),
     )  # fmt: skip
     stop = asyncio.Event()
     running = asyncio.create_task(service.run(stop))
@@ -125,9 +129,10 @@ async def test_a_checkin_reply_is_recorded_acknowledged_and_moved_once(
     quiet_protocol_libraries()  # as the command line sets logging up
     account, state = setup
     async with SmtpServer() as server:
-        program = program_for(server, monkeypatch)
-        await tick(program, AT)
-        domain = domain_of(program.config.sender.address)
+        deployment = program_for(server, monkeypatch)
+        program = deployment.program
+        await tick(deployment, AT)
+        domain = domain_of(program.sender.address)
         [request] = [m for m in received(server) if m["Message-ID"] == message_id(REQUEST, domain)]
         reply_to = str(request["Reply-To"])
         answered = str(request["Message-ID"])
@@ -139,7 +144,7 @@ async def test_a_checkin_reply_is_recorded_acknowledged_and_moved_once(
         account.append(reply(reply_to, body + quoted + "\r\n", in_reply_to=answered))
         account.append(rsvp_accepting(FINAL_CALL_UID))  # her calendar accepts the final call
         before = len(server.received)
-        report = await tick(program, AT + dt.timedelta(hours=1))
+        report = await tick(deployment, AT + dt.timedelta(hours=1))
         assert report.inbox is not None and report.inbox.recorded == {"checkin": 1, "rsvp": 1}
         acks = received(server)[before:]
         assert len(acks) == 1 and acks[0]["To"].addresses[0].addr_spec == OLIVIA
@@ -154,13 +159,13 @@ async def test_a_checkin_reply_is_recorded_acknowledged_and_moved_once(
         assert checkin.participant == OLIVIA and checkin.obligations == (OBLIGATION,)
         assert checkin.answer == "yes" and "our group met" in checkin.text
         assert "you wrote" not in checkin.text  # the quote is stripped
-        again = await tick(program, AT + dt.timedelta(hours=2))
+        again = await tick(deployment, AT + dt.timedelta(hours=2))
         assert again.inbox is not None and again.inbox.fetched == 0
         assert len(server.received) == before + 1  # acknowledged once
         # the herons met (one member's report counts for the group): no overdue notice and no
         # flag for them; the owls did not report: they are flagged, once
         for day in (3, 5, 6, 7, 8):
-            await tick(program, dt.datetime(2021, 8, day, 12, tzinfo=dt.UTC))
+            await tick(deployment, dt.datetime(2021, 8, day, 12, tzinfo=dt.UTC))
         ids = server.message_ids()
         flag = "pemento-2021/flag/small-group-meeting-1/group:{}/0"
         assert message_id(flag.format("owls"), domain) in ids
@@ -220,9 +225,10 @@ async def test_commands_auto_replies_and_strangers(
 ) -> None:
     account, _ = setup
     async with SmtpServer() as server:
-        program = program_for(server, monkeypatch)
-        await tick(program, AT)
-        base = program.config.sender.reply_to
+        deployment = program_for(server, monkeypatch)
+        program = deployment.program
+        await tick(deployment, AT)
+        base = program.sender.reply_to
         account.append(
             reply(base, "HELP", subject="help"),
             reply(base, "I am away until Monday.", subject="Out of office",
@@ -231,7 +237,7 @@ async def test_commands_auto_replies_and_strangers(
             reply(base, "WITHDRAW\r\nI have to leave, sorry.", subject="withdraw"),
         )  # fmt: skip
         before = len(server.received)
-        report = await tick(program, AT + dt.timedelta(hours=1))
+        report = await tick(deployment, AT + dt.timedelta(hours=1))
         assert report.inbox is not None
         assert report.inbox.recorded == {"command": 2, "auto-reply": 1, "unmatched": 1}
         answers = received(server)[before:]
@@ -263,8 +269,9 @@ async def test_run_notices_a_reply_within_seconds(
 ) -> None:
     account, _ = setup
     async with SmtpServer() as server:
-        program = program_for(server, monkeypatch)
-        async with serving(program) as service:
+        deployment = program_for(server, monkeypatch)
+        program = deployment.program
+        async with serving(deployment) as service:
             for _ in range(100):  # the start-up ticks are done
                 if service.ticks >= 2:
                     break
@@ -272,7 +279,7 @@ async def test_run_notices_a_reply_within_seconds(
             before = len(server.received)
             began = asyncio.get_running_loop().time()
             await asyncio.to_thread(
-                account.append, reply(program.config.sender.reply_to, "HELP", subject="help")
+                account.append, reply(program.sender.reply_to, "HELP", subject="help")
             )
             while len(server.received) == before:
                 assert asyncio.get_running_loop().time() - began < 2.0, "IDLE missed the reply"
@@ -286,8 +293,9 @@ async def test_run_survives_a_kick_and_a_uidvalidity_change(
 ) -> None:
     account, state = setup
     async with SmtpServer() as server:
-        program = program_for(server, monkeypatch)
-        base = program.config.sender.reply_to
+        deployment = program_for(server, monkeypatch)
+        program = deployment.program
+        base = program.sender.reply_to
 
         async def answered(subject: str, count: int) -> None:
             loop = asyncio.get_running_loop()
@@ -296,7 +304,7 @@ async def test_run_survives_a_kick_and_a_uidvalidity_change(
                 assert loop.time() - began < 15.0, f"no answer {count} to {subject!r}"
                 await asyncio.sleep(0.05)
 
-        async with serving(program):
+        async with serving(deployment):
             help_subject = "How to use the program's email"
             await asyncio.to_thread(account.append, reply(base, "HELP", subject="help 1"))
             await answered(help_subject, 1)
@@ -328,12 +336,13 @@ async def test_meeting_invites_the_group_moves_and_asks_afterwards(
     herons = ["grace.okafor@example.org", "sam.delgado@example.org", "ruth.nakamura@example.org",
               OLIVIA]  # fmt: skip
     async with SmtpServer() as server:
-        program = program_for(server, monkeypatch)
-        base = program.config.sender.reply_to
-        await tick(program, AT)
+        deployment = program_for(server, monkeypatch)
+        program = deployment.program
+        base = program.sender.reply_to
+        await tick(deployment, AT)
         account.append(reply(base, "MEETING 2021-07-29 18:00 UTC", subject="our meeting"))
         before = len(server.received)
-        await tick(program, AT + dt.timedelta(hours=1))
+        await tick(deployment, AT + dt.timedelta(hours=1))
         sent = received(server)[before:]
         [answer] = [m for m in sent if str(m["Subject"]) == "Meeting set"]
         text = answer.get_body(("plain",)).get_content()  # type: ignore[union-attr]
@@ -346,14 +355,14 @@ async def test_meeting_invites_the_group_moves_and_asks_afterwards(
         # moved: the same invitations, updated
         account.append(reply(base, "MEETING 2021-07-30 18:00 UTC", subject="moved"))
         before = len(server.received)
-        await tick(program, AT + dt.timedelta(hours=2))
+        await tick(deployment, AT + dt.timedelta(hours=2))
         updates = [m for m in received(server)[before:] if "Meeting: herons" in str(m["Subject"])]
         assert len(updates) == 4 and all(str(m["Subject"]).startswith("Updated: ") for m in updates)
         # an hour after it ends, each member is asked whether it happened
         before = len(server.received)
-        await tick(program, dt.datetime(2021, 7, 30, 20, 1, tzinfo=dt.UTC))
+        await tick(deployment, dt.datetime(2021, 7, 30, 20, 1, tzinfo=dt.UTC))
         asked = received(server)[before:]
-        domain = domain_of(program.config.sender.address)
+        domain = domain_of(program.sender.address)
         base = f"pemento-2021/meeting/group:herons/{OBLIGATION}"
         wanted = {message_id(f"{base}/followup/{who}", domain): who for who in herons}
         followups = [m for m in asked if m["Message-ID"] in wanted]
@@ -382,18 +391,19 @@ async def test_a_bounce_tells_the_organizers_once_and_stops_mail_to_that_address
         ' boundary="r"\r\n\r\n'
     )
     async with SmtpServer() as server:
-        program = program_for(server, monkeypatch)
-        await tick(program, AT)
+        deployment = program_for(server, monkeypatch)
+        program = deployment.program
+        await tick(deployment, AT)
         account.append((head.format(n=1) + report).encode(), (head.format(n=2) + report).encode())
         before = len(server.received)
-        await tick(program, AT + dt.timedelta(hours=1))
+        await tick(deployment, AT + dt.timedelta(hours=1))
         notes = [m for m in received(server)[before:] if "bounced" in str(m["Subject"])]
         assert len(notes) == 1  # two bounces, one note
         assert sorted(a.addr_spec for a in notes[0]["To"].addresses) == sorted(
             o.email for o in program.organizers
         )
         before = len(server.received)
-        await tick(program, AT + dt.timedelta(days=7))  # a week of mail for everyone
+        await tick(deployment, AT + dt.timedelta(days=7))  # a week of mail for everyone
         to = [a.addr_spec for m in received(server)[before:] for a in m["To"].addresses]
         assert to and dana not in to
 
@@ -406,9 +416,10 @@ async def test_excuse_and_extend_from_an_organizer_and_refused_from_a_participan
     account, _ = setup
     morgan = "Morgan Reyes <morgan.reyes@example.org>"
     async with SmtpServer() as server:
-        program = program_for(server, monkeypatch)
-        base = program.config.sender.reply_to
-        await tick(program, AT)
+        deployment = program_for(server, monkeypatch)
+        program = deployment.program
+        base = program.sender.reply_to
+        await tick(deployment, AT)
         account.append(
             reply(base, "EXCUSE tomasz.nowak@example.org small-group-meeting-1", sender=morgan,
                   subject="excuse"),
@@ -417,15 +428,15 @@ async def test_excuse_and_extend_from_an_organizer_and_refused_from_a_participan
             reply(base, "EXCUSE olivia.brennan@example.org small-group-meeting-1", subject="me"),
         )  # fmt: skip
         before = len(server.received)
-        await tick(program, AT + dt.timedelta(hours=1))
+        await tick(deployment, AT + dt.timedelta(hours=1))
         answers = {str(m["Subject"]): m["To"].addresses[0].addr_spec
                    for m in received(server)[before:]}  # fmt: skip
         assert answers["Done: EXCUSE Small Group Meeting 1"] == "morgan.reyes@example.org"
         assert answers["Done: EXTEND Small Group Meeting 1"] == "morgan.reyes@example.org"
         assert answers["Not understood"] == OLIVIA  # participants cannot excuse themselves
         for day in (3, 5, 6, 7, 8):
-            await tick(program, dt.datetime(2021, 8, day, 12, tzinfo=dt.UTC))
-        domain = domain_of(program.config.sender.address)
+            await tick(deployment, dt.datetime(2021, 8, day, 12, tzinfo=dt.UTC))
+        domain = domain_of(program.sender.address)
         flag = "pemento-2021/flag/small-group-meeting-1/group:{}/0"
         ids = server.message_ids()
         assert message_id(flag.format("herons"), domain) in ids  # no one reported, no one excused
@@ -437,7 +448,7 @@ async def test_excuse_and_extend_from_an_organizer_and_refused_from_a_participan
                   ["obligations"] if "/small-group-meeting-1/" in o["key"]}  # fmt: skip
         assert states == {"group:herons": "overdue", "group:owls": "excused",
                           "group:sparrows": "pending"}  # fmt: skip
-        await tick(program, dt.datetime(2021, 8, 22, 12, tzinfo=dt.UTC))  # the extension ran out
+        await tick(deployment, dt.datetime(2021, 8, 22, 12, tzinfo=dt.UTC))  # the extension ran out
         assert server.message_ids().count(message_id(flag.format("sparrows"), domain)) == 1
         assert message_id(flag.format("owls"), domain) not in server.message_ids()
 
@@ -449,16 +460,17 @@ async def test_a_reply_with_only_the_quote_counts_for_nothing_and_says_so(
 ) -> None:
     account, state = setup
     async with SmtpServer() as server:
-        program = program_for(server, monkeypatch)
-        await tick(program, AT)
-        domain = domain_of(program.config.sender.address)
+        deployment = program_for(server, monkeypatch)
+        program = deployment.program
+        await tick(deployment, AT)
+        domain = domain_of(program.sender.address)
         [request] = [m for m in received(server) if m["Message-ID"] == message_id(REQUEST, domain)]
         quote = "On Tuesday you wrote:\r\n> Did your group meet?\r\n"
         account.append(
             reply(str(request["Reply-To"]), quote, in_reply_to=str(request["Message-ID"]))
         )
         before = len(server.received)
-        await tick(program, AT + dt.timedelta(hours=1))
+        await tick(deployment, AT + dt.timedelta(hours=1))
         [answer] = received(server)[before:]
         assert str(answer["Subject"]) == "Nothing recorded"
         store = Store.open(state / "state")
@@ -485,10 +497,11 @@ async def test_a_failing_reading_pass_does_not_stop_the_watcher(
 
     monkeypatch.setattr(tick_module, "read_mailbox", flaky)
     async with SmtpServer() as server:
-        program = program_for(server, monkeypatch)
-        async with serving(program):
+        deployment = program_for(server, monkeypatch)
+        program = deployment.program
+        async with serving(deployment):
             await asyncio.to_thread(
-                account.append, reply(program.config.sender.reply_to, "HELP", subject="help")
+                account.append, reply(program.sender.reply_to, "HELP", subject="help")
             )
             loop = asyncio.get_running_loop()
             began = loop.time()
@@ -496,3 +509,43 @@ async def test_a_failing_reading_pass_does_not_stop_the_watcher(
                 assert loop.time() - began < 20, "the watcher died after a failed pass"
                 await asyncio.sleep(0.1)
     assert not failures  # it did fail once
+
+
+@pytest.mark.asyncio
+@pytest.mark.timeout(60)
+async def test_a_queued_reminder_whose_obligation_is_met_meanwhile_is_not_sent(
+    setup: tuple[Account, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The reminder was queued (the server said "try later"), then Olivia reported that her
+    group met: the next pass reads that first and drops the reminder, never sends it."""
+    account, state = setup
+    reminder = "pemento-2021/reminder/small-group-meeting-1/group:herons/0/2d/" + OLIVIA
+    due = dt.datetime(2021, 7, 29, 23, 0, 30, tzinfo=dt.UTC)
+    async with SmtpServer() as server:
+        deployment = program_for(server, monkeypatch)
+        domain = domain_of(deployment.program.sender.address)
+        await tick(deployment, AT)
+        [request] = [m for m in received(server) if m["Message-ID"] == message_id(REQUEST, domain)]
+        server.fault("MAIL", "451 4.3.0 Try again later", times=100)
+        await tick(deployment, due)  # the reminders of 29 July are queued, not sent
+        store = Store.open(state / "state")
+        try:
+            queued = {r.key: r for r in store.rows("pending")}
+        finally:
+            store.close()
+        assert reminder in queued and queued[reminder].attempts == 1
+        server.clear_faults()
+        account.append(
+            reply(str(request["Reply-To"]), "Yes, we met on Tuesday.\r\n",
+                  in_reply_to=str(request["Message-ID"]))
+        )  # fmt: skip
+        report = await tick(deployment, due + dt.timedelta(minutes=10))  # the retry is due
+        assert report.inbox is not None and report.inbox.recorded == {"checkin": 1}
+        assert report.revoked >= 1
+        store = Store.open(state / "state")
+        try:
+            row = next(r for r in store.rows() if r.key == reminder)
+        finally:
+            store.close()
+        assert row.state == "skipped" and "already" in row.last_error
+        assert message_id(reminder, domain) not in server.message_ids()

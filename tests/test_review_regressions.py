@@ -37,7 +37,7 @@ def test_latin1_roster_is_a_problem_not_a_crash(
 def test_bom_in_config_and_roster(tmp_path: Path) -> None:
     config = _copy(tmp_path, roster=b"\xef\xbb\xbf" + ROSTER.read_bytes())
     config.write_bytes(b"\xef\xbb\xbf" + config.read_bytes())
-    program, _ = validate(config)
+    program = validate(config)[0].program
     assert len(program.participants) == 11
 
 
@@ -74,8 +74,9 @@ def test_broken_required_keys_still_let_the_roster_be_checked(tmp_path: Path) ->
 
 def test_empty_reply_to_means_the_sending_address(tmp_path: Path) -> None:
     text = EXAMPLE.read_text().replace('reply_to = "pemento-replies@example.org"', 'reply_to = ""')
-    program, _ = validate(_copy(tmp_path, text))
-    assert program.config.sender.reply_to is None
+    deployment, _ = validate(_copy(tmp_path, text))
+    assert deployment.settings.sender.reply_to is None
+    assert deployment.program.sender.reply_base == deployment.program.sender.address
 
 
 def test_environment_values_are_blamed_on_the_variable(monkeypatch: pytest.MonkeyPatch) -> None:

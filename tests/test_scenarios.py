@@ -16,10 +16,12 @@ from pathlib import Path
 import pytest
 
 from daemon.cli import main
-from daemon.config.load import Program, load_program
+from daemon.clock import Clock
+from daemon.config.deployment import Deployment
+from daemon.config.load import load_deployment
 from daemon.mail.message import domain_of, message_id
 from daemon.runtime.logs import quiet_protocol_libraries
-from daemon.runtime.tick import run_tick, state_dir
+from daemon.runtime.tick import run_tick
 from daemon.store.sqlite import Store
 from daemon.transport.imap import ImapInbox
 from daemon.transport.smtp import SmtpTransport
@@ -33,10 +35,6 @@ RUTH, KAYLA = "ruth.adler@example.org", "kayla.brooks@example.org"
 PAIR = "pair:pair-01"
 
 
-def program_state(program: Program) -> Path:
-    return state_dir(program, CONFIG)
-
-
 def at(text: str) -> dt.datetime:
     return dt.datetime.fromisoformat(text).replace(tzinfo=dt.UTC)
 
@@ -47,10 +45,11 @@ def plci(rehearsal: Path, imap_account: Account, monkeypatch: pytest.MonkeyPatch
     return imap_account
 
 
-async def tick(program: Program, when: dt.datetime, config: Path = CONFIG) -> None:
-    async with ImapInbox(program.config.imap) as inbox:
+async def tick(deployment: Deployment, when: dt.datetime) -> None:
+    settings = deployment.settings
+    async with ImapInbox(settings.imap) as inbox:
         await run_tick(
-            program, config, when, lambda: SmtpTransport(program.config.smtp), inbox=inbox
+            deployment, Clock.frozen(when), lambda: SmtpTransport(settings.smtp), inbox=inbox
         )
 
 
@@ -78,8 +77,9 @@ async def test_plci_agreement_months_and_quarters(
 ) -> None:
     async with SmtpServer() as server:
         monkeypatch.setenv("MENTORMAIL_SMTP__PORT", str(server.port))
-        program = load_program(CONFIG)
-        domain = domain_of(program.config.sender.address)
+        deployment = load_deployment(CONFIG)
+        program = deployment.program
+        domain = domain_of(program.sender.address)
 
         def request(item: str, k: int, who: str) -> EmailMessage:
             found = sent(server, f"{PID}/request/{item}/{PAIR}/{k}/{who}", domain)
@@ -89,17 +89,17 @@ async def test_plci_agreement_months_and_quarters(
         def flagged(item: str, k: int) -> bool:
             return sent(server, f"{PID}/flag/{item}/{PAIR}/{k}", domain) is not None
 
-        await tick(program, at("2026-01-12T16:00"))
+        await tick(deployment, at("2026-01-12T16:00"))
         plci.append(
             answer(request("mentoring-agreement", 0, KAYLA), KAYLA, "Yes, I agree and signed.", 1),
             answer(request("monthly-contact", 0, KAYLA), KAYLA, "Yes, we met on Friday.", 2),
         )
         for when in ("2026-01-13T16:00", "2026-02-05T16:00", "2026-02-16T16:00",
                      "2026-03-08T16:00", "2026-03-16T16:00"):  # fmt: skip
-            await tick(program, at(when))
+            await tick(deployment, at(when))
         plci.append(answer(request("monthly-contact", 2, RUTH), RUTH, "Yes, twice this month.", 3))
         for when in ("2026-03-17T16:00", "2026-03-23T16:00", "2026-04-10T16:00"):
-            await tick(program, at(when))
+            await tick(deployment, at(when))
 
         assert flagged("mentoring-agreement", 0)  # the mentee answered, the mentor did not
         assert not flagged("monthly-contact", 0)  # met in January
@@ -143,11 +143,12 @@ async def test_career_meeting_tool_fields_are_read_and_private_ones_stay_private
     secret = "Zanzibar-pelican-4417"  # planted in private fields only
     async with SmtpServer() as server:
         monkeypatch.setenv("MENTORMAIL_SMTP__PORT", str(server.port))
-        program = load_program(CAREER)
-        domain = domain_of(program.config.sender.address)
+        deployment = load_deployment(CAREER)
+        program = deployment.program
+        domain = domain_of(program.sender.address)
 
         async def career_tick(when: str) -> None:
-            await tick(program, at(when), CAREER)
+            await tick(deployment, at(when))
 
         await career_tick("2026-10-07T15:00")
         request = sent(server, f"{pid}/request/monthly-meeting/{pair}/0/{daniel}", domain)
@@ -166,7 +167,7 @@ async def test_career_meeting_tool_fields_are_read_and_private_ones_stay_private
         for when in ("2026-10-14T16:00", "2026-11-09T16:00"):  # reminders, digests, the next month
             await career_tick(when)
 
-        store = Store.open(program_state(program))
+        store = Store.open(deployment.state_dir)
         try:
             [(_, checkin)] = store.checkins()
         finally:
@@ -208,14 +209,15 @@ async def test_acl_thank_you_note_within_two_days_is_tracked(
     pid, joshua = "acl-mentoring", "joshua.bennett@example.org"
     async with SmtpServer() as server:
         monkeypatch.setenv("MENTORMAIL_SMTP__PORT", str(server.port))
-        program = load_program(ACL)
-        domain = domain_of(program.config.sender.address)
+        deployment = load_deployment(ACL)
+        program = deployment.program
+        domain = domain_of(program.sender.address)
         other = next(
             p.email for p in program.participants if p.role == "mentee" and p.email != joshua
         )
 
         async def acl_tick(when: str) -> None:
-            await tick(program, at(when), ACL)
+            await tick(deployment, at(when))
 
         await acl_tick("2026-07-24T15:00")
         key = f"{pid}/request/thank-you-note/{joshua}/0/{joshua}"
@@ -241,20 +243,21 @@ async def test_pause_shifts_reminders_and_resume_brings_them_back(
 ) -> None:
     async with SmtpServer() as server:
         monkeypatch.setenv("MENTORMAIL_SMTP__PORT", str(server.port))
-        program = load_program(CONFIG)
-        domain = domain_of(program.config.sender.address)
-        base = program.config.sender.reply_to
+        deployment = load_deployment(CONFIG)
+        program = deployment.program
+        domain = domain_of(program.sender.address)
+        base = program.sender.reply_to
 
-        await tick(program, at("2026-01-12T16:00"))
+        await tick(deployment, at("2026-01-12T16:00"))
         pause = (f"From: {KAYLA}\r\nTo: {base}\r\nSubject: PAUSE until 2026-02-03\r\n"
                  "Message-ID: <pause-1@mail.example.net>\r\n\r\nAway for a while.\r\n")  # fmt: skip
         plci.append(pause.encode())
         for when in ("2026-01-13T16:00", "2026-01-25T16:00", "2026-01-31T16:00"):
-            await tick(program, at(when))
+            await tick(deployment, at(when))
         assert sent(server, f"{PID}/reminder/mentoring-agreement/{PAIR}/0/7d/{RUTH}", domain)
         assert not sent(server, f"{PID}/reminder/mentoring-agreement/{PAIR}/0/7d/{KAYLA}", domain)
         assert not sent(server, f"{PID}/reminder/monthly-contact/{PAIR}/0/4d/{KAYLA}", domain)
-        await tick(program, at("2026-02-03T16:00"))  # the pause is over: still-useful ones go
+        await tick(deployment, at("2026-02-03T16:00"))  # the pause is over: still-useful ones go
         assert sent(server, f"{PID}/reminder/monthly-contact/{PAIR}/0/4d/{KAYLA}", domain)
         # the agreement's reminders were due by 2 February: too late now, skipped as stale
         assert not sent(server, f"{PID}/reminder/mentoring-agreement/{PAIR}/0/7d/{KAYLA}", domain)
@@ -267,18 +270,19 @@ async def test_a_pause_suspends_the_flag_about_what_the_paused_person_owes(
 ) -> None:
     async with SmtpServer() as server:
         monkeypatch.setenv("MENTORMAIL_SMTP__PORT", str(server.port))
-        program = load_program(CONFIG)
-        domain = domain_of(program.config.sender.address)
-        base = program.config.sender.reply_to
+        deployment = load_deployment(CONFIG)
+        program = deployment.program
+        domain = domain_of(program.sender.address)
+        base = program.sender.reply_to
         flag = f"{PID}/flag/mentoring-agreement/{PAIR}/0"
-        await tick(program, at("2026-01-12T16:00"))
+        await tick(deployment, at("2026-01-12T16:00"))
         ruths = sent(server, f"{PID}/request/mentoring-agreement/{PAIR}/0/{RUTH}", domain)
         assert ruths is not None
         pause = (f"From: {KAYLA}\r\nTo: {base}\r\nSubject: PAUSE until 2026-02-10\r\n"
                  "Message-ID: <pause-2@mail.example.net>\r\n\r\nOn leave.\r\n")  # fmt: skip
         plci.append(answer(ruths, RUTH, "Yes, I agree.", 30), pause.encode())
         for when in ("2026-01-13T16:00", "2026-02-05T16:00"):
-            await tick(program, at(when))
+            await tick(deployment, at(when))
         assert sent(server, flag, domain) is None  # only Kayla owes it, and she is away
-        await tick(program, at("2026-02-11T16:00"))  # back, and still not answered
+        await tick(deployment, at("2026-02-11T16:00"))  # back, and still not answered
         assert server.message_ids().count(message_id(flag, domain)) == 1

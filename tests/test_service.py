@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from daemon import clock
-from daemon.config.load import load_program
+from daemon.config.load import load_deployment
 from daemon.runtime.service import Service
 from daemon.transport.smtp import SmtpTransport
 from tests.conftest import ROOT, write
@@ -82,8 +82,8 @@ async def test_catches_up_then_wakes_at_the_next_instant(tmp_path: Path) -> None
     target = (clock.now() + dt.timedelta(seconds=3)).replace(microsecond=0)
     async with SmtpServer() as server:
         config = _config(tmp_path, server.port, target)
-        program = load_program(config)
-        service = Service(program, config, lambda: SmtpTransport(program.config.smtp))
+        deployment = load_deployment(config)
+        service = Service(deployment, lambda: SmtpTransport(deployment.settings.smtp))
         stop = asyncio.Event()
         task = asyncio.create_task(service.run(stop))
         for _ in range(150):  # bounded: 15 s

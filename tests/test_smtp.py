@@ -16,7 +16,7 @@ import trustme
 
 from daemon.config.settings import SmtpSettings
 from daemon.errors import MentormailError
-from daemon.transport.ratelimit import DAY, RateLimiter
+from daemon.transport.ratelimit import RateLimiter
 from daemon.transport.smtp import (
     Outcome,
     Phase,
@@ -116,64 +116,32 @@ def free_port() -> int:
 # --- the rate limiter (pure) -------------------------------------------------------------
 
 LIMITS = [
-    # per_minute, per_day, sends recorded at, now, expected delay
-    (0, 0, [0.0] * 500, 0.0, 0.0),
-    (2, 0, [], 0.0, 0.0),
-    (2, 0, [0.0], 0.0, 0.0),
-    (2, 0, [0.0, 1.0], 1.0, 59.0),
-    (2, 0, [0.0, 30.0], 59.0, 1.0),
-    (2, 0, [0.0, 30.0], 60.0, 0.0),  # a send exactly 60 s old has left the window
-    (2, 0, [0.0, 30.0, 60.0], 61.0, 29.0),
-    (3, 0, [0.0, 10.0, 20.0], 30.0, 30.0),
-    (0, 2, [0.0, 100.0], 200.0, DAY - 200.0),
-    (0, 2, [0.0, 100.0], DAY, 0.0),
-    (0, 2, [0.0, 100.0, DAY], DAY + 1.0, 99.0),
-    (60, 2, [0.0, 1.0], 30.0, DAY - 30.0),  # the day limit dominates
-    (1, 500, [0.0], 30.0, 30.0),  # the minute limit dominates
+    # per_minute, sends recorded at, now, expected delay
+    (0, [0.0] * 500, 0.0, 0.0),
+    (2, [], 0.0, 0.0),
+    (2, [0.0], 0.0, 0.0),
+    (2, [0.0, 1.0], 1.0, 59.0),
+    (2, [0.0, 30.0], 59.0, 1.0),
+    (2, [0.0, 30.0], 60.0, 0.0),  # a send exactly 60 s old has left the window
+    (2, [0.0, 30.0, 60.0], 61.0, 29.0),
+    (3, [0.0, 10.0, 20.0], 30.0, 30.0),
+    (1, [0.0], 30.0, 30.0),
 ]
 
 
-@pytest.mark.parametrize(("per_minute", "per_day", "sends", "now", "expected"), LIMITS)
+@pytest.mark.parametrize(("per_minute", "sends", "now", "expected"), LIMITS)
 def test_rate_limiter_windows(
-    per_minute: int, per_day: int, sends: list[float], now: float, expected: float
+    per_minute: int, sends: list[float], now: float, expected: float
 ) -> None:
-    limiter = RateLimiter(per_minute, per_day)
+    limiter = RateLimiter(per_minute)
     for t in sends:
         limiter.record(t)
     assert limiter.delay(now) == pytest.approx(expected)
 
 
-PAUSES = [
-    # pauses requested (in order), now, expected delay
-    ([100.0], 40.0, 60.0),
-    ([100.0], 100.0, 0.0),
-    ([100.0, 50.0], 40.0, 60.0),  # a shorter pause never shortens a longer one
-    ([50.0, 100.0], 40.0, 60.0),
-]
-
-
-@pytest.mark.parametrize(("pauses", "now", "expected"), PAUSES)
-def test_rate_limiter_pause(pauses: list[float], now: float, expected: float) -> None:
-    limiter = RateLimiter(0, 0)
-    for t in pauses:
-        limiter.pause_until(t)
-    assert limiter.delay(now) == pytest.approx(expected)
-
-
-def test_rate_limiter_pause_ends_and_resume() -> None:
-    limiter = RateLimiter(1, 0)
-    limiter.record(0.0)
-    limiter.pause_until(500.0)
-    assert limiter.delay(10.0) == pytest.approx(490.0)
-    limiter.resume()
-    assert limiter.paused_until is None
-    assert limiter.delay(10.0) == pytest.approx(50.0)  # the window still applies
-    limiter.pause_until(70.0)
-    assert limiter.delay(65.0) == pytest.approx(5.0)
-    assert limiter.delay(70.0) == 0.0
-    assert limiter.paused_until is None
+def test_rate_limiter_refuses_a_negative_limit() -> None:
     with pytest.raises(ValueError, match=">= 0"):
-        RateLimiter(-1, 0)
+        RateLimiter(-1)
 
 
 # --- the outcome table (pure) ------------------------------------------------------------
@@ -438,20 +406,18 @@ async def test_concurrent_sends_share_a_bounded_pool(server: SmtpServer) -> None
 
 
 @pytest.mark.asyncio
-async def test_wait_turn_applies_the_minute_limit_and_a_pause(server: SmtpServer) -> None:
+async def test_wait_turn_applies_the_minute_limit(server: SmtpServer) -> None:
     fake = FakeTime()
     config = settings(server, max_per_minute=2, max_per_day=3)
     async with SmtpTransport(config, clock=fake.clock, sleep=fake.sleep) as transport:
-        for n in range(3):
+        for n in range(4):
             await transport.wait_turn()
             await assert_sends(transport, server, n)
+        # the third waits for the first to leave the window; no day wait here: the store
+        # counts days
         assert fake.sleeps == [pytest.approx(60.0)]
-        transport.limiter.pause_until(fake.now + 1000.0)
-        await transport.wait_turn()
-        await assert_sends(transport, server, 3)
-        assert fake.sleeps[1] == pytest.approx(1000.0)  # no day wait here: the store counts days
         await assert_sends(transport, server, 4)  # send itself never waits
-        assert len(fake.sleeps) == 2
+        assert len(fake.sleeps) == 1
 
 
 @pytest.mark.asyncio

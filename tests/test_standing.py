@@ -15,8 +15,8 @@ from daemon.decide.standing import (
     standings,
     without_withdrawn,
 )
+from daemon.ledger.records import Command
 from daemon.program.timeline import Action
-from daemon.store.inbox import Command
 
 ANN, BO = "ann@example.org", "bo@example.org"
 SYDNEY = ZoneInfo("Australia/Sydney")

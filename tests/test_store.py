@@ -8,8 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from daemon.store.lock import AlreadyRunning, StateLock
-from daemon.store.sqlite import EventVersion, OutboxRow, Store, StoreError
+from daemon.errors import AlreadyRunning, StoreError
+from daemon.ledger.records import Batch, EventVersion, Finish, OutboxRow
+from daemon.store.lock import StateLock
+from daemon.store.sqlite import Store
 
 T0 = dt.datetime(2021, 7, 12, 16, tzinfo=dt.UTC)
 
@@ -44,19 +46,19 @@ def test_keys_are_unique_and_enqueue_is_idempotent(tmp_path: Path) -> None:
     store = Store.open(tmp_path)
     assert store.enqueue([row("a"), row("b")], T0) == 2
     assert store.enqueue([row("a"), row("c")], T0) == 1
-    assert store.known_keys() == {"a", "b", "c"}
+    assert store.snapshot().known == {"a", "b", "c"}
     assert [r.key for r in store.due(T0)] == ["a", "b", "c"]
 
 
 def test_claim_finish_and_recover(tmp_path: Path) -> None:
     store = Store.open(tmp_path)
     store.enqueue([row("a"), row("b"), row("c")], T0)
-    assert store.claim("a", T0) and not store.claim("a", T0)  # claimed once only
-    store.finish("a", "sent", T0)
-    assert store.claim("b", T0)
+    assert store.step(None, "a", T0) and not store.step(None, "a", T0)  # claimed once only
+    store.step(Finish("a", "sent"), None, T0)
+    assert store.step(None, "b", T0)
     later = T0 + dt.timedelta(minutes=5)
-    store.claim("c", T0)
-    store.finish("c", "pending", T0, error="451 try later", retry_at=later)
+    store.step(None, "c", T0)
+    store.step(Finish("c", "pending", "451 try later", later), None, T0)
     assert [r.key for r in store.due(T0)] == []
     assert [r.key for r in store.due(later)] == ["c"]
     # a crash left "b" claimed: it may have been delivered, so it becomes unknown
@@ -64,9 +66,9 @@ def test_claim_finish_and_recover(tmp_path: Path) -> None:
     store = Store.open(tmp_path)
     assert store.recover(later) == ["b"]
     assert store.counts() == {"sent": 1, "unknown": 1, "pending": 1}
-    assert [r.key for r in store.unreported(("unknown",))] == ["b"]
-    store.mark_reported(["b"], later)
-    assert store.unreported(("unknown",)) == []
+    assert [f.key for f in store.snapshot().failures] == ["b"]
+    store.apply(Batch(reported=("b",)), later)
+    assert store.snapshot().failures == ()
 
 
 def test_event_versions_saved_with_rows(tmp_path: Path) -> None:

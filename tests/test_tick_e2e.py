@@ -13,7 +13,9 @@ from pathlib import Path
 import pytest
 import trustme
 
-from daemon.config.load import Program, load_program
+from daemon.clock import Clock
+from daemon.config.deployment import Deployment
+from daemon.config.load import load_deployment
 from daemon.decide.sends import SENDABLE
 from daemon.mail.message import domain_of, message_id
 from daemon.program.timeline import Action, plan
@@ -26,9 +28,9 @@ CONFIG = ROOT / "config.example.toml"
 PASSWORD = "correct horse battery staple"
 
 
-def _program(monkeypatch: pytest.MonkeyPatch, port: int) -> Program:
+def _program(monkeypatch: pytest.MonkeyPatch, port: int) -> Deployment:
     monkeypatch.setenv("MENTORMAIL_SMTP__PORT", str(port))
-    return load_program(CONFIG)
+    return load_deployment(CONFIG)
 
 
 def _sendable(timeline: list[Action]) -> list[Action]:
@@ -41,13 +43,14 @@ async def test_whole_program_at_the_planned_instants(
     rehearsal: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     async with SmtpServer() as server:
-        program = _program(monkeypatch, server.port)
-        timeline = _sendable(plan(program))
-        domain = domain_of(program.config.sender.address)
+        deployment = _program(monkeypatch, server.port)
+        timeline = _sendable(plan(deployment.program))
+        domain = domain_of(deployment.program.sender.address)
+        smtp = deployment.settings.smtp
         expected = {message_id(a.key, domain): a for a in timeline}
         instants = sorted({a.at for a in timeline})
         for at in instants:
-            report = await run_tick(program, CONFIG, at, lambda: SmtpTransport(program.config.smtp))
+            report = await run_tick(deployment, Clock.frozen(at), lambda: SmtpTransport(smtp))
             assert report.skipped == 0 and not report.outcomes.keys() - {"sent"}
         got = server.message_ids()
         assert len(got) == len(set(got)) == len(expected)  # every planned send, exactly once
@@ -62,7 +65,7 @@ async def test_whole_program_at_the_planned_instants(
         # repeating a tick, or ticking later, sends nothing more
         before = len(server.received)
         for at in (instants[-1], instants[-1] + dt.timedelta(days=30)):
-            report = await run_tick(program, CONFIG, at, lambda: SmtpTransport(program.config.smtp))
+            report = await run_tick(deployment, Clock.frozen(at), lambda: SmtpTransport(smtp))
             assert report.enqueued == 0
         assert len(server.received) == before
 
@@ -78,11 +81,12 @@ async def test_starttls_and_auth(rehearsal: Path, monkeypatch: pytest.MonkeyPatc
     monkeypatch.setenv("MENTORMAIL_SMTP__USERNAME", "pemento")
     monkeypatch.setenv("MENTORMAIL_SMTP__PASSWORD", PASSWORD)
     async with SmtpServer(starttls=server_ctx, users={"pemento": PASSWORD}) as server:
-        program = _program(monkeypatch, server.port)
+        deployment = _program(monkeypatch, server.port)
         at = dt.datetime(2021, 7, 5, 20, tzinfo=dt.UTC)  # the welcome and invitations are due
-        due = [a for a in _sendable(plan(program)) if a.at <= at]
+        due = [a for a in _sendable(plan(deployment.program)) if a.at <= at]
+        smtp = deployment.settings.smtp
         report = await run_tick(
-            program, CONFIG, at, lambda: SmtpTransport(program.config.smtp, tls_context=client_ctx)
+            deployment, Clock.frozen(at), lambda: SmtpTransport(smtp, tls_context=client_ctx)
         )
         assert report.outcomes["sent"] == len(due) > 0
         assert all(r.tls and r.login == "pemento" for r in server.received)

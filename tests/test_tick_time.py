@@ -13,7 +13,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from daemon.config.load import load_program
+from daemon.clock import Clock
+from daemon.config.load import load_deployment
 from daemon.program.timeline import plan
 from daemon.runtime.tick import run_tick
 from daemon.store.sqlite import Store
@@ -36,18 +37,19 @@ async def test_local_nine_on_dst_weeks_and_not_a_second_early(
     config = mini_program(rehearsal, PEOPLE, start="2026-03-02", weeks=6, digest=False)
     async with SmtpServer() as server:
         monkeypatch.setenv("MENTORMAIL_SMTP__PORT", str(server.port))
-        program = load_program(config)
-        instants = sorted({a.at for a in plan(program) if a.kind == "email"})
+        deployment = load_deployment(config)
+        instants = sorted({a.at for a in plan(deployment.program) if a.kind == "email"})
         for at in instants:
             before = len(server.received)
             await run_tick(
-                program,
-                config,
-                at - dt.timedelta(seconds=1),
-                lambda: SmtpTransport(program.config.smtp),
+                deployment,
+                Clock.frozen(at - dt.timedelta(seconds=1)),
+                lambda: SmtpTransport(deployment.settings.smtp),
             )
             assert len(server.received) == before  # nothing early
-            await run_tick(program, config, at, lambda: SmtpTransport(program.config.smtp))
+            await run_tick(
+                deployment, Clock.frozen(at), lambda: SmtpTransport(deployment.settings.smtp)
+            )
             assert len(server.received) == before + 1
     assert len(server.received) == 12
     for received in server.received:
@@ -65,14 +67,14 @@ async def test_downtime_across_two_due_instants(
     )
     async with SmtpServer() as server:
         monkeypatch.setenv("MENTORMAIL_SMTP__PORT", str(server.port))
-        program = load_program(config)
-        factory = lambda: SmtpTransport(program.config.smtp)  # noqa: E731
-        await run_tick(program, config, dt.datetime(2026, 3, 2, 15, tzinfo=dt.UTC), factory)
+        deployment = load_deployment(config)
+        factory = lambda: SmtpTransport(deployment.settings.smtp)  # noqa: E731
+        at = dt.datetime(2026, 3, 2, 15, tzinfo=dt.UTC)
+        await run_tick(deployment, Clock.frozen(at), factory)
         # down from 2 March until 17 March 16:00 UTC: week 2's email (9 March, useful for 7
         # days) is stale; week 3's (16 March) is still useful and goes out late
-        report = await run_tick(
-            program, config, dt.datetime(2026, 3, 17, 16, tzinfo=dt.UTC), factory
-        )
+        at = dt.datetime(2026, 3, 17, 16, tzinfo=dt.UTC)
+        report = await run_tick(deployment, Clock.frozen(at), factory)
     assert report.skipped == 1 and report.outcomes["sent"] == 1
     store = Store.open(rehearsal / "state")
     states = {r.key.split("/")[3]: r.state for r in store.rows()}

@@ -3,28 +3,27 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
-from typing import TYPE_CHECKING
 
+from daemon.config.deployment import Deployment
+from daemon.config.roster import RosterEntry
 from daemon.errors import Problem
-from daemon.program.roster import Participant, RosterEntry
+from daemon.program.people import Participant
 from daemon.program.schedule import EligibilityRule
-
-if TYPE_CHECKING:
-    from daemon.config.load import Program
 
 Locator = Callable[[Participant, str, str, str], Problem]
 
 
-def check_roster(program: Program) -> Iterator[Problem]:
+def check_roster(deployment: Deployment) -> Iterator[Problem]:
+    program = deployment.program
     info = program.schedule.program
-    entry = {id(e.participant): e for e in program.roster_entries}
+    entry = {id(e.participant): e for e in deployment.roster_entries}
 
     def at(p: Participant, key: str, message: str, hint: str = "") -> Problem:
         e: RosterEntry = entry[id(p)]
         return Problem(e.file, e.line_of(key), key, message, hint)
 
     seen = {o.email.lower(): "an organizer" for o in program.organizers}
-    for e in program.roster_entries:
+    for e in deployment.roster_entries:
         for address in (e.participant.email, *e.participant.aliases):
             first = seen.setdefault(address.lower(), f"{e.file}:{e.line}")
             if first != f"{e.file}:{e.line}":
@@ -50,13 +49,14 @@ def check_roster(program: Program) -> Iterator[Problem]:
             )
         for rule, message, hint in _ineligible(p, program.schedule.eligibility):
             yield at(p, f"attributes.{rule.attribute}", message, hint)
-    yield from _units(program, at)
+    yield from _units(deployment, at)
 
 
-def _units(program: Program, at: Locator) -> Iterator[Problem]:
+def _units(deployment: Deployment, at: Locator) -> Iterator[Problem]:
+    program = deployment.program
     info = program.schedule.program
     for pair_id, members in program.pairs().items():
-        if f"pair:{pair_id}" in program.dropped_units:
+        if f"pair:{pair_id}" in deployment.dropped_units:
             continue  # the partner's own row was refused; that problem is reported already
         if len(members) == 1:
             yield at(members[0], "pair", f"pair {pair_id!r} has no partner",
@@ -71,7 +71,7 @@ def _units(program: Program, at: Locator) -> Iterator[Problem]:
             yield at(members[1], "pair", f"pair {pair_id!r} is {roles}", wanted)
     if info.structure == "groups":
         for group_id, members in program.groups().items():
-            if len(members) == 1 and f"group:{group_id}" not in program.dropped_units:
+            if len(members) == 1 and f"group:{group_id}" not in deployment.dropped_units:
                 yield at(members[0], "group", f"group {group_id!r} has only one member",
                          "check the spelling of the group id")  # fmt: skip
 

@@ -5,28 +5,28 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterator
-from typing import TYPE_CHECKING
 
+from daemon.config.deployment import Deployment
 from daemon.errors import Problem
+from daemon.program.obligation_actions import event_window
 from daemon.program.timespec import WEEKDAYS
-
-if TYPE_CHECKING:
-    from daemon.config.load import Program
+from daemon.program.windows import event_span, obligation_windows, phase_span
 
 SLACK = dt.timedelta(weeks=8)  # messages may go out this long before or after the program
 
 
-def check_timing(program: Program) -> Iterator[Problem]:
-    from daemon.program.obligation_actions import event_window
-    from daemon.program.windows import event_span, obligation_windows, phase_span
-
-    s = program.schedule_source
+def check_timing(deployment: Deployment) -> Iterator[Problem]:
+    program = deployment.program
+    s = deployment.schedule_source
     first, end = program.start, program.end
     span = f"the program runs {first} to {end - dt.timedelta(days=1)}"
     info = program.schedule.program
     weekday = WEEKDAYS[first.weekday()]
-    if ("program", "start") not in program.stand_ins and info.start_weekday not in (None, weekday):
-        yield program.config_problem(
+    if ("program", "start") not in deployment.stand_ins and info.start_weekday not in (
+        None,
+        weekday,
+    ):
+        yield deployment.config_problem(
             ("program", "start"),
             f"{first} is a {weekday}; this program starts on a {info.start_weekday}",
             f"pick a {info.start_weekday}",

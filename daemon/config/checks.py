@@ -6,29 +6,26 @@ Each check returns Problems with the file and line of the offending key; nothing
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import TYPE_CHECKING
 
 from daemon.config.check_roster import check_roster
 from daemon.config.check_timing import check_timing
+from daemon.config.deployment import Deployment
 from daemon.errors import Problem
 
-if TYPE_CHECKING:
-    from daemon.config.load import Program
 
-
-def check_program(program: Program) -> list[Problem]:
+def check_program(deployment: Deployment) -> list[Problem]:
     problems: list[Problem] = []
-    problems += _check_ids(program)
-    problems += _check_references(program)
-    problems += check_timing(program)
-    problems += check_roster(program)
-    problems += _check_config(program)
+    problems += _check_ids(deployment)
+    problems += _check_references(deployment)
+    problems += check_timing(deployment)
+    problems += check_roster(deployment)
+    problems += _check_config(deployment)
     return problems
 
 
-def _check_ids(program: Program) -> Iterator[Problem]:
-    s = program.schedule_source
-    sch = program.schedule
+def _check_ids(deployment: Deployment) -> Iterator[Problem]:
+    s = deployment.schedule_source
+    sch = deployment.program.schedule
     for kind in ("options", "resources", "phases", "messages", "events", "obligations", "forms"):
         seen: set[str] = set()
         for i, item in enumerate(getattr(sch, kind)):
@@ -37,9 +34,9 @@ def _check_ids(program: Program) -> Iterator[Problem]:
             seen.add(item.id)
 
 
-def _check_references(program: Program) -> Iterator[Problem]:
-    s = program.schedule_source
-    sch = program.schedule
+def _check_references(deployment: Deployment) -> Iterator[Problem]:
+    s = deployment.schedule_source
+    sch = deployment.program.schedule
     phases = {p.id for p in sch.phases}
     options = {o.id for o in sch.options}
     obligations = {o.id for o in sch.obligations}
@@ -92,9 +89,6 @@ def _check_references(program: Program) -> Iterator[Problem]:
         yield from role_of(("obligations", i, "who"), o.who)
         if o.request is not None and o.request.template == "":
             yield s.problem(("obligations", i, "request", "template"), "empty template name")
-    for i, r in enumerate(sch.resources):
-        if r.file and not (program.schedule_dir / r.file).is_file():
-            yield s.problem(("resources", i, "file"), f"no file {r.file!r} beside the schedule")
     units = {"groups": "each_group", "pairs": "each_pair"}
     wrong = {v for k, v in units.items() if k != sch.program.structure}
     for kind in ("messages", "events", "obligations"):
@@ -113,14 +107,15 @@ def _check_references(program: Program) -> Iterator[Problem]:
         yield from known(("eligibility", i, "role"), rule.role, roles, "role")
 
 
-def _check_config(program: Program) -> Iterator[Problem]:
+def _check_config(deployment: Deployment) -> Iterator[Problem]:
+    schedule = deployment.program.schedule
     for kind, known in (
-        ("resources", {r.id for r in program.schedule.resources}),
-        ("events", {e.id for e in program.schedule.events}),
+        ("resources", {r.id for r in schedule.resources}),
+        ("events", {e.id for e in schedule.events}),
     ):
-        for key in getattr(program.config.program, kind):
+        for key in getattr(deployment.settings.program, kind):
             if key not in known:
-                yield program.config_problem(
+                yield deployment.config_problem(
                     ("program", kind, key),
                     f"unknown {kind[:-1]} {key!r}",
                     f"the schedule's {kind} are: {', '.join(sorted(known)) or 'none'}",

@@ -1,77 +1,28 @@
-"""Load a config file and everything it names into one validated Program, or report every
-problem at once (ConfigError)."""
+"""Load a config file and everything it names — the schedule, the roster, the templates and the
+resource files — into one validated Deployment (the pure Program plus the settings and where
+everything came from), or report every problem at once (ConfigError). The only place, with
+`settings`, that reads the program's files."""
 
 from __future__ import annotations
 
-import datetime as dt
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
+from daemon.config import roster as roster_mod
 from daemon.config.bundled import bundled, schedule_names
+from daemon.config.checks import check_program
+from daemon.config.deployment import Deployment
 from daemon.config.repair import validate_repairing
+from daemon.config.roster import Roster
 from daemon.config.settings import Config, config_problem, parse_config, resolve
 from daemon.config.tomlfile import TomlSource, load_toml
 from daemon.errors import ConfigError, Problem
-from daemon.program import roster as roster_mod
-from daemon.program.roster import Organizer, Participant, Roster, RosterEntry
+from daemon.program.instance import Program, ResourceFile, TemplateFile
+from daemon.program.people import Sender
 from daemon.program.schedule import Schedule
 from daemon.program.timespec import zone
 
-
-@dataclass(frozen=True)
-class Program:
-    """One program instance: the schedule, its start, its people, where its files are."""
-
-    id: str
-    title: str
-    config: Config
-    config_source: TomlSource
-    schedule: Schedule
-    schedule_source: TomlSource
-    start: dt.date
-    tz: ZoneInfo
-    participants: tuple[Participant, ...]
-    organizers: tuple[Organizer, ...]
-    template_dirs: tuple[Path, ...]
-    schedule_dir: Path
-    roster_entries: tuple[RosterEntry, ...] = ()
-    resource_urls: dict[str, str] = field(default_factory=dict)
-    stand_ins: frozenset[tuple[str | int, ...]] = frozenset()
-    dropped_units: frozenset[str] = frozenset()
-
-    def config_problem(self, loc: tuple[str | int, ...], message: str, hint: str = "") -> Problem:
-        return config_problem(self.config_source, loc, message, hint)
-
-    @property
-    def end(self) -> dt.date:
-        """The first day after the program."""
-        return self.schedule.program.end(self.start)
-
-    @property
-    def weeks(self) -> int:
-        """The program's length in weeks, a started week counting as one."""
-        return -(-(self.end - self.start).days // 7)
-
-    def groups(self) -> dict[str, tuple[Participant, ...]]:
-        return _by(self.participants, "group")
-
-    def pairs(self) -> dict[str, tuple[Participant, ...]]:
-        return _by(self.participants, "pair")
-
-    def participant(self, email: str) -> Participant | None:
-        wanted = email.lower()
-        return next((p for p in self.participants if p.email.lower() == wanted), None)
-
-
-def _by(people: tuple[Participant, ...], attr: str) -> dict[str, tuple[Participant, ...]]:
-    out: dict[str, list[Participant]] = {}
-    for person in people:
-        key = getattr(person, attr)
-        if key:
-            out.setdefault(key, []).append(person)
-    return {k: tuple(v) for k, v in out.items()}
+TEMPLATE_SUFFIX = ".j2"
 
 
 def schedule_path(config_path: Path, name: str) -> Path:
@@ -85,19 +36,23 @@ def schedule_path(config_path: Path, name: str) -> Path:
     return bundled("schedules") / name / "schedule.toml"
 
 
-def load_program(config_path: Path) -> Program:
-    """Parse and validate; raises ConfigError listing every problem found."""
-    program, problems = load(config_path)
-    if program is None or problems:
+def load_deployment(config_path: Path) -> Deployment:
+    """Parse and validate; raises ConfigError listing every problem found (templates are
+    rendered by `validate`, not here)."""
+    deployment, problems = load(config_path)
+    if deployment is None or problems:
         raise ConfigError(problems)
-    return program
+    return deployment
 
 
-def load(config_path: Path) -> tuple[Program | None, list[Problem]]:
-    """The program and every problem found in its config, schedule and roster (templates are
-    checked by `validate`). The program is None when too much is broken to build one."""
-    from daemon.config.checks import check_program
+def load_program(config_path: Path) -> Program:
+    """`load_deployment(config_path).program`."""
+    return load_deployment(config_path).program
 
+
+def load(config_path: Path) -> tuple[Deployment | None, list[Problem]]:
+    """The deployment and every problem found in its config, schedule and roster (templates
+    are checked by `validate`). None when too much is broken to build one."""
     config_source = load_toml(config_path)
     config, problems, stand_ins = parse_config(config_source)
     if config is None:
@@ -120,37 +75,97 @@ def load(config_path: Path) -> tuple[Program | None, list[Problem]]:
     problems += roster.problems
     if schedule is None:
         return None, problems
-    templates = [bundled("templates") / schedule.program.id, bundled("templates") / "common"]
+    template_dirs = [bundled("templates") / schedule.program.id, bundled("templates") / "common"]
     if (spath.parent / "templates").is_dir():
-        templates.insert(0, spath.parent / "templates")
+        template_dirs.insert(0, spath.parent / "templates")
     if config.program.templates:
         own = resolve(config_path, config.program.templates)
-        templates.insert(0, own)
+        template_dirs.insert(0, own)
         if not own.is_dir():
             problems.append(
                 config_problem(config_source, ("program", "templates"), f"no folder {own}",
                                "create it, or remove program.templates to use the shipped ones")
             )  # fmt: skip
+    templates, template_problems = read_templates(template_dirs)
+    problems += template_problems
+    files, file_problems = _read_files(schedule, spath.parent, schedule_source)
+    problems += file_problems
+    sender = config.sender
     program = Program(
         id=config.program.id or schedule.program.id,
         title=config.program.title or schedule.program.title,
-        config=config,
-        config_source=config_source,
         schedule=_with_overrides(schedule, config),
-        schedule_source=schedule_source,
         start=config.program.start,
         tz=zone(config.program.timezone),
         participants=tuple(e.participant for e in roster.entries),
         organizers=tuple(config.organizers),
-        template_dirs=tuple(templates),
-        schedule_dir=spath.parent,
-        roster_entries=tuple(roster.entries),
+        sender=Sender(sender.name, str(sender.address), str(sender.reply_to or "")),
+        templates=templates,
+        files=files,
         resource_urls={r.id: r.url for r in schedule.resources} | config.program.resources,
+    )
+    deployment = Deployment(
+        program=program,
+        settings=config,
+        config_path=config_path,
+        config_source=config_source,
+        schedule_source=schedule_source,
+        schedule_dir=spath.parent,
+        template_dirs=tuple(template_dirs),
+        roster_entries=tuple(roster.entries),
         stand_ins=stand_ins,
         dropped_units=roster.dropped_units,
     )
-    problems += check_program(program)
-    return program, problems
+    problems += check_program(deployment)
+    return deployment, problems
+
+
+def read_templates(dirs: list[Path]) -> tuple[dict[str, TemplateFile], list[Problem]]:
+    """Every template file in `dirs`, by its name relative to its folder; the first folder
+    holding a name wins (an organizer's own templates override the shipped ones)."""
+    found: dict[str, TemplateFile] = {}
+    problems: list[Problem] = []
+    for folder in dirs:
+        if not folder.is_dir():
+            continue
+        for path in sorted(folder.rglob("*" + TEMPLATE_SUFFIX)):
+            name = path.relative_to(folder).as_posix()
+            if name in found or not path.is_file():
+                continue
+            try:
+                found[name] = TemplateFile(str(path), path.read_bytes().decode("utf-8"))
+            except UnicodeDecodeError as exc:
+                hint = "save it as UTF-8"
+                problems.append(Problem(str(path), 0, "", f"not UTF-8 text ({exc.reason})", hint))
+            except OSError as exc:
+                problems.append(Problem(str(path), 0, "", f"cannot read it: {exc.strerror}"))
+    return found, problems
+
+
+def _read_files(
+    schedule: Schedule, folder: Path, source: TomlSource
+) -> tuple[dict[str, ResourceFile], list[Problem]]:
+    """The resource files shipped beside the schedule, read once."""
+    files: dict[str, ResourceFile] = {}
+    problems: list[Problem] = []
+    for i, resource in enumerate(schedule.resources):
+        if not resource.file:
+            continue
+        path = folder / resource.file
+        if not path.is_file():
+            problems.append(
+                source.problem(
+                    ("resources", i, "file"), f"no file {resource.file!r} beside the schedule"
+                )
+            )
+            continue
+        try:
+            files[resource.id] = ResourceFile(path.name, path.read_bytes())
+        except OSError as exc:
+            problems.append(
+                source.problem(("resources", i, "file"), f"cannot read {path}: {exc.strerror}")
+            )
+    return files, problems
 
 
 def _with_overrides(schedule: Schedule, config: Config) -> Schedule:

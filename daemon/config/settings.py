@@ -25,7 +25,7 @@ from pydantic_settings import (
 from daemon.config.repair import validate_repairing
 from daemon.config.tomlfile import Loc, TomlSource, dotted
 from daemon.errors import Problem
-from daemon.program.roster import Organizer
+from daemon.program.people import Organizer
 from daemon.program.timespec import TimeZoneName
 
 Security = Literal["none", "starttls", "tls"]
@@ -86,6 +86,7 @@ class SmtpSettings(Section):
     connections: int = Field(default=2, ge=1, le=16)
     max_per_minute: int = Field(default=60, ge=0)
     max_per_day: int = Field(default=0, ge=0)
+    pass_seconds: float = Field(default=180.0, gt=0)  # one delivery's time bound
 
 
 class ImapSettings(Section):

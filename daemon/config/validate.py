@@ -6,12 +6,13 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
-from daemon.config.load import Program, load
+from daemon.config.deployment import Deployment
+from daemon.config.load import load
 from daemon.config.tomlfile import dotted
-from daemon.decide.digest import SAMPLE_DIGEST
-from daemon.errors import ConfigError, Problem
+from daemon.errors import ConfigError, Problem, TemplateProblem
 from daemon.mail.context import (
     SAMPLE_ANSWERS,
+    SAMPLE_DIGEST,
     SAMPLE_FAILURE,
     ContextBuilder,
     alert_context,
@@ -19,26 +20,28 @@ from daemon.mail.context import (
     cancel_context,
     digest_context_for,
 )
-from daemon.mail.render import Renderer, TemplateProblem
+from daemon.mail.render import Renderer
 from daemon.program.actions import Action, Person, Spec
+from daemon.program.instance import Program
 from daemon.program.timeline import plan
 
 
-def validate(config_path: Path) -> tuple[Program, list[Action]]:
-    """The loaded program and its timeline, or ConfigError with every problem."""
-    program, problems = load(config_path)
-    if program is None:
+def validate(config_path: Path) -> tuple[Deployment, list[Action]]:
+    """The loaded deployment and its timeline, or ConfigError with every problem."""
+    deployment, problems = load(config_path)
+    if deployment is None:
         raise ConfigError(problems)
-    timeline = plan(program)
-    problems += check_templates(program, timeline)
+    timeline = plan(deployment.program)
+    problems += check_templates(deployment, timeline)
     if problems:
         raise ConfigError(problems)
-    return program, timeline
+    return deployment, timeline
 
 
-def check_templates(program: Program, timeline: list[Action]) -> list[Problem]:
+def check_templates(deployment: Deployment, timeline: list[Action]) -> list[Problem]:
     """Render each send once per recipient and occurrence; report each failure once."""
-    renderer = Renderer(program.template_dirs)
+    program = deployment.program
+    renderer = Renderer(program.templates)
     builder = ContextBuilder(program, timeline)
     people: dict[str, Person] = {p.email: p for p in program.participants}
     people |= {o.email: o for o in program.organizers}
@@ -60,7 +63,7 @@ def check_templates(program: Program, timeline: list[Action]) -> list[Problem]:
                 renderer.render(action.template, action.subject, context)
             except TemplateProblem as exc:
                 problems.setdefault(
-                    (exc.template, exc.detail), _problem(program, action, exc, email)
+                    (exc.template, exc.detail), _problem(deployment, action, exc, email)
                 )
     runtime = (
         ("alert", "Delivery {{ failed.state }}: {{ failed.title }}",
@@ -106,9 +109,9 @@ def _unaddressed(program: Program, timeline: list[Action]) -> list[Action]:
     ]
 
 
-def _problem(program: Program, action: Action, exc: TemplateProblem, email: str) -> Problem:
-    loc = _loc_of(program, action)
-    source = program.schedule_source
+def _problem(deployment: Deployment, action: Action, exc: TemplateProblem, email: str) -> Problem:
+    loc = _loc_of(deployment.program, action)
+    source = deployment.schedule_source
     return Problem(
         exc.template if exc.line else source.name,
         exc.line or source.line(loc),

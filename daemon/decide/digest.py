@@ -1,6 +1,6 @@
-"""What the organizers' weekly digest says (when it goes is planned: program/digests.py).
+"""What the organizers' weekly digest says (when it goes is planned: program/digest_actions.py).
 
-It is composed when it is due, from the store as it is then: per pair or
+It is decided when it is due, from the ledger as it is then: per pair or
 group the obligations met, pending and overdue (and who still owes an answer), the RSVPs to
 the next event, bounces, pauses, withdrawals and the count of unmatched mail. Never what
 anybody wrote.
@@ -8,14 +8,15 @@ anybody wrote.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
-from daemon.config.load import Program
 from daemon.decide.standing import Standing
+from daemon.program.instance import Program
 
 
 def digest_context(
-    program: Program, view: dict[str, Any], standing: dict[str, Standing], week: int
+    program: Program, view: dict[str, Any], standing: Mapping[str, Standing], week: int
 ) -> dict[str, Any]:
     """The `digest` part of the template context: units with their obligations' states."""
     names = {p.email: p.name for p in program.participants}
@@ -50,32 +51,3 @@ def digest_context(
 def _unit_name(key: str, names: dict[str, str]) -> str:
     kind, _, name = key.partition(":")
     return f"{kind.title()} {name}" if kind in ("group", "pair") else names.get(key, key)
-
-
-SAMPLE_DIGEST: dict[str, Any] = {
-    "week": 2,
-    "units": [
-        {
-            "name": "Group owls",
-            "met": 1,
-            "pending": 1,
-            "overdue": 1,
-            "excused": 0,
-            "owing": ["Small Group Meeting 1 (Sam Sample)"],
-        }
-    ],
-    "rsvps": {"accepted": 3, "declined": 1},
-    "next_event": {
-        "title": "Community call",
-        "starts_at": "2026-05-04T19:00:00Z",
-        "accepted": 3,
-        "declined": 1,
-        "tentative": 0,
-        "no_answer": 2,
-    },
-    "bouncing": ["Sam Sample <sam@example.org>"],
-    "paused": ["Sam Sample"],
-    "withdrawn": [],
-    "unmatched": 2,
-    "checkins": 5,
-}

@@ -18,10 +18,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
-from daemon.config.load import Program
 from daemon.ledger.records import Command
 from daemon.program.actions import EventTimes, Spec, event_uid
-from daemon.program.roster import Participant
+from daemon.program.instance import Program
+from daemon.program.people import Participant
 from daemon.program.schedule import Event
 from daemon.program.timeline import Action
 from daemon.program.timespec import When, to_utc
@@ -103,7 +103,7 @@ def with_meetings(program: Program, found: list[Meeting]) -> Program:
 
 def meeting_actions(program: Program, timeline: list[Action], found: list[Meeting]) -> list[Action]:
     """The invitations and the follow-up questions of these meetings."""
-    pid, domain = program.id, program.config.sender.address.rsplit("@", 1)[1]
+    pid, domain = program.id, program.sender.domain
     by_key = {a.key: a for a in timeline}
     out: list[Action] = []
     for m in found:

@@ -1,5 +1,5 @@
-"""Decide what to send now (pure): due actions not yet in the outbox, invite updates and
-cancellations, and the catch-up policy.
+"""Which planned sends are due now (pure): due actions not yet in the outbox, invitation
+updates and cancellations, and the catch-up policy.
 
 Catch-up policy: after downtime a due send still goes out while it is useful — an email until
 its `stale_after_days` pass, a check-in request or reminder until the obligation is due, an
@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 
 from daemon.ledger.records import EventVersion
@@ -30,26 +30,26 @@ class Send:
 
 
 @dataclass
-class Decisions:
+class Due:
     sends: list[Send] = field(default_factory=list)
     stale: list[Action] = field(default_factory=list)
     cancels: list[EventVersion] = field(default_factory=list)
     held: list[tuple[Action, str]] = field(default_factory=list)  # (action, why not sent)
 
 
-def decide(
+def due_sends(
     timeline: Iterable[Action],
-    known: set[str],
-    events: dict[str, EventVersion],
+    known: Collection[str],
+    events: Mapping[str, EventVersion],
     invite_hash: Callable[[Action], str],
     now: dt.datetime,
     *,
     held_back: Callable[[Action], str] = lambda action: "",
     not_yet: Callable[[Action], bool] = lambda action: False,
-) -> Decisions:
+) -> Due:
     """`held_back` says why a due send must not go (a participant paused or left), if so;
     `not_yet` leaves a due send undecided, to be decided again at the next pass."""
-    out = Decisions()
+    out = Due()
     planned_uids: set[str] = set()
     for action in timeline:
         if action.kind not in SENDABLE:
@@ -75,10 +75,10 @@ def _invite(
     action: Action,
     version: EventVersion | None,
     *,
-    known: set[str],
+    known: Collection[str],
     invite_hash: Callable[[Action], str],
     now: dt.datetime,
-    out: Decisions,
+    out: Due,
 ) -> None:
     useful = action.ends_at is None or now < action.ends_at
     if version is None:

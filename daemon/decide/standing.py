@@ -16,7 +16,7 @@ bounced for good (a 5.x.x delivery status) gets nothing more either.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from daemon.ledger.records import Command
@@ -58,7 +58,7 @@ def standings(
     return out
 
 
-def without_withdrawn(timeline: list[Action], standing: dict[str, Standing]) -> list[Action]:
+def without_withdrawn(timeline: list[Action], standing: Mapping[str, Standing]) -> list[Action]:
     """The timeline minus the invitations of people who left (their sent ones get cancelled)."""
     gone = {who for who, s in standing.items() if s.withdrawn_at is not None}
     if not gone:
@@ -66,7 +66,7 @@ def without_withdrawn(timeline: list[Action], standing: dict[str, Standing]) -> 
     return [a for a in timeline if not (a.kind == "invite" and set(a.recipients) <= gone)]
 
 
-def held_back(action: Action, standing: dict[str, Standing]) -> str:
+def held_back(action: Action, standing: Mapping[str, Standing]) -> str:
     """Why this planned send must not go (a reason to record), or "" if it may."""
     reasons = []
     for who in action.recipients:
@@ -80,7 +80,7 @@ def held_back(action: Action, standing: dict[str, Standing]) -> str:
     return "; ".join(reasons)
 
 
-def paused_now(action: Action, standing: dict[str, Standing], now: dt.datetime) -> bool:
+def paused_now(action: Action, standing: Mapping[str, Standing], now: dt.datetime) -> bool:
     """An email or reminder to people who are all paused right now: not yet. It is decided
     again at every pass, so it goes when the pause ends (RESUME or its date) if it is still
     useful then — a pause shifts reminders; the stale ones are skipped as usual."""
@@ -107,7 +107,7 @@ def _day_start(value: object, zone: dt.tzinfo) -> dt.datetime | None:
     return dt.datetime.combine(day, dt.time(0), zone).astimezone(dt.UTC)
 
 
-def all_paused(people: tuple[str, ...], standing: dict[str, Standing], now: dt.datetime) -> bool:
+def all_paused(people: tuple[str, ...], standing: Mapping[str, Standing], now: dt.datetime) -> bool:
     """Everyone named is paused right now (and nobody is named for nothing)."""
     return bool(people) and all(
         (s := standing.get(who)) is not None and s.withdrawn_at is None and s.paused(now)

@@ -19,8 +19,10 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from daemon.clock import Clock
 from daemon.config.bundled import bundled
-from daemon.config.load import Program, load_program
+from daemon.config.deployment import Deployment
+from daemon.config.load import load_deployment
 from daemon.demo.personas import Outgoing, Person, cast, initiatives, respond
 from daemon.demo.report import Week, summary
 from daemon.demo.sandbox import Delivered, Sandbox
@@ -36,7 +38,7 @@ MARKER = ".mentormail-demo"
 
 @dataclass
 class Rehearsal:
-    program: Program
+    deployment: Deployment
     out: Path
     people: dict[str, Person]
     weeks: list[Week] = field(default_factory=list)
@@ -80,7 +82,7 @@ def environment(values: dict[str, str]) -> Iterator[None]:
         os.environ.update(saved)
 
 
-def load(name: str, out: Path, box: Sandbox) -> tuple[Program, Path]:
+def load(name: str, out: Path, box: Sandbox) -> Deployment:
     config = bundled("examples") / name / "config.toml"
     if not config.is_file():
         raise UserError(f"no shipped program {name!r}; choose one of: {', '.join(examples())}")
@@ -89,19 +91,20 @@ def load(name: str, out: Path, box: Sandbox) -> tuple[Program, Path]:
         for key, value in settings.items():
             values[f"MENTORMAIL_{section.upper()}__{key.upper()}"] = str(value)
     with environment(values):
-        return load_program(config), config
+        return load_deployment(config)
 
 
 async def rehearse(name: str, out: Path, echo: Callable[[str], None]) -> Rehearsal:
     prepare(out)
     async with Sandbox(out) as box:
-        program, config = load(name, out, box)
+        deployment = load(name, out, box)
+        program, settings = deployment.program, deployment.settings
         people = {p.email: p for p in cast([(p.name, p.email) for p in program.participants])}
-        run = Rehearsal(program, out, people)
+        run = Rehearsal(deployment, out, people)
         timeline = plan(program)
-        start = dt.datetime.combine(program.config.program.start, dt.time(), program.tz)
+        start = dt.datetime.combine(program.start, dt.time(), program.tz)
         first, last = min(a.at for a in timeline), max(a.at for a in timeline)
-        address = program.config.sender.reply_to or program.config.sender.address
+        address = program.sender.reply_base
         queue: list[tuple[dt.datetime, int, Outgoing]] = []
         for person in people.values():
             for item in initiatives(person, start, address):
@@ -110,7 +113,7 @@ async def rehearse(name: str, out: Path, echo: Callable[[str], None]) -> Rehears
              f"{first:%d %b %Y} to {last:%d %b %Y}, on a virtual clock\n")  # fmt: skip
         week = Week.of(first, start, program.weeks)
         at = first
-        async with ImapInbox(program.config.imap) as inbox:
+        async with ImapInbox(settings.imap) as inbox:
             while True:
                 while queue and queue[0][0] <= at:
                     _, _, item = heapq.heappop(queue)
@@ -119,8 +122,9 @@ async def rehearse(name: str, out: Path, echo: Callable[[str], None]) -> Rehears
                 box.clock(at)
                 seen = len(box.delivered)
                 report = await run_tick(
-                    program, config, at, lambda: SmtpTransport(program.config.smtp), inbox=inbox
-                )
+                    deployment, Clock.frozen(at), lambda: SmtpTransport(settings.smtp),
+                    inbox=inbox, timeline=timeline,
+                )  # fmt: skip
                 if report.inbox is not None:
                     week.read += sum(report.inbox.recorded.values())
                 for delivered in box.delivered[seen:]:
@@ -140,7 +144,7 @@ async def rehearse(name: str, out: Path, echo: Callable[[str], None]) -> Rehears
         run.weeks.append(week)
         run.end = at
     echo("")
-    echo(summary(run.program, out, at))
+    echo(summary(run.deployment, at))
     return run
 
 

@@ -7,15 +7,16 @@ from __future__ import annotations
 import datetime as dt
 from collections import Counter
 from dataclasses import dataclass, field
-from pathlib import Path
 
-from daemon.config.load import Program
+from daemon.config.deployment import Deployment
+from daemon.decide.overview import overview
 from daemon.decide.standing import standings
 from daemon.demo.personas import Outgoing
 from daemon.demo.sandbox import Delivered
-from daemon.runtime.tick import state_dir
+from daemon.program.instance import Program
+from daemon.program.timeline import plan
 from daemon.store.sqlite import Store
-from daemon.views.status import overview, overview_table
+from daemon.views.status import overview_table
 
 
 @dataclass
@@ -80,16 +81,19 @@ class Week:
         return "\n".join(lines)
 
 
-def summary(program: Program, out: Path, at: dt.datetime) -> str:
-    store = Store.open(state_dir(program, out / "config.toml"))
+def summary(deployment: Deployment, at: dt.datetime) -> str:
+    program, state = deployment.program, deployment.state_dir
+    store = Store.open(state)
     try:
-        table = overview_table(program, overview(program, store, at))
+        snapshot = store.snapshot()
         flags = [_flag(r.title, r.key) for r in store.rows("sent") if "/flag/" in r.key]
-        zones: dict[str, dt.tzinfo] = {p.email: program.tz for p in program.participants}
-        standing = standings(store.commands(), zones)
         counts = store.counts()
     finally:
         store.close()
+    table = overview_table(program, overview(program, plan(program), snapshot, at))
+    zones: dict[str, dt.tzinfo] = {p.email: program.tz for p in program.participants}
+    standing = standings(snapshot.commands, zones)
+    out = state.parent
     names = {p.email: p.name for p in program.participants}
     lines = ["The organizers' view at the end (what `mentormail status` shows):", "", table]
     lines.append(f"Flagged to the organizers ({len(flags)}):")
@@ -105,7 +109,7 @@ def summary(program: Program, out: Path, at: dt.datetime) -> str:
         f"{counts.get('sent', 0)} messages sent, each kept as an .eml file in {mail}/",
         "Open any of them in a mail client (Thunderbird: File > Open > Saved Message; on a "
         "desktop: xdg-open FILE), or read them as text. The state store is in "
-        f"{out / 'state'}/; run `mentormail demo` again to start over.",
+        f"{state}/; run `mentormail demo` again to start over.",
     ]
     return "\n".join(lines)
 

@@ -24,15 +24,11 @@ from typing import Any
 
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
-from daemon.errors import MentormailError
+from daemon.errors import SandboxError
 
 HOST = "127.0.0.1"
 IMAP_USER = "program"
 START_SECONDS = 20.0
-
-
-class SandboxError(MentormailError):
-    """A sandbox server did not start."""
 
 
 @dataclass(frozen=True)

@@ -13,10 +13,10 @@
 
 from __future__ import annotations
 
+from daemon.errors import MalformedMail
 from daemon.inbound import auto, commands, imip
 from daemon.inbound.events import (
     CheckIn,
-    Command,
     Directory,
     Event,
     Inbound,
@@ -26,17 +26,22 @@ from daemon.inbound.events import (
     SentRef,
     Unmatched,
 )
-from daemon.inbound.parse import Limits, Mail, MalformedMail, parse
+from daemon.inbound.parse import Limits, Mail, parse
 from daemon.inbound.replytext import form_fields, new_text, yes_or_no
+from daemon.ledger.records import Command
 
 DEFAULT_LIMITS = Limits()
 
 
 def classify(raw: bytes, directory: Directory, *, limits: Limits = DEFAULT_LIMITS) -> Inbound:
+    """The one boundary of the classifier: whatever a message makes any part of it raise, the
+    message is Malformed (kept for a person), never an exception."""
     try:
         mail = parse(raw, limits)
     except MalformedMail as exc:
         return Inbound(Malformed(str(exc)))
+    except Exception as exc:  # the stdlib parser is lenient; be safe anyway
+        return Inbound(Malformed(f"cannot be parsed: {type(exc).__name__}"))
     try:
         event = _event(mail, directory)
     except Exception as exc:

@@ -1,25 +1,38 @@
-"""What the inbound classifier may look up, answered from the store and the program: the send
+"""What the inbound classifier may look up, answered from the ledger and the program: the send
 a reply token or Message-ID names (and the obligations and form it asked about), an invite
-by UID, a person by address or alias, whether an address is an organizer's."""
+by UID, a person by address or alias, whether an address is an organizer's. The ledger is
+read through `Ledger`, the few look-ups understanding mail needs (the store implements it)."""
 
 from __future__ import annotations
 
-import json
+import datetime as dt
+from typing import Protocol
 
-from daemon.config.load import Program
-from daemon.inbound import FieldSpec, FormSpec, InviteRef, PersonRef, SentRef
+from daemon.inbound.events import FieldSpec, FormSpec, InviteRef, PersonRef, SentRef
+from daemon.ledger.records import Bouncing, Checkin, Command, EventVersion
+from daemon.program.instance import Program
 from daemon.program.schedule import Obligation
 from daemon.program.timeline import Action
-from daemon.store.sqlite import Store
 
 
-class StoreDirectory:
-    """The classifier's `Directory` for one program, over its store and timeline."""
+class Ledger(Protocol):
+    def sent(self, column: str, value: str) -> tuple[str, str, tuple[str, ...], str] | None: ...
 
-    def __init__(self, program: Program, store: Store, timeline: list[Action]) -> None:
-        self.program, self.store = program, store
-        sender = program.config.sender
-        self.reply_base = sender.reply_to or sender.address
+    def invite_version(self, uid: str) -> EventVersion | None: ...
+
+    def checkins(self) -> list[tuple[dt.datetime, Checkin]]: ...
+
+    def commands(self) -> list[tuple[dt.datetime, Command]]: ...
+
+    def bouncing(self) -> dict[str, Bouncing]: ...
+
+
+class ProgramDirectory:
+    """The classifier's `Directory` for one program, over its ledger and timeline."""
+
+    def __init__(self, program: Program, ledger: Ledger, timeline: list[Action]) -> None:
+        self.program, self.ledger = program, ledger
+        self.reply_base = program.sender.reply_base
         self.actions = {a.key: a for a in timeline}
         self.obligations: dict[str, Obligation] = {o.id: o for o in program.schedule.obligations}
         self.forms = {f.id: f for f in program.schedule.forms}
@@ -37,10 +50,8 @@ class StoreDirectory:
         return self._sent("message_id", message_id)
 
     def invite(self, uid: str) -> InviteRef | None:
-        row = self.store.db.execute(
-            "SELECT uid, attendee, sequence FROM events WHERE uid = ?", (uid,)
-        ).fetchone()
-        return InviteRef(row[0], row[1], int(row[2])) if row else None
+        version = self.ledger.invite_version(uid)
+        return InviteRef(version.uid, version.attendee, version.sequence) if version else None
 
     def person(self, address: str) -> PersonRef | None:
         return self.people.get(address.lower())
@@ -49,10 +60,7 @@ class StoreDirectory:
         return address.lower() in self.organizers
 
     def _sent(self, column: str, value: str) -> SentRef | None:
-        row = self.store.db.execute(
-            f"SELECT key, kind, recipients, action_key FROM outbox WHERE {column} = ?",
-            (value,),
-        ).fetchone()
+        row = self.ledger.sent(column, value)
         if row is None:
             return None
         action = self.actions.get(row[3])
@@ -61,7 +69,7 @@ class StoreDirectory:
         return SentRef(
             key=row[0],
             kind=row[1],
-            recipients=tuple(json.loads(row[2])),
+            recipients=row[2],
             obligations=asks,
             form=self._form(obligation),
             question=obligation.question if obligation else "",

@@ -1,11 +1,14 @@
 """What the inbound classifier answers: exactly one event per message, plus the lookups it may
-make (the `Directory`, implemented over the store by the caller)."""
+make (the `Directory`, implemented over the ledger by the caller). An RSVP and a command are
+the ledger's own types: what is read is what is recorded."""
 
 from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
 from typing import Literal, Protocol
+
+from daemon.ledger.records import Command, Rsvp
 
 
 @dataclass(frozen=True)
@@ -63,17 +66,6 @@ class Directory(Protocol):
     def is_organizer(self, address: str) -> bool: ...
 
 
-Partstat = Literal["accepted", "declined", "tentative", "needs-action"]
-
-
-@dataclass(frozen=True)
-class Rsvp:
-    uid: str
-    attendee: str
-    partstat: Partstat
-    sequence: int
-
-
 @dataclass(frozen=True)
 class StaleRsvp:
     uid: str
@@ -109,14 +101,6 @@ class CheckIn:
     original_text: str
     fields: dict[str, str] = field(default_factory=dict)  # form field id -> answer
     answer: Literal["yes", "no"] | None = None
-
-
-@dataclass(frozen=True)
-class Command:
-    participant: str
-    name: str  # HELP | STATUS | PAUSE | RESUME | WITHDRAW | MEETING
-    args: dict[str, object] = field(default_factory=dict)
-    error: str = ""  # why the arguments could not be read
 
 
 @dataclass(frozen=True)

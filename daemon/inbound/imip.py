@@ -9,13 +9,13 @@ import datetime as dt
 
 from icalendar import Calendar
 
-from daemon.inbound.events import Counter, Directory, Event, Rsvp, StaleRsvp, Unmatched
+from daemon.inbound.events import Counter, Directory, Event, StaleRsvp, Unmatched
 from daemon.inbound.parse import Mail
+from daemon.ledger.records import Partstat, Rsvp
 
 MAX_CALENDAR = 256 * 1024
 GOOGLE = "calendar-notification@google.com"
-PARTSTATS = {"ACCEPTED": "accepted", "DECLINED": "declined", "TENTATIVE": "tentative",
-             "NEEDS-ACTION": "needs-action"}  # fmt: skip
+PARTSTATS: tuple[Partstat, ...] = ("ACCEPTED", "DECLINED", "TENTATIVE", "NEEDS-ACTION")
 
 
 def calendar_method(mail: Mail) -> str:
@@ -52,7 +52,8 @@ def rsvp(mail: Mail, directory: Directory) -> Event:
     if sequence < invite.sequence:
         return StaleRsvp(uid, who, sequence)
     partstat = str(attendees[0].params.get("PARTSTAT", "NEEDS-ACTION")).upper()
-    return Rsvp(uid, who, PARTSTATS.get(partstat, "needs-action"), sequence)  # type: ignore[arg-type]
+    known: Partstat = next((p for p in PARTSTATS if p == partstat), "NEEDS-ACTION")
+    return Rsvp(uid, who, known, sequence)
 
 
 def _calendar(mail: Mail) -> Calendar | None:
@@ -60,7 +61,7 @@ def _calendar(mail: Mail) -> Calendar | None:
         return None
     try:
         calendars = Calendar.from_ical(mail.calendar, multiple=True)
-    except Exception:  # icalendar raises several kinds on bad input
+    except (ValueError, KeyError, IndexError, TypeError):  # what icalendar raises on bad input
         return None
     return calendars[0] if calendars else None
 
@@ -86,6 +87,6 @@ def _int(value: object) -> int:
 def _instant(event: object, name: str) -> dt.datetime | None:
     try:
         value = event.decoded(name)  # type: ignore[attr-defined]
-    except Exception:
+    except (KeyError, ValueError, TypeError):
         return None
     return value if isinstance(value, dt.datetime) and value.tzinfo else None

@@ -1,5 +1,6 @@
 """What a message means for the program and how it is answered: the classifier's event becomes a
-`Recorded` — the records to write, the folder the mail goes to, and the answers to send.
+`Recorded` — the records to write, the folder the mail goes to, and the answers to send (as
+intents: the pass composes and queues them with everything else it sends).
 
 - A check-in counts for the obligations the answered mail asked about, of which the sender is
   one of the people responsible; a plain reply to other mail counts for the sender's open
@@ -19,16 +20,13 @@ import hashlib
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from daemon.config.load import Program
 from daemon.inbound import classify
 from daemon.inbound import events as ev
-from daemon.inbound.directory import StoreDirectory
-from daemon.mail.compose import Composer
-from daemon.mail.context import local_time
+from daemon.inbound.directory import Ledger, ProgramDirectory
+from daemon.ledger.records import Bouncing, Checkin, Command, Intent, Recorded, Rsvp, Seen
+from daemon.program.instance import Program
 from daemon.program.timeline import Action
-from daemon.program.timespec import to_utc
-from daemon.store.inbox import Bounce, Checkin, Command, Recorded, Rsvp, Seen
-from daemon.store.sqlite import OutboxRow, Store
+from daemon.program.timespec import local_time, to_utc
 from daemon.views.participant import status_answer
 
 PARTICIPANT_COMMANDS = {"HELP", "STATUS", "PAUSE", "RESUME", "WITHDRAW", "MEETING"}
@@ -40,25 +38,27 @@ class Understanding:
     def __init__(
         self,
         program: Program,
-        store: Store,
-        composer: Composer,
+        ledger: Ledger,
         timeline: list[Action],
         now: dt.datetime,
+        *,
+        processed: str,
+        unmatched: str,
     ) -> None:
-        self.program, self.store, self.composer, self.now = program, store, composer, now
+        self.program, self.ledger, self.now = program, ledger, now
         self.timeline = timeline
-        self.directory = StoreDirectory(program, store, timeline)
-        imap = program.config.imap
-        self.processed, self.unmatched = imap.processed_mailbox, imap.unmatched_mailbox
+        self.directory = ProgramDirectory(program, ledger, timeline)
+        self.processed, self.unmatched = processed, unmatched
+        self.bounced: set[str] = set()  # addresses whose bounce the organizers were told of
 
     def __call__(self, raw: bytes, seen: Seen) -> Recorded:
         inbound = classify(raw, self.directory)
         self._seen, self._message_id = seen, inbound.message_id or ""
         sender = inbound.sender or ""
         event = inbound.event
-        if isinstance(event, ev.Rsvp):
-            rsvp = Rsvp(event.uid, event.attendee, event.partstat.upper(), event.sequence)
-            return self._done("rsvp", sender, event.attendee, event.partstat, rsvp=rsvp)
+        if isinstance(event, Rsvp):
+            summary = event.partstat.lower()
+            return self._done("rsvp", sender, event.attendee, summary, rsvp=event)
         if isinstance(event, ev.StaleRsvp):
             return self._done("stale-rsvp", sender, "", "an RSVP to an older version")
         if isinstance(event, ev.Counter):
@@ -73,7 +73,7 @@ class Understanding:
             return self._bounce(sender, event)
         if isinstance(event, ev.CheckIn):
             return self._checkin(sender, event)
-        if isinstance(event, ev.Command):
+        if isinstance(event, Command):
             return self._command(sender, event)
         if isinstance(event, ev.OrganizerCommand):
             return self._organizer(sender, event)
@@ -123,7 +123,7 @@ class Understanding:
         return Recorded("checkin", self.processed, sender, who, summary, checkin=checkin,
                         replies=(reply,))  # fmt: skip
 
-    def _command(self, sender: str, event: ev.Command) -> Recorded:
+    def _command(self, sender: str, event: Command) -> Recorded:
         who, name = event.participant, event.name
         if event.error or name not in PARTICIPANT_COMMANDS:
             problem = event.error or f"{name} is not a command"
@@ -133,13 +133,13 @@ class Understanding:
                             replies=(reply,))  # fmt: skip
         args = _jsonable(event.args)
         command = Command(who, name, args)
-        replies = [self._answer(who, self._command_answer(who, name, args))]
+        replies: list[Intent] = [self._answer(who, self._command_answer(who, name, args))]
         if name == "WITHDRAW":
             replies += self._withdrawal_notes(who)
         return Recorded("command", self.processed, sender, who, name, command=command,
                         replies=tuple(replies))  # fmt: skip
 
-    def _withdrawal_notes(self, who: str) -> list[OutboxRow]:
+    def _withdrawal_notes(self, who: str) -> list[Intent]:
         """The organizers are told; so are the partner or the group where the schedule says."""
         person = next((p for p in self.program.participants if p.email == who), None)
         name = person.name if person else who
@@ -163,7 +163,10 @@ class Understanding:
         if name == "HELP":
             return {"kind": "help", "subject": "How to use the program's email"}
         if name == "STATUS":
-            return status_answer(self.program, self.store, self.timeline, who, self.now)
+            return status_answer(
+                self.program, self.timeline, who, self.now, checkins=self.ledger.checkins(),
+                commands=self.ledger.commands(),
+            )  # fmt: skip
         if name == "PAUSE":
             until = str(args.get("until") or "")
             return {"kind": "paused", "subject": "Reminders paused", "until": until}
@@ -227,10 +230,13 @@ class Understanding:
                         command=command, replies=(reply,))  # fmt: skip
 
     def _bounce(self, sender: str, event: ev.Bounce) -> Recorded:
-        known = self.store.bouncing()
-        bounces = tuple(Bounce(a.lower(), event.status, event.diagnostic) for a in event.addresses)
+        known = set(self.ledger.bouncing()) | self.bounced
+        bounces = tuple(
+            Bouncing(a.lower(), event.status, event.diagnostic) for a in event.addresses
+        )
         new = [b.address for b in bounces if b.address not in known]
-        replies: tuple[OutboxRow, ...] = ()
+        self.bounced.update(new)
+        replies: tuple[Intent, ...] = ()
         if new:
             lines = [f"Mail to {', '.join(new)} bounced: {event.status} {event.diagnostic}",
                      "Check the address in the roster."]  # fmt: skip
@@ -274,19 +280,20 @@ class Understanding:
         repeats = obligation is not None and obligation.repeat is not None
         return f"{action.title} {action.occurrence + 1}" if repeats else action.title
 
-    def _done(self, kind: str, sender: str, who: str, summary: str, *replies: OutboxRow,
+    def _done(self, kind: str, sender: str, who: str, summary: str, *replies: Intent,
               rsvp: Rsvp | None = None) -> Recorded:  # fmt: skip
         return Recorded(kind, self.processed, sender, who, summary, rsvp=rsvp, replies=replies)
 
-    def _answer(self, to: str, answer: dict[str, Any]) -> OutboxRow:
+    def _answer(self, to: str, answer: dict[str, Any]) -> Intent:
         key = f"{self.program.id}/answer/{self._seen.digest[:32]}/{to}"
-        return self.composer.answer(key, to, self._message_id, answer, self.now)
+        return Intent(key, to, self._message_id, answer)
 
-    def _notice(self, subject: str, lines: list[str]) -> OutboxRow:
+    def _notice(self, subject: str, lines: list[str]) -> Intent:
         """A note to the organizers about this message (one row, all organizers)."""
         tag = hashlib.sha256(subject.encode()).hexdigest()[:8]
         key = f"{self.program.id}/notice/{self._seen.digest[:32]}/{tag}"
-        return self.composer.notice(key, subject, lines, self.now)
+        answer = {"kind": "notice", "subject": subject, "lines": lines}
+        return Intent(key, "", "", answer, "notice")
 
 
 def _jsonable(args: Any) -> dict[str, Any]:

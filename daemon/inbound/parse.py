@@ -11,18 +11,16 @@ import email.policy
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from email.errors import HeaderParseError
 from email.header import decode_header, make_header
 from email.message import Message
 from email.utils import getaddresses
 
+from daemon.errors import MalformedMail
 from daemon.inbound.htmltext import html_to_text
 
 _MSG_ID = re.compile(r"<[\x21-\x3b\x3d\x3f-\x7e]{1,250}>")
 _CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
-
-
-class MalformedMail(Exception):
-    """The message is too big, too deep or cannot be read."""
 
 
 @dataclass(frozen=True)
@@ -53,10 +51,7 @@ class Mail:
 def parse(raw: bytes, limits: Limits) -> Mail:
     if len(raw) > limits.max_bytes:
         raise MalformedMail(f"larger than {limits.max_bytes} bytes")
-    try:
-        message = email.message_from_bytes(raw, policy=email.policy.compat32)
-    except Exception as exc:  # the stdlib parser is lenient; be safe anyway
-        raise MalformedMail(f"cannot be parsed: {type(exc).__name__}") from None
+    message = email.message_from_bytes(raw, policy=email.policy.compat32)
     mail = Mail(message)
     senders = addresses(message.get_all("From") or [])
     mail.sender = senders[0] if len(senders) == 1 else None
@@ -89,7 +84,7 @@ def decoded(value: object) -> str:
         return ""
     try:
         text = str(make_header(decode_header(str(value))))
-    except Exception:  # unknown charset, broken encoded-word
+    except (LookupError, UnicodeError, ValueError, HeaderParseError):  # a charset, a bad word
         text = str(value)
     return _CONTROLS.sub(" ", text.replace("\r", " ").replace("\n", " ")).strip()
 
@@ -141,6 +136,6 @@ def _text(part: Message, limits: Limits) -> str:
         charset = "utf-8"
     try:
         text = body[: limits.max_text * 4].decode(charset, errors="replace")
-    except Exception:  # a codec that fails in other ways
+    except (UnicodeError, ValueError, TypeError):  # a codec that fails in other ways
         text = body[: limits.max_text * 4].decode("utf-8", errors="replace")
     return text.replace("\r\n", "\n").replace("\r", "\n")[: limits.max_text]

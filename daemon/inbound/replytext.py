@@ -40,7 +40,7 @@ def new_text(text: str) -> str:
     """The reply's own text: quotes and the signature cut."""
     try:
         latest = _PARSER.parse_reply(text)
-    except Exception:  # a library bug must not lose the message: keep the whole text
+    except (ValueError, IndexError, AttributeError, TypeError, re.error):  # keep the whole text
         latest = text
     latest = latest if latest is not None else text
     lines = []

@@ -1,4 +1,7 @@
-"""The store's records: outbox rows, send outcomes, invite versions, and their columns."""
+"""What the ledger holds, as plain immutable values every layer shares: outbox rows and send
+outcomes, invite versions, what arrived in the mailbox and what it meant (check-ins, RSVPs,
+commands, bouncing addresses), and the answers still to compose. The store reads and writes
+them; nothing here does I/O."""
 
 from __future__ import annotations
 
@@ -41,6 +44,21 @@ class OutboxRow:
 
 
 @dataclass(frozen=True)
+class Pending:
+    """A queued send, as a pass decides about it (without its message)."""
+
+    key: str
+    action_key: str
+    kind: str
+    title: str
+    recipients: tuple[str, ...]
+    message_id: str
+    deadline_at: dt.datetime
+    attempts: int
+    last_error: str
+
+
+@dataclass(frozen=True)
 class Finish:
     """The outcome to record for a claimed send."""
 
@@ -48,6 +66,20 @@ class Finish:
     state: State
     error: str = ""
     retry_at: dt.datetime | None = None
+    at: dt.datetime | None = None  # when it happened (default: when it is written)
+
+
+@dataclass(frozen=True)
+class Batch:
+    """What a pass writes to the outbox in one transaction: new rows and the invite versions
+    they send, queued rows that must not go any more, rows finished without a send (expired),
+    and failures the organizers have now been told of."""
+
+    rows: tuple[OutboxRow, ...] = ()
+    versions: tuple[EventVersion, ...] = ()
+    revoked: tuple[tuple[str, str], ...] = ()
+    finished: tuple[Finish, ...] = ()
+    reported: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -120,26 +152,64 @@ class Checkin:
     text: str  # confidential: the stripped reply
 
 
+Partstat = Literal["ACCEPTED", "DECLINED", "TENTATIVE", "NEEDS-ACTION"]
+
+
 @dataclass(frozen=True)
 class Rsvp:
+    """An attendee's answer to an invitation (iMIP REPLY), as RFC 5545 spells PARTSTAT."""
+
     uid: str
     attendee: str
-    partstat: str
+    partstat: Partstat
     sequence: int
 
 
 @dataclass(frozen=True)
 class Command:
+    """An email command: what the classifier read (with `error` if its arguments could not
+    be read) and, once it took effect, what is recorded (never with an error)."""
+
     participant: str
     name: str
-    args: dict[str, Any]
+    args: dict[str, Any] = field(default_factory=dict)
+    error: str = ""
 
 
 @dataclass(frozen=True)
-class Bounce:
+class Bouncing:
+    """An address mail bounced from, with the last delivery status and diagnostic."""
+
     address: str
     status: str
     diagnostic: str
+
+
+@dataclass(frozen=True)
+class Intent:
+    """An answer or a note to compose and send because of a message that arrived, recorded
+    with that message (so it is sent exactly once, even across a crash). `to` is one address,
+    or "" for all the organizers; `answer` is what the `answer` template says."""
+
+    key: str
+    to: str
+    in_reply_to: str
+    answer: dict[str, Any]
+    kind: Literal["answer", "notice"] = "answer"
+
+
+@dataclass(frozen=True)
+class Failure:
+    """A send the organizers must hear of: it failed, or whether it went is unknown."""
+
+    key: str
+    kind: str
+    title: str
+    recipients: tuple[str, ...]
+    state: State
+    error: str
+    message_id: str
+    attempts: int
 
 
 @dataclass(frozen=True)
@@ -154,5 +224,5 @@ class Recorded:
     checkin: Checkin | None = None
     rsvp: Rsvp | None = None
     command: Command | None = None
-    bounces: tuple[Bounce, ...] = ()
-    replies: tuple[OutboxRow, ...] = field(default=())  # acknowledgements to send
+    bounces: tuple[Bouncing, ...] = ()
+    replies: tuple[Intent, ...] = ()  # answers and notes to send

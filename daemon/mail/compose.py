@@ -1,4 +1,5 @@
-"""Compose outbox rows: render the template for the recipient, build the invite and the email.
+"""Compose outbox rows from what a pass decided: render the template for the recipient, build
+the invitation and the email (pure: the instant is a parameter).
 
 Everything a retry needs is fixed here, once: the bytes, the Message-ID, the Date and the reply
 token. A retry sends exactly the same message.
@@ -10,11 +11,10 @@ import dataclasses
 import datetime as dt
 import json
 from dataclasses import dataclass
-from typing import Any, Literal
 
-from daemon.config.load import Program
+from daemon.decide.decision import Digest, Skip
 from daemon.decide.sends import Send, cancel_key
-from daemon.ledger.records import EventVersion, OutboxRow
+from daemon.ledger.records import EventVersion, Failure, Intent, OutboxRow
 from daemon.mail.context import (
     ContextBuilder,
     alert_context,
@@ -35,6 +35,7 @@ from daemon.mail.message import (
     to_bytes,
 )
 from daemon.mail.render import Rendered, Renderer
+from daemon.program.instance import Program
 from daemon.program.timeline import Action, Person
 from daemon.program.windows import event_zone
 
@@ -58,14 +59,13 @@ class Composer:
     def __init__(self, program: Program, timeline: list[Action], secret: bytes) -> None:
         self.program = program
         self.secret = secret
-        self.renderer = Renderer(program.template_dirs)
+        self.renderer = Renderer(program.templates)
         self.context = ContextBuilder(program, timeline)
         self.people: dict[str, Person] = {p.email: p for p in program.participants}
         self.people |= {o.email: o for o in program.organizers}
-        sender = program.config.sender
-        self.sender = sender
-        self.domain = domain_of(sender.address)
-        self.reply_base = sender.reply_to or sender.address
+        self.sender = program.sender
+        self.domain = domain_of(program.sender.address)
+        self.reply_base = program.sender.reply_base
         self.events = {e.id: e for e in program.schedule.events}
         self.resources = {r.id: r for r in program.schedule.resources}
         self.messages = {m.id: m for m in program.schedule.messages}
@@ -95,10 +95,6 @@ class Composer:
             attendee_name=person.name,
             dtstamp=now,
         )
-
-    def invite_hash(self, action: Action) -> str:
-        """What the recipient's calendar holds, for telling an edited event (no clock used)."""
-        return content_hash(self.invite(action, 0, dt.datetime(2000, 1, 1, tzinfo=dt.UTC)))
 
     # --- rows ----------------------------------------------------------------------------------
 
@@ -159,14 +155,14 @@ class Composer:
         )  # fmt: skip
         return self._row(key, action, now, body), cancelled
 
-    def alert(self, failed: OutboxRow, now: dt.datetime) -> OutboxRow:
+    def alert(self, failed: Failure, now: dt.datetime) -> OutboxRow:
         """Tell the organizers about a send that failed or whose outcome is unknown."""
         key = f"{self.program.id}/alert/{failed.state}/{failed.key}"
         failure = {
             "title": failed.title,
             "recipients": list(failed.recipients),
             "state": failed.state,
-            "error": failed.last_error,
+            "error": failed.error,
             "message_id": failed.message_id,
             "attempts": failed.attempts,
         }
@@ -180,45 +176,36 @@ class Composer:
         )  # fmt: skip
         return dataclasses.replace(self._row(key, action, now, Body(rendered)), kind="alert")
 
-    def answer(
-        self, key: str, to: str, in_reply_to: str, answer: dict[str, Any], now: dt.datetime
-    ) -> OutboxRow:
-        """A reply to a participant's or organizer's mail (`answer.md.j2`): what was recorded,
-        the command's result, or why it could not be understood."""
-        person = self.people.get(to)
-        context = answer_context(self.program, person, to, answer)
+    def reply(self, intent: Intent, now: dt.datetime) -> OutboxRow:
+        """An answer to a participant's or organizer's mail (`answer.md.j2`): what was recorded,
+        the command's result, or why it could not be understood; or a note to all the
+        organizers about something that arrived (a withdrawal, a bounce, a counter-proposal)."""
+        to = intent.to
+        person = self.people.get(to) if to else None
+        context = answer_context(self.program, person, to, intent.answer)
         rendered = self.renderer.render("answer", "{{ answer.subject }}", context)
+        recipients = (to,) if to else tuple(o.email for o in self.program.organizers)
         action = Action(
-            at=now, key=key, kind="email", recipients=(to,), title=str(answer["subject"]),
-            item="answer",
+            at=now, key=intent.key, kind="email", recipients=recipients,
+            title=str(intent.answer["subject"]), item=intent.kind,
         )  # fmt: skip
-        body = Body(rendered, in_reply_to=in_reply_to)
-        return dataclasses.replace(self._row(key, action, now, body), kind="answer")
+        body = Body(rendered, in_reply_to=intent.in_reply_to)
+        return dataclasses.replace(self._row(intent.key, action, now, body), kind=intent.kind)
 
-    def digest(self, action: Action, digest: dict[str, Any], now: dt.datetime) -> OutboxRow:
+    def digest(self, digest: Digest, now: dt.datetime) -> OutboxRow:
         """The organizers' weekly digest (`digest.md.j2`), composed when it is due."""
-        context = digest_context_for(self.program, digest)
+        action = digest.action
+        context = digest_context_for(self.program, digest.content)
         rendered = self.renderer.render("digest", action.subject, context)
         return dataclasses.replace(
             self._row(action.key, action, now, Body(rendered)), kind="digest"
         )
 
-    def notice(self, key: str, subject: str, lines: list[str], now: dt.datetime) -> OutboxRow:
-        """A note to all the organizers about something that arrived (a withdrawal, a bounce,
-        a counter-proposal): `answer.md.j2` with kind "notice"."""
-        answer = {"kind": "notice", "subject": subject, "lines": lines}
-        context = answer_context(self.program, None, "", answer)
-        rendered = self.renderer.render("answer", "{{ answer.subject }}", context)
-        action = Action(
-            at=now, key=key, kind="email", title=subject, item="notice",
-            recipients=tuple(o.email for o in self.program.organizers),
-        )  # fmt: skip
-        return dataclasses.replace(self._row(key, action, now, Body(rendered)), kind="notice")
-
-    def skipped(self, action: Action, now: dt.datetime, reason: str) -> OutboxRow:
-        """A due send that is no longer useful (catch-up policy): recorded, never sent."""
-        row = self._row(action.key, action, now, None)
-        return dataclasses.replace(row, state="skipped", last_error=reason)
+    def skipped(self, skip: Skip, now: dt.datetime) -> OutboxRow:
+        """A due send that is no longer useful (catch-up policy) or must not go: recorded,
+        never sent."""
+        row = self._row(skip.action.key, skip.action, now, None)
+        return dataclasses.replace(row, state="skipped", last_error=skip.reason)
 
     # --- helpers -------------------------------------------------------------------------------
 
@@ -255,16 +242,8 @@ class Composer:
         message = self.messages.get(action.item) if action.kind == "email" else None
         if message is None:
             return ()
-        files = []
-        for rid in message.resources:
-            resource = self.resources.get(rid)
-            if resource and resource.file:
-                path = self.program.schedule_dir / resource.file
-                files.append(Attachment(path.name, path.read_bytes()))
-        return tuple(files)
-
-
-Method = Literal["REQUEST", "CANCEL"]
+        files = (self.program.files.get(rid) for rid in message.resources)
+        return tuple(Attachment(f.filename, f.content) for f in files if f is not None)
 
 
 def _to_json(invite: Invite) -> str:

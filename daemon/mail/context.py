@@ -8,25 +8,13 @@ from collections import defaultdict
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from daemon.config.load import Program
-from daemon.program.roster import Participant, first_name_of
+from daemon.program.instance import Program
+from daemon.program.people import Participant, first_name_of
 from daemon.program.timeline import Action, Person
-from daemon.program.timespec import zone
+from daemon.program.timespec import local_date, local_time, zone
 from daemon.program.windows import phase_span
 
 UPCOMING_DAYS = 14
-
-
-def local_time(instant: dt.datetime, tz: ZoneInfo) -> str:
-    """'Monday, July 12, 2021, 3:00 PM EDT (America/New_York)': always names the zone."""
-    local = instant.astimezone(tz)
-    hour = local.strftime("%I").lstrip("0")
-    return f"{local:%A, %B} {local.day}, {local.year}, {hour}:{local:%M %p %Z} ({tz.key})"
-
-
-def local_date(instant: dt.datetime, tz: ZoneInfo) -> str:
-    local = instant.astimezone(tz)
-    return f"{local:%A, %B} {local.day}, {local.year}"
 
 
 class ContextBuilder:
@@ -196,7 +184,7 @@ def program_context(program: Program) -> dict[str, Any]:
         "weeks": program.weeks,
         "start": local_date(_midday(program.start, program.tz), program.tz),
         "organizers": [{"name": o.name, "email": o.email} for o in program.organizers],
-        "sender": program.config.sender.name,
+        "sender": program.sender.name,
     }
 
 
@@ -282,3 +270,32 @@ SAMPLE_ANSWERS: tuple[dict[str, Any], ...] = (
     {"kind": "not-understood", "subject": "Not understood", "problem": "no date after PAUSE"},
     {"kind": "notice", "subject": "Sam Sample left the program", "lines": ["Sent WITHDRAW."]},
 )  # fmt: skip
+
+# what a digest says (decide/digest.py), for validate to render the digest template with
+SAMPLE_DIGEST: dict[str, Any] = {
+    "week": 2,
+    "units": [
+        {
+            "name": "Group owls",
+            "met": 1,
+            "pending": 1,
+            "overdue": 1,
+            "excused": 0,
+            "owing": ["Small Group Meeting 1 (Sam Sample)"],
+        }
+    ],
+    "rsvps": {"accepted": 3, "declined": 1},
+    "next_event": {
+        "title": "Community call",
+        "starts_at": "2026-05-04T19:00:00Z",
+        "accepted": 3,
+        "declined": 1,
+        "tentative": 0,
+        "no_answer": 2,
+    },
+    "bouncing": ["Sam Sample <sam@example.org>"],
+    "paused": ["Sam Sample"],
+    "withdrawn": [],
+    "unmatched": 2,
+    "checkins": 5,
+}

@@ -7,34 +7,28 @@ without controls or backslashes, `"` replaced by `'` (RFC 6868 `^'` is not read 
 vobject included); SEQUENCE once, DTSTAMP in UTC; CANCEL with STATUS:CANCELLED; a VTIMEZONE
 before the VEVENT, covering only the event's years and cached (icalendar's default 1970-2038
 span costs milliseconds per zone); folding, CRLF and TEXT escaping by icalendar's serializer.
+One event per occurrence: no recurrence rules (section 1.9 of the research: clients differ).
 """
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import functools
-import hashlib
-import itertools
-import json
 import re
 from dataclasses import dataclass
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from dateutil.rrule import rrulestr
-from icalendar import Calendar, Event, Parameters, Timezone, vCalAddress, vRecur, vUri
+from icalendar import Calendar, Event, Parameters, Timezone, vCalAddress, vUri
+
+from daemon.program.calendar_text import CONTROLS as _CONTROLS
+from daemon.program.calendar_text import clean_line, clean_text
+from daemon.program.calendar_text import content_hash as _content_hash
 
 PRODID = "-//mentormail//mentormail invites//EN"
 UTC = dt.UTC
-MAX_OCCURRENCES = 1000
-FREQUENCIES = frozenset({"DAILY", "WEEKLY", "MONTHLY", "YEARLY"})
 
-# C0/C1 controls but TAB and LF (handled apart), DEL, U+2028/2029, lone surrogates (not UTF-8).
-_CONTROLS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")
-_LINE_BREAKS = re.compile("\r\n|[\r\n\t]")
 _ADDRESS = re.compile(r"[^\s\"<>(),;:@\\\[\]]+@[^\s\"<>(),;:@\\\[\]]+")
-_ORDINAL_DAY = re.compile(r"^[+-]?\d+")
 _URL = re.compile(r"[A-Za-z][\w+.-]*:\S+")
 
 
@@ -55,7 +49,6 @@ class Invite:
     attendee_email: str  # exactly one ATTENDEE per invite (one email per attendee)
     attendee_name: str
     dtstamp: dt.datetime  # aware; written in UTC
-    rrule: str = ""  # optional; single events are preferred (section 1.9)
 
     def __post_init__(self) -> None:
         if self.method not in ("REQUEST", "CANCEL"):
@@ -76,24 +69,6 @@ class Invite:
         if self.url and (_CONTROLS.search(self.url) or not _URL.fullmatch(self.url)):
             raise ValueError(f"bad URL {self.url!r}")
         _zone(self.tzid)
-
-
-def clean_line(text: str) -> str:
-    """A one-line TEXT value (SUMMARY, LOCATION, CN): line breaks and tabs become spaces,
-    other control characters are dropped."""
-    return _keep_backslash_n(_CONTROLS.sub("", _LINE_BREAKS.sub(" ", text)).strip())
-
-
-def clean_text(text: str) -> str:
-    """A multi-line TEXT value (DESCRIPTION): line breaks become LF, controls are dropped."""
-    text = text.replace("\r\n", "\n").replace("\r", "\n")
-    return _keep_backslash_n(_CONTROLS.sub("", text).strip())
-
-
-def _keep_backslash_n(text: str) -> str:
-    """icalendar's TEXT escaping turns a literal backslash + `N` into a line break (it reads it
-    as the RFC 5545 escape); an invisible WORD JOINER between them keeps `C:\\New` as written."""
-    return text.replace("\\N", "\\\u2060N")
 
 
 def clean_name(name: str, fallback: str) -> str:
@@ -148,40 +123,6 @@ def _local(when: dt.datetime, zone: dt.tzinfo) -> dt.datetime:
     return local
 
 
-def _recurrence(rrule: str) -> vRecur:
-    """Parse and vet an RRULE: bounded, a plain frequency, no multi-ordinal patterns (Outlook)."""
-    try:
-        recur: vRecur = vRecur.from_ical(rrule.removeprefix("RRULE:"))
-    except ValueError as error:
-        raise ValueError(f"bad RRULE {rrule!r}") from error
-    freq = recur.get("FREQ", [])
-    if len(freq) != 1 or freq[0] not in FREQUENCIES:
-        raise ValueError(f"RRULE needs one FREQ of {sorted(FREQUENCIES)}: {rrule!r}")
-    count, until = recur.get("COUNT", []), recur.get("UNTIL", [])
-    if bool(count) == bool(until):
-        raise ValueError(f"RRULE needs exactly one of COUNT and UNTIL: {rrule!r}")
-    if count and not 1 <= count[0] <= MAX_OCCURRENCES:
-        raise ValueError(f"RRULE COUNT must be 1..{MAX_OCCURRENCES}: {rrule!r}")
-    if until and (not isinstance(until[0], dt.datetime) or until[0].utcoffset() != dt.timedelta()):
-        raise ValueError(f"RRULE UNTIL must be a UTC date-time: {rrule!r}")
-    ordinals = [day for day in recur.get("BYDAY", []) if _ORDINAL_DAY.match(day)]
-    if len(ordinals) > 1 or len(recur.get("BYSETPOS", [])) > 1:
-        raise ValueError(f"RRULE with several ordinals (not supported by Outlook): {rrule!r}")
-    if "BYSECOND" in recur or "BYMINUTE" in recur or "BYHOUR" in recur:
-        raise ValueError(f"RRULE with BYHOUR/BYMINUTE/BYSECOND: {rrule!r}")
-    return recur
-
-
-def _last_start(invite: Invite, recur: vRecur, zone: dt.tzinfo) -> dt.datetime:
-    """The start of the last occurrence (the VTIMEZONE must reach it); at most MAX_OCCURRENCES."""
-    start = invite.starts_at.astimezone(zone)
-    text = bytes(recur.to_ical()).decode()  # type: ignore[no-untyped-call]
-    starts = list(itertools.islice(rrulestr(text, dtstart=start), MAX_OCCURRENCES + 1))
-    if len(starts) > MAX_OCCURRENCES:
-        raise ValueError(f"RRULE with more than {MAX_OCCURRENCES} occurrences: {invite.rrule!r}")
-    return max(starts, default=start)
-
-
 def build_icalendar(invite: Invite) -> Calendar:
     """The checked icalendar object of `invite` (see `build_calendar`). Its VTIMEZONE is shared
     with other calendars: do not modify it."""
@@ -191,46 +132,15 @@ def build_icalendar(invite: Invite) -> Calendar:
 def build_calendar(invite: Invite) -> bytes:
     """The VCALENDAR of `invite`: CRLF, folded at 75 octets, METHOD at VCALENDAR level, PRODID,
     VERSION:2.0, the VTIMEZONE before the VEVENT (unless UTC), DTSTART/DTEND with TZID, UID,
-    SEQUENCE once, DTSTAMP in UTC, quoted CNs, STATUS:CONFIRMED (REQUEST) or CANCELLED (CANCEL).
-
-    The same bytes as `build_icalendar(invite).to_ical(sorted=False)`, faster: the calendar of
-    an event is built and checked once per (event, method, SEQUENCE, DTSTAMP) with stand-in
-    UID and ATTENDEE, and each attendee's own two lines, serialized by icalendar, are spliced
-    into it (an event sent to thousands costs one full build)."""
-    shared = dataclasses.replace(
-        invite, uid=_STAND_IN_UID, attendee_email=_STAND_IN, attendee_name=""
-    )
-    head, middle, tail = _template(shared)
-    own = Event()
-    own.add("uid", invite.uid)
-    own.add("attendee", _attendee(invite))
-    lines = bytes(own.to_ical(sorted=False)).split(b"\r\n", 1)[1]  # after BEGIN:VEVENT
-    uid, _, attendee = lines.removesuffix(b"END:VEVENT\r\n").partition(b"\r\nATTENDEE")
-    return head + uid + b"\r\n" + middle + b"ATTENDEE" + attendee + tail
-
-
-_STAND_IN_UID = "stand-in-uid"
-_STAND_IN = "stand-in@invalid.invalid"
-
-
-@functools.lru_cache(maxsize=64)
-def _template(shared: Invite) -> tuple[bytes, bytes, bytes]:
-    """The calendar of `shared` cut around its UID and ATTENDEE lines: what comes before the
-    UID line, between the UID and ATTENDEE lines, and after the ATTENDEE line."""
-    calendar, zone_key = _build(shared)
+    SEQUENCE once, DTSTAMP in UTC, quoted CNs, STATUS:CONFIRMED (REQUEST) or CANCELLED (CANCEL)."""
+    calendar, zone_key = _build(invite)
     if zone_key is None:
-        body = bytes(calendar.to_ical(sorted=False))
-    else:
-        rest = Calendar(calendar)
-        rest.subcomponents = calendar.subcomponents[1:]
-        body = bytes(rest.to_ical(sorted=False))
-        at = body.index(b"\r\nBEGIN:VEVENT\r\n") + 2
-        body = body[:at] + _vtimezone_ical(*zone_key) + body[at:]
-    uid_line = f"\r\nUID:{_STAND_IN_UID}\r\n".encode()
-    uid_at = body.index(uid_line) + 2
-    attendee_at = body.index(b"\r\nATTENDEE", uid_at) + 2
-    after = body.index(b"\r\nSTATUS:", attendee_at) + 2  # STATUS follows ATTENDEE
-    return body[:uid_at], body[uid_at + len(uid_line) - 2 : attendee_at], body[after:]
+        return bytes(calendar.to_ical(sorted=False))
+    rest = Calendar(calendar)  # the VTIMEZONE is written from its own cache
+    rest.subcomponents = calendar.subcomponents[1:]
+    body = bytes(rest.to_ical(sorted=False))
+    at = body.index(b"\r\nBEGIN:VEVENT\r\n") + 2
+    return body[:at] + _vtimezone_ical(*zone_key) + body[at:]
 
 
 def _attendee(invite: Invite) -> vCalAddress:
@@ -253,12 +163,6 @@ def _build(invite: Invite) -> tuple[Calendar, tuple[str, int, int] | None]:
     event.add("dtstart", start)
     event.add("dtend", _local(invite.ends_at, zone))
     last = invite.ends_at.astimezone(zone)
-    if invite.rrule:
-        if start.tzinfo is not zone:
-            raise ValueError("a recurrence cannot start in the repeated hour of a DST change")
-        recur = _recurrence(invite.rrule)
-        event.add("rrule", recur)
-        last = _last_start(invite, recur, zone) + (invite.ends_at - invite.starts_at)
     event.add("summary", clean_line(invite.summary))
     if description := clean_text(invite.description):
         event.add("description", description)
@@ -313,18 +217,8 @@ def check_calendar(calendar: Calendar) -> None:
 
 
 def content_hash(invite: Invite) -> str:
-    """A hash of what makes a change worth an update (the times, zone, summary, description,
-    location, URL and recurrence as they would be sent); not UID, SEQUENCE, DTSTAMP or METHOD."""
-    fields = [
-        "v1",
-        invite.starts_at.astimezone(UTC).isoformat(),
-        invite.ends_at.astimezone(UTC).isoformat(),
-        invite.tzid,
-        clean_line(invite.summary),
-        clean_text(invite.description),
-        clean_line(invite.location),
-        invite.url,
-        invite.rrule.strip(),
-    ]
-    encoded = json.dumps(fields, ensure_ascii=False, separators=(",", ":"))
-    return hashlib.sha256(encoded.encode("utf-8", "surrogatepass")).hexdigest()
+    """See `daemon.program.calendar_text.content_hash`."""
+    return _content_hash(
+        invite.starts_at, invite.ends_at, invite.tzid, summary=invite.summary,
+        description=invite.description, location=invite.location, url=invite.url,
+    )  # fmt: skip

@@ -4,23 +4,24 @@ One Markdown template per message (`NAME.md.j2`): the text part is the rendered 
 reads well as plain text; the HTML part is the same template rendered with HTML autoescaping,
 converted by Python-Markdown and wrapped in `layout.html.j2`. Both environments are sandboxed
 (organizers edit templates) and use StrictUndefined, so a misspelt variable fails at validate
-time, not in a participant's inbox.
+time, not in a participant's inbox. Templates come already read (`Program.templates`): nothing
+here touches a file, and each is compiled once per Renderer.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
-from pathlib import Path
 from typing import Any
 
 import jinja2
 import markdown
 from jinja2.sandbox import SandboxedEnvironment
 
-from daemon.errors import UserError
+from daemon.errors import TemplateProblem
+from daemon.program.instance import TemplateFile
 
 _HEADER_UNSAFE = re.compile(r"[\x00-\x1f\x7f]+")
 _BLOCKS = re.compile(r"\n[ \t]*\n")
@@ -31,14 +32,6 @@ class Rendered:
     subject: str
     text: str
     html: str
-
-
-class TemplateProblem(UserError):
-    """A template is missing, does not parse, or uses an undefined variable."""
-
-    def __init__(self, template: str, message: str, line: int = 0) -> None:
-        self.template, self.line, self.detail = template, line, message
-        super().__init__(f"{template}:{line}: {message}" if line else f"{template}: {message}")
 
 
 class _Environment(SandboxedEnvironment):
@@ -69,13 +62,29 @@ def header_safe(value: str) -> str:
     return " ".join(_HEADER_UNSAFE.sub(" ", value).split())
 
 
-class Renderer:
-    """Renders templates found in `dirs` (first match wins, so overrides come first)."""
+class _Loader(jinja2.BaseLoader):
+    """Templates from memory, named by the file they were read from (so Jinja's errors and
+    tracebacks point at that file and line)."""
 
-    def __init__(self, dirs: Sequence[Path]) -> None:
-        loader = jinja2.FileSystemLoader([str(d) for d in dirs if d.is_dir()])
+    def __init__(self, templates: Mapping[str, TemplateFile]) -> None:
+        self.templates = templates
+
+    def get_source(
+        self, environment: jinja2.Environment, template: str
+    ) -> tuple[str, str | None, Callable[[], bool] | None]:
+        found = self.templates.get(template)
+        if found is None:
+            raise jinja2.TemplateNotFound(template)
+        return found.text, found.path, lambda: True
+
+
+class Renderer:
+    """Renders the program's templates (`Program.templates`, by file name)."""
+
+    def __init__(self, templates: Mapping[str, TemplateFile]) -> None:
         common: dict[str, Any] = {
-            "loader": loader,
+            "loader": _Loader(templates),
+            "auto_reload": False,
             "undefined": jinja2.StrictUndefined,
             "trim_blocks": True,
             "lstrip_blocks": True,
@@ -127,9 +136,6 @@ class Renderer:
         except jinja2.UndefinedError as exc:
             where, line = _template_frame(exc, filename)
             raise TemplateProblem(where, f"undefined variable: {exc.message}", line) from None
-        except UnicodeDecodeError as exc:
-            problem = f"not UTF-8 text ({exc.reason}); save it as UTF-8"
-            raise TemplateProblem(filename, problem) from None
         except jinja2.exceptions.SecurityError as exc:
             raise TemplateProblem(filename, f"not allowed in a template: {exc}") from None
         return Rendered(subject_text, text.strip() + "\n", html)

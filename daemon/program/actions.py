@@ -7,8 +7,8 @@ import hashlib
 from collections.abc import Iterator
 from typing import Literal, NamedTuple
 
-from daemon.config.load import Program
-from daemon.program.roster import Organizer, Participant
+from daemon.program.instance import Program
+from daemon.program.people import Organizer, Participant
 
 Kind = Literal["email", "invite", "cancel", "reminder", "obligation", "flag"]
 Person = Participant | Organizer

@@ -8,8 +8,8 @@ from __future__ import annotations
 import datetime as dt
 from zoneinfo import ZoneInfo
 
-from daemon.config.load import Program
 from daemon.program.actions import Action, Spec
+from daemon.program.instance import Program
 from daemon.program.timespec import to_utc
 
 STALE = dt.timedelta(days=3)

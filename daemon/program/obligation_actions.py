@@ -15,9 +15,9 @@ from dataclasses import dataclass
 from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
-from daemon.config.load import Program
 from daemon.program.actions import Action, Kind, Spec, scopes
-from daemon.program.roster import Participant
+from daemon.program.instance import Program
+from daemon.program.people import Participant
 from daemon.program.schedule import Event, Obligation
 from daemon.program.timespec import to_utc, zone
 from daemon.program.windows import END_OF_DAY, obligation_windows, occurrence_date, occurrences
@@ -152,10 +152,10 @@ def _unit(
     def notice(
         n: Notice, key: str, at: dt.datetime, to: tuple[str, ...], stale: dt.datetime
     ) -> Action:
+        # positional: this builds most of a big program's actions, and keywords cost a third
         return Action(
-            kind=n.kind, key=key, at=at, recipients=to, title=n.title, item=ob.id, occurrence=k,
-            scope=scope, spec=n.spec, asks=asks, due_at=due, stale_at=stale,
-            who=who if n.kind == "flag" else (),
+            at, key, n.kind, to, n.title, ob.id, k, scope, n.spec, asks, due,
+            who if n.kind == "flag" else (), stale,
         )  # fmt: skip
 
     for person in members:

@@ -53,11 +53,6 @@ Audience = Annotated[str, AfterValidator(_check_audience)]
 Who = Annotated[str, AfterValidator(_check_who)]
 
 
-class Link(Frozen):
-    title: str
-    url: str
-
-
 class Resource(Frozen):
     """A worksheet or document: a URL (organizers may override it in the config) and/or a file
     shipped beside the schedule, attached to the messages that name it."""

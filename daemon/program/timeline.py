@@ -1,4 +1,6 @@
-"""The pure planner: (program, now) -> every action of the program, each with a deterministic key.
+"""The pure planner: a program -> its timeline, every action of the program (each email,
+invitation, obligation window, request, reminder, overdue notice, flag and digest), each with a
+deterministic key. The timeline does not depend on the instant: what is due is decide's job.
 
 Nothing here does I/O or reads the clock. Per-participant sends are computed in the
 participant's own zone ("Monday 09:00" is 09:00 where they are, DST-correct); obligation
@@ -8,11 +10,8 @@ windows are in the program zone; flags go to every organizer at once.
 from __future__ import annotations
 
 import datetime as dt
-import gc
 from collections.abc import Iterator
-from contextlib import contextmanager
 
-from daemon.config.load import Program
 from daemon.program.actions import (
     NO_SPEC,
     Action,
@@ -26,6 +25,7 @@ from daemon.program.actions import (
     scopes,
 )
 from daemon.program.digest_actions import digest_actions
+from daemon.program.instance import Program
 from daemon.program.obligation_actions import plan_obligations
 from daemon.program.timespec import to_utc, zone
 from daemon.program.windows import event_span, event_zone, occurrence_date, occurrences, step
@@ -46,24 +46,6 @@ __all__ = [
 
 def plan(program: Program) -> list[Action]:
     """Every action of the program, sorted by instant then key."""
-    with _no_gc_pauses():
-        return _plan(program)
-
-
-@contextmanager
-def _no_gc_pauses() -> Iterator[None]:
-    """Planning allocates hundreds of thousands of acyclic tuples; the cyclic collector would
-    rescan them again and again (40% of the time for 10,000 people). Pause it, then restore."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
-
-
-def _plan(program: Program) -> list[Action]:
     obligations = list(plan_obligations(program))
     windows: Windows = {}
     for action in obligations:
@@ -118,7 +100,7 @@ def _messages(program: Program, windows: Windows) -> Iterator[Action]:
 
 def _events(program: Program) -> Iterator[Action]:
     pid = program.id
-    domain = program.config.sender.address.rsplit("@", 1)[1]
+    domain = program.sender.domain
     default_time = program.schedule.program.send_time
     for e in program.schedule.events:
         tz = event_zone(e, program.tz)

@@ -120,3 +120,15 @@ def to_utc(day: dt.date, time: dt.time, tz: ZoneInfo) -> dt.datetime:
 def iso_z(instant: dt.datetime) -> str:
     """ISO 8601 in UTC with a `Z`, to the second."""
     return instant.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def local_time(instant: dt.datetime, tz: ZoneInfo) -> str:
+    """'Monday, July 12, 2021, 3:00 PM EDT (America/New_York)': always names the zone."""
+    local = instant.astimezone(tz)
+    hour = local.strftime("%I").lstrip("0")
+    return f"{local:%A, %B} {local.day}, {local.year}, {hour}:{local:%M %p %Z} ({tz.key})"
+
+
+def local_date(instant: dt.datetime, tz: ZoneInfo) -> str:
+    local = instant.astimezone(tz)
+    return f"{local:%A, %B} {local.day}, {local.year}"

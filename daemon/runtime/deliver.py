@@ -1,30 +1,34 @@
-"""Deliver due outbox rows over SMTP and record each outcome.
+"""Deliver due outbox rows over SMTP and record each outcome, for a bounded time.
 
 A hold on all sending (provider pause, unusable server, daily limit) is kept in the store and
-honoured across passes and restarts (the caller ends rows past their deadline first). Per row:
-wait for the per-minute limit, claim it (pending -> sending, committed) just before the SMTP
-transaction, send, then record the outcome — sent; pending again with backoff (4xx, connection
-trouble before the final dot) until its deadline, then failed; failed (5xx); unknown (no reply
-after the final dot: it may have been delivered, so it is never re-sent blindly). A provider
-quota reply holds all sending for QUOTA_PAUSE; a server that cannot be used at all (refused,
-421 greeting, TLS or login failure) holds it with a growing backoff. Failed and unknown sends
-are reported to the organizers by the caller.
+honoured across passes and restarts. Per row: wait for the per-minute limit, claim it
+(pending -> sending, committed) just before the SMTP transaction, send, then record the outcome
+— sent; pending again with backoff (4xx, connection trouble before the final dot) until its
+deadline, then failed; failed (5xx); unknown (no reply after the final dot: it may have been
+delivered, so it is never re-sent blindly). A provider quota reply holds all sending for
+QUOTA_PAUSE; a server that cannot be used at all (refused, 421 greeting, TLS or login failure)
+holds it with a growing backoff. Failed and unknown sends are reported by the next decision.
+
+Time moves: claims, outcomes and retries are stamped with the clock when they happen. A
+delivery ends when nothing is due, sending is held, the pass is stopping, or its time bound
+(`until`, on the monotonic clock) is reached — then reading replies and fresh decisions come
+first, and the next pass goes on where this one stopped. Claims and outcomes that come
+together (one per connection) share one transaction, on the store's one connection.
 """
 
 from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import functools
 import logging
 from collections import Counter
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from daemon.store.sqlite import Finish, OutboxRow, State, Store
-from daemon.transport.smtp import Outcome, SendResult
+from daemon.clock import Clock
+from daemon.ledger.records import Finish, OutboxRow, State
+from daemon.store.sqlite import Store
+from daemon.transport.smtp_outcomes import Outcome, SendResult
 
 log = logging.getLogger(__name__)
 
@@ -46,11 +50,12 @@ class Transport(Protocol):
 
 @dataclass
 class Delivery:
-    """What one delivery pass did."""
+    """What one delivery did."""
 
     outcomes: Counter[str] = field(default_factory=Counter)
     paused_until: dt.datetime | None = None  # sending is held until then
     halted: str = ""  # why sending is held
+    bounded: bool = False  # it stopped at its time bound with sends still due
 
 
 def backoff(attempts: int) -> dt.timedelta:
@@ -63,16 +68,18 @@ async def deliver(
     store: Store,
     transport: Transport,
     envelope_sender: str,
-    now: dt.datetime,
+    clock: Clock,
     *,
     concurrency: int = 2,
     per_day: int = 0,
+    until: float | None = None,
     stopping: asyncio.Event | None = None,
 ) -> Delivery:
-    """Send every due pending row, `concurrency` at a time, unless sending is held. Once
-    `stopping` is set no row is claimed any more; the transactions in flight finish and are
-    recorded, and the rest stays pending for the next start."""
+    """Send every due pending row, `concurrency` at a time, unless sending is held, until
+    `until` (monotonic seconds). Once `stopping` is set no row is claimed any more; the
+    transactions in flight finish and are recorded, and the rest stays pending."""
     result = Delivery()
+    now = clock.now()
     hold = store.hold()
     if hold is not None and hold.until > now:
         _held(result, hold.until, hold.reason)
@@ -80,34 +87,12 @@ async def deliver(
     left = _daily_budget(store, now, per_day, result)  # None: no daily limit
     if left == 0 or not store.due(now, 1):
         return result
-    commits = _Commits(store, now)
-    stop = stopping or asyncio.Event()
-    run = _Pass(store, transport, envelope_sender, now, result, commits, stop)
-    try:
-        await _pages(run, left, per_day, concurrency)
-    finally:
-        await commits.close()
+    run = _Pass(store, transport, envelope_sender, clock, result, stopping or asyncio.Event())
+    run.until = until
+    await run.pages(left, per_day, concurrency)
     if result.outcomes["sent"]:
         store.count(SESSION_FAILURES, None)
     return result
-
-
-async def _pages(run: _Pass, left: int | None, per_day: int, concurrency: int) -> None:
-    """Send due rows a page at a time until none is left, the daily budget is spent or
-    sending is held."""
-    store, now, result = run.store, run.now, run.result
-    seen: set[str] = set()
-    while (left is None or left > 0) and not result.halted and not run.stopping.is_set():
-        size = PAGE if left is None else min(PAGE, left)
-        page = [r for r in store.due(now, size) if r.key not in seen]
-        if not page:
-            return
-        seen.update(r.key for r in page)
-        tried = await run.send_page(page, concurrency)
-        if left is not None:
-            left -= tried
-            if left <= 0 and not result.halted:
-                _daily_budget(store, now, per_day, result)
 
 
 def _daily_budget(store: Store, now: dt.datetime, per_day: int, result: Delivery) -> int | None:
@@ -131,58 +116,40 @@ def _held(result: Delivery, until: dt.datetime, reason: str) -> None:
 
 
 class _Commits:
-    """Group commit in a thread of its own: the claims and outcomes that workers ask for
-    while a commit is being written go into the next one (one fsync for all), the event loop
-    keeps talking SMTP meanwhile, and each worker goes on only once its request is durable.
-    The thread uses its own connection; it is the only user of that connection."""
+    """Group commit on the store's one connection: the claims and outcomes the connections
+    ask for in the same turn of the event loop go into one transaction (one fsync for all),
+    and each goes on only once its request is durable."""
 
-    def __init__(self, store: Store, now: dt.datetime) -> None:
-        self.writer, self.now = store.writer(), now
-        self._thread = ThreadPoolExecutor(1, thread_name_prefix="mentormail-commit")
+    def __init__(self, store: Store, clock: Clock) -> None:
+        self.store, self.clock = store, clock
         self._batch: list[tuple[Finish | None, str | None, asyncio.Future[bool]]] = []
-        self._flushing: asyncio.Task[None] | None = None
+        self._flushing = False
 
     async def step(self, done: Finish | None, claim: str | None) -> bool:
         future: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
         self._batch.append((done, claim, future))
-        if self._flushing is None:
-            self._flushing = asyncio.create_task(self._flush())
+        if not self._flushing:
+            self._flushing = True
+            asyncio.get_running_loop().call_soon(self._flush)
+        return await future
+
+    def _flush(self) -> None:
+        batch, self._batch, self._flushing = self._batch, [], False
+        now = self.clock.now()
         try:
-            return await asyncio.shield(future)
-        except asyncio.CancelledError:
-            # the commit goes on regardless: a claim it made for us is given back
-            if await future and claim is not None:
-                await self._run(lambda: self.writer.give_back([claim], self.now))
-            raise
-
-    async def close(self) -> None:
-        if self._flushing is not None:
-            await self._flushing
-        self._thread.shutdown(wait=True)
-        self.writer.close()
-
-    async def _flush(self) -> None:
-        give_up_at = self.now + RETRY_HORIZON
-        try:
-            while self._batch:
-                batch, self._batch = self._batch, []
-                requests = [(done, claim) for done, claim, _ in batch]
-                try:
-                    claimed = await self._run(
-                        functools.partial(self.writer.steps, requests, self.now, give_up_at)
-                    )
-                except Exception as error:  # e.g. the disk is full: every worker hears of it
-                    for _, _, future in batch:
-                        future.set_exception(error)
-                    continue
-                for (_, _, future), ok in zip(batch, claimed, strict=True):
-                    future.set_result(ok)
-        finally:
-            self._flushing = None
-
-    async def _run(self, write: Callable[[], list[bool]]) -> list[bool]:
-        loop = asyncio.get_running_loop()
-        return await asyncio.shield(loop.run_in_executor(self._thread, write))
+            claimed = self.store.steps(
+                [(done, claim) for done, claim, _ in batch], now, now + RETRY_HORIZON
+            )
+        except Exception as error:  # e.g. the disk is full: every connection hears of it
+            for _, _, future in batch:
+                if not future.done():
+                    future.set_exception(error)
+            return
+        for (_, claim, future), ok in zip(batch, claimed, strict=True):
+            if not future.done():
+                future.set_result(ok)
+            elif ok and claim is not None:  # its worker was cancelled meanwhile: give it back
+                self.store.give_back([claim], now)
 
 
 @dataclass
@@ -190,12 +157,36 @@ class _Pass:
     store: Store
     transport: Transport
     sender: str
-    now: dt.datetime
+    clock: Clock
     result: Delivery
-    commits: _Commits
     stopping: asyncio.Event
+    until: float | None = None
 
-    async def send_page(self, page: list[OutboxRow], concurrency: int) -> int:
+    async def pages(self, left: int | None, per_day: int, concurrency: int) -> None:
+        """Send due rows a page at a time until none is left, the daily budget is spent,
+        sending is held, the pass stops or its time is up."""
+        commits, result = _Commits(self.store, self.clock), self.result
+        seen: set[str] = set()
+        while (left is None or left > 0) and not self._over():
+            size = PAGE if left is None else min(PAGE, left)
+            page = [r for r in self.store.due(self.clock.now(), size) if r.key not in seen]
+            if not page:
+                return
+            seen.update(r.key for r in page)
+            tried = await self.send_page(page, concurrency, commits)
+            if left is not None:
+                left -= tried
+                if left <= 0 and not result.halted:
+                    _daily_budget(self.store, self.clock.now(), per_day, result)
+
+    def _over(self) -> bool:
+        if self.result.halted or self.stopping.is_set() or self.result.bounded:
+            return True
+        if self.until is not None and self.clock.monotonic() >= self.until:
+            self.result.bounded = True
+        return self.result.bounded
+
+    async def send_page(self, page: list[OutboxRow], concurrency: int, commits: _Commits) -> int:
         """Send a page of rows, `concurrency` at a time; returns how many were tried."""
         queue: asyncio.Queue[OutboxRow] = asyncio.Queue()
         for row in page:
@@ -203,25 +194,38 @@ class _Pass:
         tried = [0]
         async with asyncio.TaskGroup() as group:
             for _ in range(max(1, concurrency)):
-                group.create_task(self._worker(queue, self.commits, tried))
+                group.create_task(self._worker(queue, commits, tried))
         return tried[0]
+
+    async def _turn(self) -> bool:
+        """Wait for the rate limiter; False if the time bound came first."""
+        if self.until is None:
+            await self.transport.wait_turn()
+            return True
+        try:
+            async with asyncio.timeout(max(0.0, self.until - self.clock.monotonic())):
+                await self.transport.wait_turn()
+        except TimeoutError:
+            self.result.bounded = True
+            return False
+        return True
 
     async def _worker(
         self, queue: asyncio.Queue[OutboxRow], commits: _Commits, tried: list[int]
     ) -> None:
         # a commit records the previous outcome and claims the next row together, and
         # nothing goes out before its claim is durable
-        store, now, done, stopping = self.store, self.now, None, self.stopping
+        done: Finish | None = None
         while True:
-            row = None if queue.empty() or self.result.halted else queue.get_nowait()
-            if row is not None and not stopping.is_set():
+            row = None if queue.empty() or self._over() else queue.get_nowait()
+            if row is not None:
                 try:
-                    await self.transport.wait_turn()  # before the claim: a wait holds nothing
+                    ready = await self._turn()  # before the claim: a wait holds nothing
                 except BaseException:
                     await commits.step(done, None)  # stopped while waiting: keep what is known
                     raise
-            if stopping.is_set():
-                row = None  # unclaimed, so still pending: the next start sends it
+                if not ready or self._over():
+                    row = None  # unclaimed, so still pending: the next pass sends it
             if not await commits.step(done, row.key if row else None):
                 if row is None:
                     return
@@ -234,50 +238,51 @@ class _Pass:
             except Exception as exc:  # an adapter bug must not leave the row 'sending'
                 log.exception("send of %s failed unexpectedly", row.key)
                 sent = SendResult(Outcome.UNKNOWN, None, f"unexpected error: {exc!r}")
-            done = _outcome(store, row, sent, now, self.result)
+            done = _outcome(self.store, row, sent, self.clock.now(), self.result)
 
 
 def _outcome(
     store: Store, row: OutboxRow, sent: SendResult, now: dt.datetime, out: Delivery
 ) -> Finish:
-    """What to record for a send, and what it means for the rest of the pass."""
-    detail = f"{sent.code or ''} {sent.detail}".strip()
+    """What to record for a send that ended at `now`, and what it means for the rest of the
+    delivery."""
+    detail = f"{sent.code} {sent.detail}" if sent.code else sent.detail
     outcome = sent.outcome
     if sent.session and outcome is not Outcome.SENT:
         # nothing about this message is wrong: keep it and hold all sending, backing off
         out.outcomes["waiting"] += 1
         if out.paused_until is not None:  # another connection found it first in this pass
-            return Finish(row.key, "pending", detail, out.paused_until)
+            return Finish(row.key, "pending", detail, out.paused_until, now)
         failures = store.count(SESSION_FAILURES, 1)
         until = now + backoff(failures)
         fix = " (fix the [smtp] settings or the password)" if outcome is Outcome.FAILED else ""
         store.set_hold(until, f"{UNUSABLE}: {detail}{fix}")
         _held(out, until, f"{UNUSABLE}: {detail}{fix}")
-        return Finish(row.key, "pending", detail, until)
+        return Finish(row.key, "pending", detail, until, now)
     if outcome is Outcome.SENT:
         out.outcomes["sent"] += 1
         if not sent.refused:
-            return Finish(row.key, "sent")
+            return Finish(row.key, "sent", at=now)
         log.warning("%s: some recipients refused: %s", row.key, ", ".join(sent.refused))
-        return Finish(row.key, "sent", f"refused by the server for: {', '.join(sent.refused)}")
+        refused = f"refused by the server for: {', '.join(sent.refused)}"
+        return Finish(row.key, "sent", refused, at=now)
     if outcome is Outcome.PAUSE:
         until = now + QUOTA_PAUSE
         store.set_hold(until, f"the provider asked to slow down: {detail}")
         _held(out, until, f"the provider asked to slow down: {detail}")
         out.outcomes["paused"] += 1
-        return Finish(row.key, "pending", detail, until)
+        return Finish(row.key, "pending", detail, until, now)
     if outcome is Outcome.RETRY:
         retry_at = now + backoff(row.attempts + 1)
-        deadline = (
-            min(row.deadline_at, now + RETRY_HORIZON) if not row.attempts else row.deadline_at
-        )
+        # the claim of a first attempt brought the deadline to RETRY_HORIZON at the latest
+        deadline = row.deadline_at if row.attempts else min(row.deadline_at, now + RETRY_HORIZON)
         if retry_at <= deadline:
             out.outcomes["retry"] += 1
             log.info("%s: temporary failure (%s); retrying at %s", row.key, detail, retry_at)
-            return Finish(row.key, "pending", detail, retry_at)
+            return Finish(row.key, "pending", detail, retry_at, now)
         detail = f"gave up after {row.attempts + 1} attempts: {detail}"
         outcome = Outcome.FAILED
     state: State = "failed" if outcome is Outcome.FAILED else "unknown"
     out.outcomes[state] += 1
     log.error("%s: %s (%s)", row.key, state, detail)
-    return Finish(row.key, state, detail)
+    return Finish(row.key, state, detail, at=now)

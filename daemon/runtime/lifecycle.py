@@ -19,14 +19,17 @@ from collections.abc import Callable
 from contextlib import AsyncExitStack
 from typing import Any
 
-from daemon.config.load import Program
+from daemon.config.deployment import Deployment
 from daemon.errors import MentormailError
+from daemon.program.timeline import Action
 from daemon.runtime.service import Service
+
+Load = Callable[[], tuple[Deployment, list[Action]]]
 
 log = logging.getLogger(__name__)
 
 
-async def serve(service: Service, load: Callable[[], Program]) -> None:
+async def serve(service: Service, load: Load) -> None:
     """Run `service` until SIGTERM/SIGINT; `load` reads and validates the config again."""
     stop, reload = asyncio.Event(), asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -42,21 +45,21 @@ async def serve(service: Service, load: Callable[[], Program]) -> None:
         await service.run(stop)
 
 
-async def _reloads(service: Service, load: Callable[[], Program], wanted: asyncio.Event) -> None:
+async def _reloads(service: Service, load: Load, wanted: asyncio.Event) -> None:
     while True:
         await wanted.wait()
         wanted.clear()
         service.notifier.reloading()
         try:
-            program = await asyncio.to_thread(load)
-            service.replace(program)
+            deployment, timeline = await asyncio.to_thread(load)
+            service.replace(deployment, timeline)
         except MentormailError as error:
             log.error("the config was not reloaded; still running on the previous one:\n%s", error)
         except Exception:  # whatever went wrong, the running service must not go with it
             log.exception("the config was not reloaded; still running on the previous one")
         else:
-            log.info("config reloaded: %s", program.title)
-        service.notifier.ready(f"serving {service.program.title}")
+            log.info("config reloaded: %s", deployment.program.title)
+        service.notifier.ready(f"serving {service.deployment.program.title}")
 
 
 async def _watchdog(service: Service) -> None:

@@ -2,17 +2,16 @@
 move it to the processed or the unmatched folder.
 
 Per message: fetched with BODY.PEEK[] (it stays unread), understood (pure), recorded with its
-effects, its answers and the checkpoint in one transaction, and only then moved. A crash
-before the record leaves the mail untouched for the next pass; a crash after it leaves a move
-to do, which the next pass does first. A message the store already knows (after a UIDVALIDITY
-reset, or a second copy) is not recorded again, only moved. Understanding a message never
-stops the batch: whatever it raises is recorded as `malformed` and the mail goes to the
-unmatched folder, kept for a person to look at.
+effects, its answers and the checkpoint — a batch of messages in one transaction — and only
+then moved. A crash before the record leaves the mail untouched for the next pass; a crash
+after it leaves a move to do, which the next pass does first. A message the store already
+knows (after a UIDVALIDITY reset, or a second copy) is not recorded again, only moved.
+Understanding a message never stops the batch: whatever it raises is recorded as
+`malformed` and the mail goes to the unmatched folder, kept for a person to look at.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 import logging
 import re
@@ -21,11 +20,13 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from daemon.store.inbox import Recorded, Seen
+from daemon.clock import Clock
+from daemon.ledger.records import Recorded, Seen
 from daemon.store.sqlite import Store
 
 log = logging.getLogger(__name__)
 
+BATCH = 50  # messages recorded in one transaction (then moved)
 HEADER_LIMIT = 64 * 1024  # the Message-ID is looked for in the first bytes only
 _MESSAGE_ID = re.compile(
     rb"(?im)^message-id:[ \t]*(?:\r?\n[ \t]+)?(<[\x21-\x3b\x3d\x3f-\x7e]{1,250}>)"
@@ -71,7 +72,7 @@ async def read_mailbox(
     inbox: Mailbox,
     store: Store,
     understand: Understand,
-    now: dt.datetime,
+    clock: Clock,
     *,
     mailbox: str,
     unmatched: str,
@@ -92,22 +93,33 @@ async def read_mailbox(
         last = 0
     else:
         last = checkpoint[1]
-    report.moved += await _move_recorded(inbox, store, mailbox, validity, now)
+    report.moved += await _move_recorded(inbox, store, mailbox, validity, clock)
     uids = await inbox.uids_after(last)
+    batch: list[tuple[Seen, Recorded]] = []
+    in_batch: dict[str, str] = {}  # Message-ID or digest -> folder, of this batch's messages
     async for fetched in inbox.fetch(uids):
         report.fetched += 1
         raw = fetched.raw
         seen = Seen(mailbox, validity, fetched.uid, message_id_of(raw), _digest(raw))
-        folder = store.known(seen)
+        mark = seen.message_id or seen.digest
+        folder = in_batch.get(mark) or store.known(seen)
         if folder is not None:
-            store.record_duplicate(seen, folder, now)
+            batch.append((seen, Recorded("duplicate", folder)))
             report.duplicates += 1
-            continue
-        what = _understood(understand, raw, seen, unmatched)
-        store.record(seen, what, now)
-        report.recorded[what.kind] += 1
-        log.info("mail %d: %s%s", seen.uid, what.kind, f" ({what.summary})" if what.summary else "")
-    report.moved += await _move_recorded(inbox, store, mailbox, validity, now)
+        else:
+            what = _understood(understand, raw, seen, unmatched)
+            batch.append((seen, what))
+            in_batch[mark] = what.folder
+            report.recorded[what.kind] += 1
+            log.info(
+                "mail %d: %s%s", seen.uid, what.kind, f" ({what.summary})" * bool(what.summary)
+            )
+        if len(batch) >= BATCH:
+            store.record_all(batch, clock.now())
+            batch, in_batch = [], {}
+    if batch:
+        store.record_all(batch, clock.now())
+    report.moved += await _move_recorded(inbox, store, mailbox, validity, clock)
     return report
 
 
@@ -131,7 +143,7 @@ def _understood(understand: Understand, raw: bytes, seen: Seen, unmatched: str) 
 
 
 async def _move_recorded(
-    inbox: Mailbox, store: Store, mailbox: str, validity: int, now: dt.datetime
+    inbox: Mailbox, store: Store, mailbox: str, validity: int, clock: Clock
 ) -> int:
     """Move what was recorded and is still in the mailbox, folder by folder."""
     by_folder: dict[str, list[int]] = {}
@@ -139,5 +151,5 @@ async def _move_recorded(
         by_folder.setdefault(folder, []).append(uid)
     for folder, uids in sorted(by_folder.items()):
         await inbox.move(uids, folder)
-        store.mark_moved(mailbox, validity, uids, now)
+        store.mark_moved(mailbox, validity, uids, clock.now())
     return sum(len(uids) for uids in by_folder.values())

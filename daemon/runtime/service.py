@@ -21,7 +21,6 @@ import datetime as dt
 import logging
 from collections.abc import Callable
 from contextlib import AsyncExitStack
-from pathlib import Path
 from typing import Any, NoReturn
 
 from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_MISSED, JobExecutionEvent
@@ -29,17 +28,18 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.date import DateTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
-from daemon import clock
-from daemon.config.load import Program
-from daemon.errors import UserError
+from daemon.clock import Clock
+from daemon.config.deployment import Deployment
+from daemon.errors import ImapError, UserError
+from daemon.program.timeline import Action, plan
 from daemon.runtime.deliver import Transport
 from daemon.runtime.progress import BeatingTransport, Progress
 from daemon.runtime.sdnotify import Notifier
-from daemon.runtime.tick import TickReport, run_tick, state_dir
+from daemon.runtime.tick import TickReport, run_tick
 from daemon.runtime.watch import MAX_BACKOFF, watch_inbox
 from daemon.store.lock import StateLock
 from daemon.store.sqlite import Store
-from daemon.transport.imap import ImapError, ImapInbox
+from daemon.transport.imap import ImapInbox
 
 log = logging.getLogger(__name__)
 
@@ -51,29 +51,29 @@ MARGIN = 180.0  # seconds on top of the protocol timeouts before a busy loop cou
 class Service:
     def __init__(
         self,
-        program: Program,
-        config_path: Path,
+        deployment: Deployment,
         transport_factory: Callable[[], Transport],
         *,
         safety_seconds: float = 300.0,
-        now: Callable[[], dt.datetime] = clock.now,
+        clock: Clock | None = None,
         inbox_factory: Callable[[], ImapInbox] | None = None,
         drain_seconds: float = 60.0,
         notifier: Notifier | None = None,
     ) -> None:
-        self.program = program
-        self.config_path = config_path
+        self.deployment = deployment
+        self.timeline: list[Action] = plan(deployment.program)
         self.transport_factory = transport_factory
         self.inbox_factory = inbox_factory
         self.safety_seconds = safety_seconds
         self.drain_seconds = drain_seconds
-        self.now = now
+        self.clock = clock or Clock.system()
         self.notifier = notifier or Notifier({})
         self.progress = Progress()
         self.stopping = asyncio.Event()
         self.ticks = 0
         self.last: TickReport | None = None
         self._running = asyncio.Lock()
+        self._readers = 0  # passes that read the mailbox, waiting or running
         self._scheduler: AsyncIOScheduler | None = None
         self._current: asyncio.Task[None] | None = None
         self._watching: asyncio.Task[NoReturn] | None = None
@@ -81,7 +81,7 @@ class Service:
 
     async def run(self, stop: asyncio.Event) -> None:
         """Serve until `stop` is set, then stop as the module docstring says."""
-        directory = state_dir(self.program, self.config_path)
+        directory = self.deployment.state_dir
         async with AsyncExitStack() as stack:
             stack.enter_context(StateLock(directory))
             Store.open(directory).close()  # migrated and writable before we say READY
@@ -92,7 +92,12 @@ class Service:
             stack.callback(self._forget_scheduler, scheduler)
             stack.push_async_callback(self._stop_watching)
             self.progress.watch(SEND, self._send_limit())
-            self.notifier.ready(f"serving {self.program.title}")
+            program = self.deployment.program
+            log.info(
+                "serving %s: %d participants, %s; state in %s",
+                program.title, len(program.participants), self._mailbox(), directory,
+            )  # fmt: skip
+            self.notifier.ready(f"serving {program.title}")
             catch_up = asyncio.create_task(self.tick())  # a task: a stop is heard meanwhile
             stack.push_async_callback(_settle, catch_up)
             stack.push_async_callback(self._drain)  # unwound first: sends finish, then logout
@@ -107,44 +112,50 @@ class Service:
             self.stopping.set()
             scheduler.shutdown(wait=False)  # stop accepting new work: jobs only enqueue
 
-    def replace(self, program: Program) -> None:
-        """Serve `program` from now on (a reloaded config): re-plan at once, and reconnect the
-        mailbox if its settings changed."""
-        if state_dir(program, self.config_path) != state_dir(self.program, self.config_path):
+    def replace(self, deployment: Deployment, timeline: list[Action] | None = None) -> None:
+        """Serve `deployment` from now on (a reloaded config): re-plan at once, and reconnect
+        the mailbox if its settings changed."""
+        if deployment.state_dir != self.deployment.state_dir:
             raise UserError(
                 "[state] path cannot change while the service runs; restart it to use a new one"
             )
-        old, self.program = self.program, program
+        old, self.deployment = self.deployment, deployment
+        self.timeline = timeline if timeline is not None else plan(deployment.program)
         self.progress.watch(SEND, self._send_limit())
         if self._scheduler is not None and not self.stopping.is_set():
             self._scheduler.add_job(
                 self.tick, DateTrigger(), id="next", replace_existing=True
             )  # now
-        if old.config.imap != program.config.imap:  # kept: a task nobody holds may vanish
+        if old.settings.imap != deployment.settings.imap:  # kept: a task nobody holds may vanish
             self._restarting = asyncio.get_running_loop().create_task(self._restart_watching())
 
     async def tick(self, inbox: ImapInbox | None = None) -> None:
         """One pass, unless stopping. It runs as a task of its own, shielded from whoever
-        awaits it: only the drain may cut it short."""
+        awaits it: only the drain may cut it short. Passes never overlap; a pass that reads
+        the mailbox goes before a scheduled one waiting with it (every pass sends too), so
+        mail that arrives waits at most for the pass under way, which is bounded in time."""
         if self.stopping.is_set():
             return
-        async with self._running:
-            if self.stopping.is_set():
-                return
-            self._current = asyncio.create_task(self._tick(inbox))
-            try:
-                await asyncio.shield(self._current)
-            finally:
-                if self._current.done():
-                    self._current = None
+        self._readers += inbox is not None
+        try:
+            async with self._running:
+                if self.stopping.is_set() or (inbox is None and self._readers):
+                    return
+                self._current = asyncio.create_task(self._tick(inbox))
+                try:
+                    await asyncio.shield(self._current)
+                finally:
+                    if self._current.done():
+                        self._current = None
+        finally:
+            self._readers -= inbox is not None
 
     async def _tick(self, inbox: ImapInbox | None) -> None:
         with self.progress.working(SEND):
-            at = self.now()
             report = await run_tick(
-                self.program, self.config_path, at,
+                self.deployment, self.clock,
                 lambda: BeatingTransport(self.transport_factory(), self.progress, SEND),
-                locked=True, inbox=inbox, stopping=self.stopping,
+                locked=True, inbox=inbox, stopping=self.stopping, timeline=self.timeline,
             )  # fmt: skip
         self.ticks += 1
         self.last = report
@@ -168,9 +179,9 @@ class Service:
         await _settle(current)
 
     def _start_watching(self) -> None:
-        if self.inbox_factory is None or not self.program.config.imap.host:
+        if self.inbox_factory is None or not self.deployment.settings.imap.host:
             return
-        poll = self.program.config.imap.poll_seconds
+        poll = self.deployment.settings.imap.poll_seconds
         self.progress.watch(INBOX, max(poll, MAX_BACKOFF) + MARGIN)
         self._watching = asyncio.create_task(self._watch(self.inbox_factory, poll))
 
@@ -207,19 +218,25 @@ class Service:
             raise ImapError(self.last.inbox_error)
 
     def _send_limit(self) -> float:
-        smtp = self.program.config.smtp
+        smtp = self.deployment.settings.smtp
         return smtp.timeout_seconds + smtp.data_timeout_seconds + MARGIN
+
+    def _mailbox(self) -> str:
+        imap = self.deployment.settings.imap
+        if not imap.host or self.inbox_factory is None:
+            return "no mailbox read (no [imap] host)"
+        return f"reading {imap.mailbox} on {imap.host}"
 
     def _arm(self, report: TickReport) -> None:
         """Wake at the next due instant (or when a pause ends)."""
         wake = report.paused_until or report.next_due
         if wake is None or self._scheduler is None or self.stopping.is_set():
             return
-        run_at = max(wake, self.now() + dt.timedelta(seconds=1))
+        run_at = max(wake, self.clock.now() + dt.timedelta(seconds=1))
         self._scheduler.add_job(
             self.tick, DateTrigger(run_date=run_at), id="next", replace_existing=True
         )
-        log.debug("next tick at %s", run_at)
+        log.info("next pass at %s", f"{run_at:%Y-%m-%d %H:%M:%S}Z")
 
     def _forget_scheduler(self, scheduler: AsyncIOScheduler) -> None:
         if scheduler.running:

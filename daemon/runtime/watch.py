@@ -18,7 +18,7 @@ import random
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, NoReturn, Protocol
 
-from daemon.transport.imap_session import ImapError
+from daemon.errors import ImapError
 
 if TYPE_CHECKING:
     from daemon.transport.imap import ImapInbox

@@ -2,8 +2,9 @@
 each meant (a check-in, an RSVP, a command, a bounce).
 
 The checkpoint is (mailbox, UIDVALIDITY, last UID). A message is recorded — with everything it
-means and the acknowledgement to send — in one transaction that also advances the checkpoint,
-and only then moved out of the mailbox; `unmoved` lists what a crash left to move. A message
+means and the answers to send (composed and queued by the next step of the pass) — in a
+transaction that also advances the checkpoint (a batch of messages shares one), and only then
+moved out of the mailbox; `unmoved` lists what a crash left to move. A message
 is known again by its Message-ID (or, without one, by the digest of its bytes), so a
 UIDVALIDITY reset neither skips nor re-records mail. Check-in text is stored here and nowhere
 else: it never goes into logs, digests or `summary`.
@@ -14,12 +15,13 @@ from __future__ import annotations
 import datetime as dt
 import json
 import sqlite3
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 from daemon.ledger.records import (
-    Bounce,
+    Bouncing,
     Checkin,
     Command,
+    Intent,
     Recorded,
     Rsvp,
     Seen,
@@ -27,9 +29,6 @@ from daemon.ledger.records import (
     ts,
 )
 from daemon.store.base import Base
-from daemon.store.outbox import insert_rows
-
-__all__ = ["Bounce", "Checkin", "Command", "InboxStore", "Recorded", "Rsvp", "Seen"]
 
 
 class InboxStore(Base):
@@ -60,35 +59,27 @@ class InboxStore(Base):
         return str(row[0]) if row else None
 
     def record(self, seen: Seen, what: Recorded, now: dt.datetime) -> None:
-        """Record a message and all it means, its acknowledgements, and the checkpoint."""
+        """Record a message and all it means, its answers, and the checkpoint."""
+        self.record_all([(seen, what)], now)
+
+    def record_all(self, messages: Sequence[tuple[Seen, Recorded]], now: dt.datetime) -> None:
+        """`record` for several messages in one transaction (one fsync for the batch)."""
         stamp = ts(now)
         with self.transaction() as db:
-            cursor = db.execute(
-                "INSERT OR IGNORE INTO inbox (mailbox, uidvalidity, uid, message_id, digest,"
-                " received_at, kind, sender, participant, summary, folder)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    seen.mailbox, seen.uidvalidity, seen.uid, seen.message_id, seen.digest,
-                    stamp, what.kind, what.sender, what.participant, what.summary, what.folder,
-                ),
-            )  # fmt: skip
-            if cursor.rowcount:
-                _effects(db, int(cursor.lastrowid or 0), what, stamp)
-                insert_rows(db, what.replies, stamp)
-            _advance(db, seen)
-
-    def record_duplicate(self, seen: Seen, folder: str, now: dt.datetime) -> None:
-        """A message recorded before under another UID: note where it is, change nothing."""
-        with self.transaction() as db:
-            db.execute(
-                "INSERT OR IGNORE INTO inbox (mailbox, uidvalidity, uid, message_id, digest,"
-                " received_at, kind, folder) VALUES (?, ?, ?, ?, ?, ?, 'duplicate', ?)",
-                (
-                    seen.mailbox, seen.uidvalidity, seen.uid, seen.message_id, seen.digest,
-                    ts(now), folder,
-                ),
-            )  # fmt: skip
-            _advance(db, seen)
+            for seen, what in messages:
+                cursor = db.execute(
+                    "INSERT OR IGNORE INTO inbox (mailbox, uidvalidity, uid, message_id, digest,"
+                    " received_at, kind, sender, participant, summary, folder)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        seen.mailbox, seen.uidvalidity, seen.uid, seen.message_id, seen.digest,
+                        stamp, what.kind, what.sender, what.participant, what.summary,
+                        what.folder,
+                    ),
+                )  # fmt: skip
+                if cursor.rowcount:
+                    _effects(db, int(cursor.lastrowid or 0), what, stamp)
+                _advance(db, seen)
 
     def unmoved(self, mailbox: str, uidvalidity: int) -> list[tuple[int, str]]:
         """(UID, folder) of recorded messages still to move out of the mailbox."""
@@ -131,9 +122,17 @@ class InboxStore(Base):
         cursor = self.db.execute("SELECT participant, name, args, at FROM commands ORDER BY id")
         return [(from_ts(r[3]), Command(r[0], r[1], json.loads(r[2]))) for r in cursor]
 
-    def bouncing(self) -> dict[str, Bounce]:
+    def bouncing(self) -> dict[str, Bouncing]:
         cursor = self.db.execute("SELECT address, status, diagnostic FROM bounces")
-        return {r[0]: Bounce(r[0], r[1], r[2]) for r in cursor}
+        return {r[0]: Bouncing(r[0], r[1], r[2]) for r in cursor}
+
+    def intents(self) -> list[Intent]:
+        """Answers recorded with their mail and not yet queued in the outbox."""
+        cursor = self.db.execute(
+            "SELECT i.key, i.kind, i.recipient, i.in_reply_to, i.answer FROM intents i"
+            " LEFT JOIN outbox o ON o.key = i.key WHERE o.key IS NULL ORDER BY i.id"
+        )
+        return [Intent(r[0], r[2], r[3], json.loads(r[4]), r[1]) for r in cursor]
 
 
 def _advance(db: sqlite3.Connection, seen: Seen) -> None:
@@ -168,6 +167,15 @@ def _effects(db: sqlite3.Connection, inbox_id: int, what: Recorded, stamp: str) 
             "INSERT INTO commands (inbox_id, participant, name, args, at) VALUES (?, ?, ?, ?, ?)",
             (inbox_id, m.participant, m.name, json.dumps(m.args, sort_keys=True), stamp),
         )
+    for intent in what.replies:
+        db.execute(
+            "INSERT OR IGNORE INTO intents (key, kind, recipient, in_reply_to, answer, at,"
+            " inbox_id) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (
+                intent.key, intent.kind, intent.to, intent.in_reply_to,
+                json.dumps(intent.answer, sort_keys=True), stamp, inbox_id,
+            ),
+        )  # fmt: skip
     for b in what.bounces:
         db.execute(
             "INSERT INTO bounces (address, first_at, last_at, count, status, diagnostic)"

@@ -10,10 +10,14 @@ from daemon.store.base import Base
 
 class EventStore(Base):
     def events(self) -> dict[str, EventVersion]:
-        cursor = self.db.execute(
-            "SELECT uid, invite_key, attendee, sequence, content_hash, status, invite FROM events"
-        )
-        return {r[0]: EventVersion(*r) for r in cursor}
+        return read_events(self.db)
+
+
+def read_events(db: sqlite3.Connection, uid: str | None = None) -> dict[str, EventVersion]:
+    """Invite versions by UID (all, or the one of `uid`)."""
+    query = "SELECT uid, invite_key, attendee, sequence, content_hash, status, invite FROM events"
+    cursor = db.execute(query + " WHERE uid = ?", (uid,)) if uid else db.execute(query)
+    return {r[0]: EventVersion(*r) for r in cursor}
 
 
 def save_event(db: sqlite3.Connection, version: EventVersion, stamp: str) -> None:

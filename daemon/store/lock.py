@@ -7,13 +7,9 @@ import os
 from pathlib import Path
 from types import TracebackType
 
-from daemon.errors import UserError
+from daemon.errors import AlreadyRunning
 
 LOCK_NAME = "mentormail.lock"
-
-
-class AlreadyRunning(UserError):
-    """Another mentormail holds the state directory."""
 
 
 class StateLock:

@@ -116,4 +116,17 @@ STEPS: tuple[str, ...] = (
         diagnostic   TEXT NOT NULL
     );
     """,
+    # 4: answers and notes recorded with the mail they answer, composed by the next pass
+    """
+    CREATE TABLE intents (
+        id           INTEGER PRIMARY KEY,
+        key          TEXT NOT NULL UNIQUE,
+        kind         TEXT NOT NULL,
+        recipient    TEXT NOT NULL,
+        in_reply_to  TEXT NOT NULL,
+        answer       TEXT NOT NULL,
+        at           TEXT NOT NULL,
+        inbox_id     INTEGER NOT NULL REFERENCES inbox (id)
+    );
+    """,
 )

@@ -1,4 +1,10 @@
-"""The outbox: one row per send key (UNIQUE), its state, attempts and outcome."""
+"""The outbox: one row per send key (UNIQUE), its state, attempts and outcome.
+
+A pass writes what it decided with `apply` (new rows, the invite versions they send, queued
+rows revoked or expired, failures reported — in transactions of a bounded size), then delivery
+claims and finishes rows with `steps`: several claims and outcomes in one transaction, each
+stamped with its own instant.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +15,7 @@ from collections.abc import Iterable, Sequence
 
 from daemon.ledger.records import (
     COLUMNS,
+    Batch,
     EventVersion,
     Finish,
     OutboxRow,
@@ -22,22 +29,32 @@ from daemon.store.invites import save_event
 
 
 class OutboxStore(Base):
-    def known_keys(self) -> set[str]:
-        return {row[0] for row in self.db.execute("SELECT key FROM outbox")}
-
-    def enqueue(
-        self,
-        rows: Iterable[OutboxRow],
-        now: dt.datetime,
-        events: Iterable[EventVersion] = (),
-    ) -> int:
-        """Insert rows whose key is new, and the invite versions they send, in one transaction;
-        returns how many rows were inserted."""
+    def apply(self, batch: Batch, now: dt.datetime) -> int:
+        """Write what a pass decided, in one transaction; returns how many rows were new."""
         stamp = ts(now)
         with self.transaction() as db:
-            for version in events:
+            for version in batch.versions:
                 save_event(db, version, stamp)
-            return insert_rows(db, rows, stamp)
+            inserted = insert_rows(db, batch.rows, stamp)
+            for key, reason in batch.revoked:
+                db.execute(
+                    "UPDATE outbox SET state = 'skipped', last_error = ?, updated_at = ?"
+                    " WHERE key = ? AND state = 'pending'",
+                    (f"held back: {reason}", stamp, key),
+                )
+            for done in batch.finished:
+                self._finish(db, done, now)
+            db.executemany(
+                "UPDATE outbox SET reported_at = ? WHERE key = ?",
+                [(stamp, key) for key in batch.reported],
+            )
+        return inserted
+
+    def enqueue(
+        self, rows: Iterable[OutboxRow], now: dt.datetime, events: Iterable[EventVersion] = ()
+    ) -> int:
+        """Insert rows whose key is new, and the invite versions they send; how many were new."""
+        return self.apply(Batch(rows=tuple(rows), versions=tuple(events)), now)
 
     def due(self, now: dt.datetime, limit: int = 1000) -> list[OutboxRow]:
         """Pending rows whose next attempt is due, oldest plan first. An invite never has two
@@ -48,23 +65,6 @@ class OutboxStore(Base):
             (ts(now), limit),
         )
         return [row_of(r) for r in cursor]
-
-    def expire(self, now: dt.datetime) -> list[OutboxRow]:
-        """Pending rows past their deadline end: `failed` if they were tried (the organizers
-        hear of it), `skipped` if never tried (the catch-up policy: too late to be useful)."""
-        with self.transaction() as db:
-            cursor = db.execute(
-                f"SELECT {COLUMNS} FROM outbox WHERE state = 'pending' AND deadline_at <= ?",
-                (ts(now),),
-            )
-            expired = [row_of(r) for r in cursor]
-            for r in expired:
-                tried = r.attempts > 0
-                error = f"not delivered by its deadline {r.deadline_at:%Y-%m-%d %H:%M}Z"
-                error += f"; last error: {r.last_error}" if tried and r.last_error else ""
-                state: State = "failed" if tried else "skipped"
-                self._finish(db, Finish(r.key, state, error if tried else "stale: " + error), now)
-        return expired
 
     def sends_since(self, since: dt.datetime) -> list[dt.datetime]:
         """When each message that may have reached the server since `since` went, oldest first
@@ -83,21 +83,10 @@ class OutboxStore(Base):
         ).fetchone()
         return from_ts(row[0]) if row and row[0] else None
 
-    def claim(self, key: str, now: dt.datetime) -> bool:
-        """pending -> sending, committed before any byte goes to the server."""
-        return self.step(None, key, now)
-
-    def step(
-        self,
-        done: Finish | None,
-        claim: str | None,
-        now: dt.datetime,
-        give_up_at: dt.datetime | None = None,
-    ) -> bool:
+    def step(self, done: Finish | None, claim: str | None, now: dt.datetime) -> bool:
         """In one transaction: record `done` (a claimed send's outcome) and claim the row
-        `claim` (pending -> sending; on its first attempt its deadline becomes no later than
-        `give_up_at`). True if the claim was made."""
-        return self.steps([(done, claim)], now, give_up_at)[0]
+        `claim` (pending -> sending). True if the claim was made."""
+        return self.steps([(done, claim)], now)[0]
 
     def steps(
         self,
@@ -105,7 +94,9 @@ class OutboxStore(Base):
         now: dt.datetime,
         give_up_at: dt.datetime | None = None,
     ) -> list[bool]:
-        """`step` for several sends in one transaction (one fsync for all)."""
+        """`step` for several sends in one transaction (one fsync for all), as of `now`: a
+        claim on a row's first attempt also brings its deadline to `give_up_at` at the
+        latest. Each outcome keeps the instant it happened (`Finish.at`)."""
         if all(done is None and claim is None for done, claim in requests):
             return [False] * len(requests)
         claimed = []
@@ -113,7 +104,7 @@ class OutboxStore(Base):
         with self.transaction() as db:
             for done, claim in requests:
                 if done is not None:
-                    self._finish(db, done, now)
+                    self._finish(db, done, done.at or now)
                 if claim is None:
                     claimed.append(False)
                     continue
@@ -140,19 +131,6 @@ class OutboxStore(Base):
                 == 1
                 for key in keys
             ]
-
-    def finish(
-        self,
-        key: str,
-        state: State,
-        now: dt.datetime,
-        *,
-        error: str = "",
-        retry_at: dt.datetime | None = None,
-    ) -> None:
-        """Record the outcome of a claimed send (or skip a pending one)."""
-        with self.transaction() as db:
-            self._finish(db, Finish(key, state, error, retry_at), now)
 
     @staticmethod
     def _finish(db: sqlite3.Connection, done: Finish, now: dt.datetime) -> None:
@@ -185,21 +163,6 @@ class OutboxStore(Base):
             else self.db.execute(query + " ORDER BY id")
         )
         return [row_of(r) for r in cursor]
-
-    def unreported(self, states: tuple[State, ...]) -> list[OutboxRow]:
-        marks = ", ".join("?" for _ in states)
-        cursor = self.db.execute(
-            f"SELECT {COLUMNS} FROM outbox WHERE reported_at IS NULL AND state IN ({marks})"
-            " ORDER BY id",
-            states,
-        )
-        return [row_of(r) for r in cursor]
-
-    def mark_reported(self, keys: Iterable[str], now: dt.datetime) -> None:
-        with self.transaction() as db:
-            db.executemany(
-                "UPDATE outbox SET reported_at = ? WHERE key = ?", [(ts(now), k) for k in keys]
-            )
 
     def counts(self) -> dict[str, int]:
         return dict(self.db.execute("SELECT state, count(*) FROM outbox GROUP BY state").fetchall())

@@ -1,8 +1,9 @@
-"""The SQLite store: outbox rows with a UNIQUE send key, invite versions, small metadata.
+"""The SQLite store: the outbox (a UNIQUE send key per row), invite versions, what arrived in
+the mailbox, small metadata. The only place with SQL.
 
 WAL + synchronous=FULL: a committed state change survives a crash or a power loss. The file is
-created 0600 inside a 0700 state directory. Every method is one short transaction; time is
-always a parameter.
+created 0600 inside a 0700 state directory. One connection, one writer; every method is one
+short transaction; time is always a parameter.
 """
 
 from __future__ import annotations
@@ -11,38 +12,25 @@ import os
 import sqlite3
 from pathlib import Path
 
-from daemon.errors import UserError
-from daemon.ledger.records import EventVersion, Finish, Hold, OutboxRow, State, from_ts, ts
-from daemon.store.inbox import InboxStore
+from daemon.errors import StoreError
 from daemon.store.invites import EventStore
-from daemon.store.meta import MetaStore
 from daemon.store.migrations import STEPS
 from daemon.store.outbox import OutboxStore
-
-__all__ = [
-    "EventVersion", "Finish", "Hold", "OutboxRow", "State", "Store", "StoreError", "from_ts", "ts",
-]  # fmt: skip
+from daemon.store.snapshot import SnapshotStore
 
 DB_NAME = "mentormail.sqlite3"
 
 
-class StoreError(UserError):
-    """The state file cannot be opened or is from a newer mentormail."""
-
-
-class Store(OutboxStore, InboxStore, EventStore, MetaStore):
-    def __init__(self, path: Path, *, any_thread: bool = False) -> None:
-        """Open (creating) the store at `path`. `any_thread`: the connection may be used from
-        another thread than this one (one thread at a time, e.g. a commit thread)."""
+class Store(OutboxStore, SnapshotStore, EventStore):
+    def __init__(self, path: Path) -> None:
+        """Open (creating) the store at `path`."""
         self.path = path
         fresh = not path.exists()
         if fresh:
             path.touch(mode=0o600)
         path.chmod(0o600)
         try:
-            self.db = sqlite3.connect(
-                path, isolation_level=None, timeout=30, check_same_thread=not any_thread
-            )
+            self.db = sqlite3.connect(path, isolation_level=None, timeout=30)
             self.db.execute("PRAGMA journal_mode=WAL")
             self.db.execute("PRAGMA synchronous=FULL")
             self.db.execute("PRAGMA foreign_keys=ON")
@@ -56,10 +44,6 @@ class Store(OutboxStore, InboxStore, EventStore, MetaStore):
         if state_dir.stat().st_uid == os.geteuid():
             state_dir.chmod(0o700)  # an existing directory may have been made with a wider mode
         return cls(state_dir / DB_NAME)
-
-    def writer(self) -> Store:
-        """A second connection to the same file, for a commit thread."""
-        return Store(self.path, any_thread=True)
 
     def close(self) -> None:
         self.db.close()

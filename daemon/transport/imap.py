@@ -36,7 +36,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from daemon.config.settings import ImapSettings
-from daemon.transport.imap_session import DEFAULT_TIMEOUT, ImapError, ImapSession, mailbox_name
+from daemon.errors import ImapError
+from daemon.transport.imap_session import DEFAULT_TIMEOUT, ImapSession, mailbox_name
 
 __all__ = ["Fetched", "ImapError", "ImapInbox"]
 

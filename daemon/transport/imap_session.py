@@ -27,15 +27,11 @@ from typing import Any, TypeVar
 import aioimaplib  # type: ignore[import-untyped]
 
 from daemon.config.settings import ImapSettings
-from daemon.transport.smtp_outcomes import TransportError
+from daemon.errors import ImapError
 
 T = TypeVar("T")
 DEFAULT_TIMEOUT = 30.0
 LOGOUT_TIMEOUT = 5.0
-
-
-class ImapError(TransportError):
-    """The IMAP server could not be used; the message names host:port and what failed."""
 
 
 def quote(text: str) -> str:

@@ -39,15 +39,9 @@ import aiosmtplib
 from aiosmtplib import SMTPException, SMTPResponseException
 
 from daemon.config.settings import SmtpSettings
+from daemon.errors import TransportError
 from daemon.transport.ratelimit import RateLimiter
-from daemon.transport.smtp_outcomes import (
-    Outcome,
-    Phase,
-    SendResult,
-    TransportError,
-    classify,
-    clean_reply,
-)
+from daemon.transport.smtp_outcomes import Outcome, Phase, SendResult, classify, clean_reply
 
 __all__ = ["Outcome", "SendResult", "SmtpTransport", "TransportError", "classify"]
 
@@ -79,7 +73,7 @@ class SmtpTransport:
         self._clock, self._sleep = clock, sleep
         self._timeout = settings.timeout_seconds
         # the daily limit is counted from the store (it must outlive the process): see executor
-        self.limiter = RateLimiter(settings.max_per_minute, 0)
+        self.limiter = RateLimiter(settings.max_per_minute)
         self._idle: list[tuple[aiosmtplib.SMTP, float]] = []  # (connection, last used)
         self._slots = asyncio.Semaphore(settings.connections)
         self._rate_lock = asyncio.Lock()
@@ -115,7 +109,7 @@ class SmtpTransport:
                 try:
                     smtp, reused = await self._checkout()
                 except TransportError as error:
-                    assert error.result is not None
+                    assert isinstance(error.result, SendResult)
                     result = dataclasses.replace(error.result, session=True)
                     break
                 try:

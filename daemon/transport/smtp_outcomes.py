@@ -8,8 +8,6 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Literal
 
-from daemon.errors import MentormailError
-
 Phase = Literal["connect", "EHLO", "STARTTLS", "AUTH", "MAIL FROM", "RCPT TO", "DATA", "end"]
 _ENHANCED = re.compile(r"\s*([245])\.(\d{1,3})\.(\d{1,3})\b")
 _QUOTA = re.compile(
@@ -18,14 +16,6 @@ _QUOTA = re.compile(
     re.IGNORECASE,
 )
 _PAUSE = ((450, "4.2.1"), (550, "5.4.5"))
-
-
-class TransportError(MentormailError):
-    """The mail server could not be used; `result` holds the classified failure, if any."""
-
-    def __init__(self, message: str, result: SendResult | None = None) -> None:
-        super().__init__(message)
-        self.result = result
 
 
 class Outcome(Enum):

@@ -1,28 +1,36 @@
 """A participant's STATUS answer: what is still open for them, what their check-ins counted for,
-their next events — every time in their own zone. Read-only over the timeline and the store."""
+their next events — every time in their own zone. Pure, over the timeline and the recorded
+check-ins and commands."""
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from daemon.config.load import Program
 from daemon.decide.standing import standings
-from daemon.mail.context import local_date, local_time
+from daemon.ledger.records import Checkin, Command
+from daemon.program.instance import Program
 from daemon.program.timeline import Action
-from daemon.store.sqlite import Store
+from daemon.program.timespec import local_date, local_time
 
 HORIZON = dt.timedelta(days=45)  # open obligations shown: due within this, or already open
 EVENTS = 3  # next events shown
 
 
 def status_answer(
-    program: Program, store: Store, timeline: list[Action], who: str, now: dt.datetime
+    program: Program,
+    timeline: list[Action],
+    who: str,
+    now: dt.datetime,
+    *,
+    checkins: Iterable[tuple[dt.datetime, Checkin]],
+    commands: Iterable[tuple[dt.datetime, Command]],
 ) -> dict[str, Any]:
     person = next((p for p in program.participants if p.email == who), None)
     tz = ZoneInfo(person.timezone) if person else program.tz
-    counted = {key for _, c in store.checkins() if c.participant == who for key in c.obligations}
+    counted = {key for _, c in checkins if c.participant == who for key in c.obligations}
     open_items, done = [], []
     for action in timeline:
         if action.kind != "obligation" or who not in action.who:
@@ -39,7 +47,7 @@ def status_answer(
         if a.kind == "invite" and who in a.recipients and a.starts_at and a.starts_at > now
     ][:EVENTS]
     zones: dict[str, dt.tzinfo] = {who: tz}
-    standing = standings(store.commands(), zones).get(who)
+    standing = standings(commands, zones).get(who)
     paused = standing is not None and standing.paused(now)
     until = standing.paused_until if standing and paused else None
     return {

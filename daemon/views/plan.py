@@ -6,7 +6,7 @@ import json
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from daemon.config.load import Program
+from daemon.program.instance import Program
 from daemon.program.timeline import Action
 from daemon.program.timespec import iso_z
 

@@ -1,60 +1,19 @@
-"""Participants and organizers: the roster model and its loaders (inline TOML, TOML file, CSV)."""
+"""Reading a roster: inline `[[roster.participants]]` tables, a TOML file or a CSV file, into
+participants with the file and line each came from (for error messages)."""
 
 from __future__ import annotations
 
 import csv
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pydantic import EmailStr, Field, ValidationError, field_validator
+from pydantic import ValidationError
 
 from daemon.config.hints import hint_for, message_for
 from daemon.config.tomlfile import Loc, TomlSource, load_toml
 from daemon.errors import ConfigError, Problem
-from daemon.program.timespec import Frozen, TimeZoneName
-
-Attribute = str | int | float | bool
-_TITLES = re.compile(r"^(dr|mr|mrs|ms|mx|prof|rev)\.?$", re.IGNORECASE)
-
-
-def first_name_of(name: str) -> str:
-    """How to greet someone: "Dana Whitfield" and "Whitfield, Dana" -> "Dana"; titles skipped."""
-    if "," in name:
-        name = name.split(",", 1)[1]
-    words = [w for w in name.split() if not _TITLES.match(w)]
-    return words[0] if words else name.strip()
-
-
-class Participant(Frozen):
-    name: str = Field(min_length=1)
-    email: EmailStr
-    timezone: TimeZoneName = Field(min_length=1)
-    role: str
-    group: str = ""
-    pair: str = ""
-    first_name: str = ""
-    options: tuple[str, ...] = ()
-    aliases: tuple[EmailStr, ...] = ()
-    attributes: dict[str, Attribute] = Field(default_factory=dict)
-
-    @field_validator("attributes", mode="after")
-    @classmethod
-    def _coerce_text(cls, value: dict[str, Attribute]) -> dict[str, Attribute]:
-        """ "yes"/"no" and numbers written as text mean what they say, as in a CSV roster."""
-        return {k: coerce(v) if isinstance(v, str) else v for k, v in value.items()}
-
-    @property
-    def greeting_name(self) -> str:
-        return self.first_name or first_name_of(self.name)
-
-
-class Organizer(Frozen):
-    name: str = Field(min_length=1)
-    email: EmailStr
-    timezone: TimeZoneName = Field(min_length=1)
-
+from daemon.program.people import Participant, coerce
 
 CORE_COLUMNS = (
     "name",
@@ -192,17 +151,3 @@ def _nonempty(roster: Roster, file: str) -> Roster:
             Problem(file, 0, "", "no participants", "add one participant per row (or table)")
         )
     return roster
-
-
-def coerce(value: str) -> Attribute:
-    lowered = value.strip().lower()
-    if lowered in ("yes", "true"):
-        return True
-    if lowered in ("no", "false"):
-        return False
-    for kind in (int, float):
-        try:
-            return kind(value)
-        except ValueError:
-            pass
-    return value

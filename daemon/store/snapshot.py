@@ -1,0 +1,67 @@
+"""Reading the ledger once for a pass (one read transaction, so every part is of one instant),
+and the look-ups the classifier makes of what was sent."""
+
+from __future__ import annotations
+
+import json
+
+from daemon.ledger.records import EventVersion, Failure, Pending, from_ts
+from daemon.ledger.snapshot import Snapshot
+from daemon.store.inbox import InboxStore
+from daemon.store.invites import read_events
+from daemon.store.meta import MetaStore
+
+
+class SnapshotStore(InboxStore, MetaStore):
+    def snapshot(self) -> Snapshot:
+        """The whole ledger a pass decides from (messages themselves are not read)."""
+        self.db.execute("BEGIN")
+        try:
+            known = frozenset(row[0] for row in self.db.execute("SELECT key FROM outbox"))
+            pending = self.db.execute(
+                "SELECT key, action_key, kind, title, recipients, message_id, deadline_at,"
+                " attempts, last_error FROM outbox WHERE state = 'pending' ORDER BY id"
+            )
+            queued = tuple(
+                Pending(r[0], r[1], r[2], r[3], tuple(json.loads(r[4])), r[5], from_ts(r[6]),
+                        int(r[7]), r[8])
+                for r in pending
+            )  # fmt: skip
+            failed = self.db.execute(
+                "SELECT key, kind, title, recipients, state, last_error, message_id, attempts"
+                " FROM outbox WHERE reported_at IS NULL AND state IN ('failed', 'unknown')"
+                " ORDER BY id"
+            )
+            failures = tuple(
+                Failure(r[0], r[1], r[2], tuple(json.loads(r[3])), r[4], r[5], r[6], int(r[7]))
+                for r in failed
+            )
+            return Snapshot(
+                known=known,
+                events=read_events(self.db),
+                checkins=tuple(self.checkins()),
+                commands=tuple(self.commands()),
+                rsvps=tuple(self.rsvps()),
+                bouncing=self.bouncing(),
+                pending=queued,
+                failures=failures,
+                intents=tuple(self.intents()),
+                hold=self.hold(),
+                unmatched=self.inbox_counts().get("unmatched", 0),
+            )
+        finally:
+            self.db.execute("COMMIT")
+
+    def sent(self, column: str, value: str) -> tuple[str, str, tuple[str, ...], str] | None:
+        """(key, kind, recipients, action key) of the send whose `column` ("token" or
+        "message_id") is `value`, if any."""
+        if column not in ("token", "message_id"):
+            raise ValueError(f"not a look-up column: {column}")
+        row = self.db.execute(
+            f"SELECT key, kind, recipients, action_key FROM outbox WHERE {column} = ?", (value,)
+        ).fetchone()
+        return (row[0], row[1], tuple(json.loads(row[2])), row[3]) if row else None
+
+    def invite_version(self, uid: str) -> EventVersion | None:
+        """The version of the invitation with this UID last queued, if any."""
+        return read_events(self.db, uid).get(uid)
