@@ -228,18 +228,12 @@ class SmtpTransport:
             return "keep"
         return "drop"
 
-    async def _command(self, smtp: aiosmtplib.SMTP, line: bytes, *ok: int) -> None:
-        reply = await smtp.execute_command(line, timeout=self._timeout)
-        if reply.code not in ok:
-            raise SMTPResponseException(reply.code, reply.message)
-
     async def _transaction(
         self, smtp: aiosmtplib.SMTP, message: bytes, sender: str, recipients: Sequence[str]
     ) -> tuple[SendResult, _After]:
-        options = b" BODY=8BITMIME" if smtp.supports_extension("8bitmime") else b""
+        options = ["BODY=8BITMIME"] if smtp.supports_extension("8bitmime") else []
         try:
-            # addresses are bare ASCII (checked in `send`): no parsing by aiosmtplib needed
-            await self._command(smtp, b"MAIL FROM:<%s>%s" % (sender.encode(), options), 250)
+            await smtp.mail(sender, options=options, timeout=self._timeout)
         except SMTPResponseException as exc:  # 421: maybe only this connection is closing
             after = "redo" if exc.code == 421 else await self._reset(smtp)
             return self._failure("MAIL FROM", exc), after
@@ -250,7 +244,7 @@ class SmtpTransport:
         refused: list[tuple[str, int, str]] = []
         for rcpt in recipients:
             try:
-                await self._command(smtp, b"RCPT TO:<%s>" % rcpt.encode(), 250, 251)
+                await smtp.rcpt(rcpt, timeout=self._timeout)
             except SMTPResponseException as exc:
                 refused.append((rcpt, exc.code, exc.message))
                 if not smtp.is_connected:  # 421: the server closed the connection
