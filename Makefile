@@ -24,7 +24,7 @@ lint: $(STAMP)
 	$(BIN)/lint-imports --no-cache
 
 test: lint dovecot systemd-tools
-	$(BIN)/pytest
+	$(BIN)/pytest -n 2
 
 # the IMAP tests start a private Dovecot from its own config; install it when missing
 dovecot:

@@ -281,8 +281,10 @@ async def test_run_notices_a_reply_within_seconds(
             await asyncio.to_thread(
                 account.append, reply(program.sender.reply_to, "HELP", subject="help")
             )
+            # IDLE: within seconds (about half a second here when calm), not at the next
+            # poll, 300 s away; the bound leaves room for a busy machine
             while len(server.received) == before:
-                assert asyncio.get_running_loop().time() - began < 2.0, "IDLE missed the reply"
+                assert asyncio.get_running_loop().time() - began < 10.0, "IDLE missed the reply"
                 await asyncio.sleep(0.05)
 
 

@@ -58,6 +58,7 @@ class Body:
 class Composer:
     def __init__(self, program: Program, timeline: list[Action], secret: bytes) -> None:
         self.program = program
+        self.timeline = timeline
         self.secret = secret
         self.renderer = Renderer(program.templates)
         self.context = ContextBuilder(program, timeline)

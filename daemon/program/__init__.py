@@ -1,4 +1,4 @@
-"""The pure core: program model, schedule and roster loading, planner.
+"""The pure core: the schedule model, people, the Program, and its timeline (`timeline.plan`).
 
-No network and no wall clock; the only I/O is reading the program's own files.
+No I/O and no clock: the program's files were read by `daemon.config`.
 """

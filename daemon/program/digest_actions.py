@@ -1,7 +1,7 @@
 """When the organizers' weekly digest goes (pure): one a week at the program's send time in
 the first organizer's zone, from the end of week 1 to a week after the program ends (the last
 is the final summary), to every organizer. One more than three days late is skipped: the next
-one says it all. Its content is composed when it is due (daemon/digest.py)."""
+one says it all. What it says is decided when it is due (decide/digest.py)."""
 
 from __future__ import annotations
 

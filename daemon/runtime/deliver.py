@@ -22,12 +22,12 @@ import asyncio
 import datetime as dt
 import logging
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
 from daemon.clock import Clock
-from daemon.ledger.records import Finish, OutboxRow, State
-from daemon.store.sqlite import Store
+from daemon.ledger.records import Finish, Hold, OutboxRow, State
 from daemon.transport.smtp_outcomes import Outcome, SendResult
 
 log = logging.getLogger(__name__)
@@ -46,6 +46,29 @@ class Transport(Protocol):
     async def wait_turn(self) -> None: ...
 
     async def send(self, message: bytes, sender: str, recipients: list[str]) -> SendResult: ...
+
+
+class Store(Protocol):
+    """What delivery needs of the store (daemon.store.sqlite.Store)."""
+
+    def due(self, now: dt.datetime, limit: int = ...) -> list[OutboxRow]: ...
+
+    def steps(
+        self,
+        requests: Sequence[tuple[Finish | None, str | None]],
+        now: dt.datetime,
+        give_up_at: dt.datetime | None = ...,
+    ) -> list[bool]: ...
+
+    def give_back(self, keys: Sequence[str], now: dt.datetime) -> list[bool]: ...
+
+    def hold(self) -> Hold | None: ...
+
+    def set_hold(self, until: dt.datetime, reason: str) -> None: ...
+
+    def sends_since(self, since: dt.datetime) -> list[dt.datetime]: ...
+
+    def count(self, name: str, change: int | None = ...) -> int: ...
 
 
 @dataclass

@@ -3,27 +3,39 @@ invitations, MIME) and write them with everything else decided, a chunk per tran
 long backlog keeps its progress if the pass is interrupted.
 
 Composing is CPU work and delivering mostly waits for the server's replies, so the pass
-delivers each chunk as soon as it is written (`ready` is set) while the next is composed: this
-task yields to the event loop after every message, and the connections' replies are handled
-between them. One thread, one SQLite connection: each write is a whole transaction.
+delivers each chunk as soon as it is written (`ready` is set) while the next is composed:
+here, yielding to the event loop after every message, or — for a big backlog — in a child
+process on the other core (runtime/composer.py). One SQLite connection writes it all, each
+write a whole transaction.
 """
 
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import logging
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 from daemon.clock import Clock
 from daemon.decide.decision import Decision
+from daemon.decide.sends import Send
 from daemon.ledger.records import Batch, EventVersion, Finish, OutboxRow
 from daemon.mail.compose import Composer
-from daemon.store.sqlite import Store
+from daemon.runtime.composer import COMPOSE_APART, ChildComposer, ComposerFailed
 
 log = logging.getLogger(__name__)
 
 CHUNK = 200  # rows composed and committed at a time
+
+Chunk = tuple[tuple[OutboxRow, ...], tuple[EventVersion, ...]]
+
+
+class Store(Protocol):
+    """What composing and writing needs of the store: one write (daemon.store.sqlite.Store)."""
+
+    def apply(self, batch: Batch, now: dt.datetime) -> int: ...
 
 
 @dataclass(frozen=True)
@@ -49,54 +61,80 @@ async def enqueue(
     now = clock.now()
     finished = tuple(Finish(e.key, e.state, e.error, at=now) for e in decision.expiries)
     store.apply(Batch(revoked=decision.revokes, finished=finished), now)
-    counts = {"sends": 0, "answers": 0, "skipped": 0}
-    for kind, chunk, versions in _chunks(composer, decision, clock):
-        if chunk is None:
-            await asyncio.sleep(0)  # a message composed: let the connections move
-            continue
-        counts[kind] += store.apply(Batch(chunk, versions), clock.now())
+
+    def write(rows: Sequence[OutboxRow], versions: Sequence[EventVersion] = ()) -> int:
+        added = store.apply(Batch(tuple(rows), tuple(versions)), clock.now())
         if ready is not None:
             ready.set()
+        return added
+
+    sends = 0
+    async for composed, versions in _sends(composer, decision.sends, clock):
+        sends += write(composed, versions)
+    now = clock.now()
+    digests = [composer.digest(d, now) for d in decision.digests]
+    cancels = [composer.cancel(version, now) for version in decision.cancels]
+    sends += write([*digests, *(row for row, _ in cancels)], [v for _, v in cancels])
+    write([composer.skipped(skip, now) for skip in decision.skips])
+    answers = 0
+    for start in range(0, len(decision.answers), CHUNK):
+        chunk = decision.answers[start : start + CHUNK]
+        answers += write([composer.reply(i, clock.now()) for i in chunk])
+        await asyncio.sleep(0)
     alerts = tuple(composer.alert(f, clock.now()) for f in decision.alerts)
     added = store.apply(Batch(alerts, reported=decision.reported), clock.now())
     if ready is not None:
         ready.set()
     return Enqueued(
-        counts["sends"], counts["answers"], added, len(decision.skips), len(decision.revokes),
-        len(decision.expiries),
-    )  # fmt: skip
+        sends, answers, added, len(decision.skips), len(decision.revokes), len(decision.expiries)
+    )
 
 
-def _chunks(
-    composer: Composer, decision: Decision, clock: Clock
-) -> Iterator[tuple[str, tuple[OutboxRow, ...] | None, tuple[EventVersion, ...]]]:
-    """(counted as, rows, invite versions) in chunks, and (.., None, ..) after each send
-    composed; skipped rows count as nothing."""
+async def _sends(composer: Composer, sends: Sequence[Send], clock: Clock) -> AsyncIterator[Chunk]:
+    """The planned sends composed, a chunk at a time: apart, in a child process, when there
+    are many (what it cannot do is composed here)."""
+    done = 0
+    if len(sends) >= COMPOSE_APART:
+        try:
+            async for chunk in _apart(composer, sends, clock):
+                done += len(chunk[0])
+                yield chunk
+        except (ComposerFailed, OSError) as error:
+            log.warning("composing in a child process failed (%s); composing here", error)
+    async for chunk in _here(composer, sends[done:], clock):
+        yield chunk
+
+
+async def _here(composer: Composer, sends: Sequence[Send], clock: Clock) -> AsyncIterator[Chunk]:
     rows: list[OutboxRow] = []
     versions: list[EventVersion] = []
-    for send in decision.sends:
+    for send in sends:
         row, version = composer.row(send, clock.now())
         rows.append(row)
         versions += [version] if version else []
-        yield "sends", None, ()
+        await asyncio.sleep(0)  # a message composed: let the connections move
         if len(rows) >= CHUNK:
-            yield "sends", tuple(rows), tuple(versions)
+            yield tuple(rows), tuple(versions)
             rows, versions = [], []
-    now = clock.now()
-    rows += [composer.digest(d, now) for d in decision.digests]
-    for version in decision.cancels:
-        row, cancelled = composer.cancel(version, now)
-        rows.append(row)
-        versions.append(cancelled)
     if rows:
-        yield "sends", tuple(rows), tuple(versions)
-    skips = tuple(composer.skipped(skip, now) for skip in decision.skips)
-    if skips:
-        yield "skipped", skips, ()
-    for start in range(0, len(decision.answers), CHUNK):
-        chunk = decision.answers[start : start + CHUNK]
-        yield "answers", tuple(composer.reply(i, clock.now()) for i in chunk), ()
-        yield "answers", None, ()
+        yield tuple(rows), tuple(versions)
+
+
+async def _apart(composer: Composer, sends: Sequence[Send], clock: Clock) -> AsyncIterator[Chunk]:
+    """One chunk ahead, so the child composes the next while this one is written."""
+    chunks = [sends[i : i + CHUNK] for i in range(0, len(sends), CHUNK)]
+    async with ChildComposer(composer.program, composer.timeline, composer.secret) as child:
+        for chunk in chunks[:2]:
+            await child.submit(chunk, clock.now())
+        for ahead in range(2, len(chunks) + 2):
+            composed = await child.result()
+            if ahead < len(chunks):
+                await child.submit(chunks[ahead], clock.now())
+            yield _split(composed)
+
+
+def _split(composed: list[tuple[OutboxRow, EventVersion | None]]) -> Chunk:
+    return tuple(row for row, _ in composed), tuple(v for _, v in composed if v is not None)
 
 
 def _log(decision: Decision) -> None:

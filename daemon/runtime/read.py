@@ -1,5 +1,5 @@
-"""Read the program's mailbox once: fetch what is new, record what each message means, then
-move it to the processed or the unmatched folder.
+"""Read the program's mailbox once: fetch what is new and record what each message means
+(`read_mailbox`), then move it to the processed or the unmatched folder (`move_recorded`).
 
 Per message: fetched with BODY.PEEK[] (it stays unread), understood (pure), recorded with its
 effects, its answers and the checkpoint — a batch of messages in one transaction — and only
@@ -12,17 +12,17 @@ Understanding a message never stops the batch: whatever it raises is recorded as
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import logging
 import re
 from collections import Counter
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
 from daemon.clock import Clock
 from daemon.ledger.records import Recorded, Seen
-from daemon.store.sqlite import Store
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +33,24 @@ _MESSAGE_ID = re.compile(
 )
 
 Understand = Callable[[bytes, Seen], Recorded]
+
+
+class Store(Protocol):
+    """What reading needs of the store (daemon.store.sqlite.Store)."""
+
+    def checkpoint(self, mailbox: str) -> tuple[int, int] | None: ...
+
+    def reset_checkpoint(self, mailbox: str, uidvalidity: int) -> None: ...
+
+    def known(self, seen: Seen) -> str | None: ...
+
+    def record_all(self, messages: Sequence[tuple[Seen, Recorded]], now: dt.datetime) -> None: ...
+
+    def unmoved(self, mailbox: str, uidvalidity: int) -> list[tuple[int, str]]: ...
+
+    def mark_moved(
+        self, mailbox: str, uidvalidity: int, uids: Iterable[int], now: dt.datetime
+    ) -> None: ...
 
 
 class Fetched(Protocol):
@@ -93,7 +111,7 @@ async def read_mailbox(
         last = 0
     else:
         last = checkpoint[1]
-    report.moved += await _move_recorded(inbox, store, mailbox, validity, clock)
+    report.moved += await move_recorded(inbox, store, mailbox, clock)  # a crash's leftovers
     uids = await inbox.uids_after(last)
     batch: list[tuple[Seen, Recorded]] = []
     in_batch: dict[str, str] = {}  # Message-ID or digest -> folder, of this batch's messages
@@ -119,7 +137,6 @@ async def read_mailbox(
             batch, in_batch = [], {}
     if batch:
         store.record_all(batch, clock.now())
-    report.moved += await _move_recorded(inbox, store, mailbox, validity, clock)
     return report
 
 
@@ -142,10 +159,10 @@ def _understood(understand: Understand, raw: bytes, seen: Seen, unmatched: str) 
         return Recorded("malformed", unmatched, summary=f"could not be read: {type(exc).__name__}")
 
 
-async def _move_recorded(
-    inbox: Mailbox, store: Store, mailbox: str, validity: int, clock: Clock
-) -> int:
-    """Move what was recorded and is still in the mailbox, folder by folder."""
+async def move_recorded(inbox: Mailbox, store: Store, mailbox: str, clock: Clock) -> int:
+    """Move what was recorded and is still in the mailbox, folder by folder (the pass does
+    this while it composes the answers: the server works while we do)."""
+    validity = inbox.uidvalidity
     by_folder: dict[str, list[int]] = {}
     for uid, folder in store.unmoved(mailbox, validity):
         by_folder.setdefault(folder, []).append(uid)

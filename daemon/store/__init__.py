@@ -1,1 +1,2 @@
-"""Durable state: the outbox, invite versions and the instance lock (SQLite)."""
+"""Durable state in SQLite, behind narrow methods: the outbox, invite versions, what arrived in
+the mailbox and what it meant, the snapshot a pass reads; the instance lock."""

@@ -1,1 +1,1 @@
-"""Outbound mail transport: the SMTP adapter and its send-rate limiter."""
+"""The mail servers: SMTP (aiosmtplib) with its outcome table and rate limit; IMAP (aioimaplib)."""

@@ -43,7 +43,8 @@ __all__ = ["Fetched", "ImapError", "ImapInbox"]
 
 log = logging.getLogger(__name__)
 
-BATCH_SIZE = 50  # UIDs per FETCH, MOVE or COPY command
+BATCH_SIZE = 50  # UIDs per FETCH command
+MOVE_SIZE = 100  # UIDs per MOVE or COPY: each answers a line per message (see above)
 FETCH_TIMEOUT = 300.0  # one FETCH batch, start to end (the server may send up to 50 big messages)
 IDLE_SECONDS = 24 * 60.0  # re-issue IDLE well before the 29 minutes servers allow
 
@@ -161,8 +162,8 @@ class ImapInbox:
     async def move(self, uids: Sequence[int], folder: str) -> None:
         """Move these messages to `folder`; see the module docstring for servers without MOVE."""
         session, name, wanted = self._session, mailbox_name(folder), sorted(set(uids))
-        for start in range(0, len(wanted), self._batch):
-            batch = ",".join(map(str, wanted[start : start + self._batch]))
+        for start in range(0, len(wanted), MOVE_SIZE):
+            batch = uid_set(wanted[start : start + MOVE_SIZE])
             protocol = session.protocol
             if session.has("MOVE"):
                 await session.ok("UID MOVE", protocol.move(batch, name, by_uid=True))
@@ -278,6 +279,17 @@ def _drain(queue: asyncio.Queue[list[bytes]]) -> list[list[bytes]]:
     while not queue.empty():
         items.append(queue.get_nowait())
     return items
+
+
+def uid_set(uids: Sequence[int]) -> str:
+    """Ascending UIDs as an IMAP sequence set with ranges: [3, 4, 5, 9] -> "3:5,9"."""
+    ranges: list[list[int]] = []
+    for uid in uids:
+        if ranges and uid == ranges[-1][1] + 1:
+            ranges[-1][1] = uid
+        else:
+            ranges.append([uid, uid])
+    return ",".join(str(a) if a == b else f"{a}:{b}" for a, b in ranges)
 
 
 def parse_fetch(lines: Sequence[bytes]) -> list[Fetched]:

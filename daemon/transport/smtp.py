@@ -72,7 +72,7 @@ class SmtpTransport:
         self._settings, self._tls_context, self._data_timeout = settings, tls_context, data_timeout
         self._clock, self._sleep = clock, sleep
         self._timeout = settings.timeout_seconds
-        # the daily limit is counted from the store (it must outlive the process): see executor
+        # the daily limit is counted from the store (it must outlive the process): runtime/deliver
         self.limiter = RateLimiter(settings.max_per_minute)
         self._idle: list[tuple[aiosmtplib.SMTP, float]] = []  # (connection, last used)
         self._slots = asyncio.Semaphore(settings.connections)

@@ -1,0 +1,1 @@
+"""Presenting the plan and the organizers' picture (pure): tables and JSON."""
