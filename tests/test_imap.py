@@ -15,7 +15,7 @@ import pytest
 from daemon.config.settings import ImapSettings
 from daemon.errors import ImapError
 from daemon.runtime.watch import MAX_BACKOFF, backoff, watch_inbox
-from daemon.transport.imap import Fetched, ImapInbox, parse_fetch
+from daemon.transport.imap import Fetched, ImapInbox, parse_fetch, uid_set
 from daemon.transport.imap_session import mailbox_name, quote
 from tests.dovecot import HOST, Account, Dovecot, free_port
 
@@ -350,3 +350,27 @@ def test_parse_fetch_pairs_uids_with_bodies() -> None:
         b" UID 9)",
     ]
     assert parse_fetch(lines) == [Fetched(7, b"hello"), Fetched(9, b"(((")]
+
+
+@pytest.mark.parametrize(
+    ("uids", "expected"),
+    [([1], "1"), ([3, 4, 5, 9], "3:5,9"), ([1, 3, 5], "1,3,5"), ([7, 8, 10, 11, 12], "7:8,10:12")],
+)
+def test_uid_set_writes_ranges(uids: list[int], expected: str) -> None:
+    assert uid_set(uids) == expected
+
+
+@pytest.mark.asyncio
+@pytest.mark.timeout(120)
+async def test_a_big_move_is_one_command_with_qresync(imap_account: Account) -> None:
+    """With QRESYNC the server reports moved mail as ranges (VANISHED), so 1,200 messages go
+    in one MOVE without a line per message for aioimaplib to choke on (it can recurse on a
+    reply of thousands of lines); every one arrives, none is left behind."""
+    imap_account.append(*(message(n) for n in range(1200)))
+    async with ImapInbox(imap_account.settings()) as inbox:
+        assert inbox.supports("QRESYNC")
+        uids = await inbox.uids_after(0)
+        kept = uids[::7]  # not all contiguous: the set has ranges and gaps
+        await inbox.move([u for u in uids if u not in kept], "Processed")
+    assert imap_account.uids("INBOX") == kept
+    assert len(imap_account.uids("Processed")) == 1200 - len(kept)

@@ -12,7 +12,7 @@ import pytest
 
 from daemon.clock import Clock
 from daemon.ledger.records import Recorded, Seen
-from daemon.runtime.read import message_id_of, move_recorded, read_mailbox
+from daemon.runtime.read import message_id_of, read_mailbox
 from daemon.store.sqlite import Store
 from daemon.transport.imap import ImapInbox
 from tests.dovecot import Account
@@ -44,13 +44,10 @@ def store(tmp_path: Path) -> Iterator[Store]:
 
 
 async def read(account: Account, store: Store, at: dt.datetime = T0) -> dict[str, int]:
-    """Read the mailbox, then move what was recorded, as a pass does."""
-    clock = Clock.frozen(at)
     async with ImapInbox(account.settings()) as inbox:
         report = await read_mailbox(
-            inbox, store, understand, clock, mailbox="INBOX", unmatched="Unmatched"
+            inbox, store, understand, Clock.frozen(at), mailbox="INBOX", unmatched="Unmatched"
         )
-        report.moved += await move_recorded(inbox, store, "INBOX", clock)
     return {"fetched": report.fetched, "moved": report.moved, **report.recorded}
 
 

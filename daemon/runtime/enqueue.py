@@ -77,10 +77,14 @@ async def enqueue(
     sends += write([*digests, *(row for row, _ in cancels)], [v for _, v in cancels])
     write([composer.skipped(skip, now) for skip in decision.skips])
     answers = 0
-    for start in range(0, len(decision.answers), CHUNK):
-        chunk = decision.answers[start : start + CHUNK]
-        answers += write([composer.reply(i, clock.now()) for i in chunk])
-        await asyncio.sleep(0)
+    replies: list[OutboxRow] = []
+    for intent in decision.answers:
+        replies.append(composer.reply(intent, clock.now()))
+        await asyncio.sleep(0)  # let the connections (and the mailbox's moves) move
+        if len(replies) >= CHUNK:
+            answers += write(replies)
+            replies = []
+    answers += write(replies)
     alerts = tuple(composer.alert(f, clock.now()) for f in decision.alerts)
     added = store.apply(Batch(alerts, reported=decision.reported), clock.now())
     if ready is not None:

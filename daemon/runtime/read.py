@@ -1,5 +1,5 @@
-"""Read the program's mailbox once: fetch what is new and record what each message means
-(`read_mailbox`), then move it to the processed or the unmatched folder (`move_recorded`).
+"""Read the program's mailbox once: fetch what is new, record what each message means, then
+move it to the processed or the unmatched folder.
 
 Per message: fetched with BODY.PEEK[] (it stays unread), understood (pure), recorded with its
 effects, its answers and the checkpoint — a batch of messages in one transaction — and only
@@ -137,6 +137,7 @@ async def read_mailbox(
             batch, in_batch = [], {}
     if batch:
         store.record_all(batch, clock.now())
+    report.moved += await move_recorded(inbox, store, mailbox, clock)
     return report
 
 
@@ -160,8 +161,7 @@ def _understood(understand: Understand, raw: bytes, seen: Seen, unmatched: str) 
 
 
 async def move_recorded(inbox: Mailbox, store: Store, mailbox: str, clock: Clock) -> int:
-    """Move what was recorded and is still in the mailbox, folder by folder (the pass does
-    this while it composes the answers: the server works while we do)."""
+    """Move what was recorded and is still in the mailbox, folder by folder."""
     validity = inbox.uidvalidity
     by_folder: dict[str, list[int]] = {}
     for uid, folder in store.unmoved(mailbox, validity):

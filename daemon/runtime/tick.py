@@ -33,7 +33,7 @@ from daemon.mail.compose import Composer
 from daemon.program.timeline import Action, plan
 from daemon.runtime.deliver import Delivery, Transport, deliver
 from daemon.runtime.enqueue import Enqueued, enqueue
-from daemon.runtime.read import Mailbox, ReadReport, move_recorded, read_mailbox
+from daemon.runtime.read import Mailbox, ReadReport, read_mailbox
 from daemon.store.lock import StateLock
 from daemon.store.sqlite import Store
 
@@ -118,14 +118,9 @@ class _Tick:
         report = TickReport(at=self.clock.now(), recovered=store.recover(self.clock.now()))
         for key in report.recovered:
             log.error("%s was interrupted while sending; recorded as unknown", key)
-        moving = None
-        if inbox is not None and await self._read(inbox, report):
-            moving = asyncio.create_task(self._move(inbox, report))  # while the pass goes on
-        try:
-            await self._rounds(report)
-        finally:
-            if moving is not None:
-                await moving
+        if inbox is not None:
+            await self._read(inbox, report)
+        await self._rounds(report)
         return report
 
     async def _rounds(self, report: TickReport) -> None:
@@ -166,9 +161,8 @@ class _Tick:
             _merge(report, _hold_only(store, self.clock.now()))
         report.next_due = self._next_due(next_planned, report)
 
-    async def _read(self, inbox: Mailbox, report: TickReport) -> bool:
-        """Record what arrived; the mailbox failing never stops the sending part of the pass.
-        True if it was read (what was recorded is then to be moved)."""
+    async def _read(self, inbox: Mailbox, report: TickReport) -> None:
+        """Record what arrived; the mailbox failing never stops the sending part of the pass."""
         settings, program = self.deployment.settings.imap, self.deployment.program
         understanding = Understanding(
             program, self.store, self.timeline, self.clock.now(),
@@ -182,20 +176,6 @@ class _Tick:
         except TransportError as error:
             report.inbox_error = str(error)
             log.error("cannot read the mailbox: %s", error)
-            return False
-        return True
-
-    async def _move(self, inbox: Mailbox, report: TickReport) -> None:
-        """Move what was recorded (the next pass moves what a failure here leaves)."""
-        mailbox = self.deployment.settings.imap.mailbox
-        try:
-            moved = await move_recorded(inbox, self.store, mailbox, self.clock)
-        except TransportError as error:
-            report.inbox_error = str(error)
-            log.error("cannot move what was read: %s", error)
-            return
-        if report.inbox is not None:
-            report.inbox.moved += moved
 
     async def _deliver(
         self, until: float, composing: asyncio.Task[Enqueued], ready: asyncio.Event

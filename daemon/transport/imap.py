@@ -44,7 +44,8 @@ __all__ = ["Fetched", "ImapError", "ImapInbox"]
 log = logging.getLogger(__name__)
 
 BATCH_SIZE = 50  # UIDs per FETCH command
-MOVE_SIZE = 100  # UIDs per MOVE or COPY: each answers a line per message (see above)
+MOVE_SIZE = 100  # UIDs per MOVE or COPY: the reply has a line per message (see above) ...
+MOVE_SIZE_QRESYNC = 2000  # ... unless QRESYNC reports them in ranges (VANISHED 3:52,60)
 FETCH_TIMEOUT = 300.0  # one FETCH batch, start to end (the server may send up to 50 big messages)
 IDLE_SECONDS = 24 * 60.0  # re-issue IDLE well before the 29 minutes servers allow
 
@@ -103,6 +104,8 @@ class ImapInbox:
             for folder in dict.fromkeys((s.processed_mailbox, s.unmatched_mailbox)):
                 if folder and await self._ensure_folder(folder):
                     self.created.append(folder)
+            if session.has("QRESYNC"):  # moved mail is reported in ranges, not a line each
+                await session.ok("ENABLE", session.protocol.simple_command("ENABLE", "QRESYNC"))
             name = mailbox_name(s.mailbox)
             response = await session.ok(f"SELECT {s.mailbox}", session.protocol.select(name))
         except ValueError as exc:  # a mailbox name with a line break
@@ -162,8 +165,9 @@ class ImapInbox:
     async def move(self, uids: Sequence[int], folder: str) -> None:
         """Move these messages to `folder`; see the module docstring for servers without MOVE."""
         session, name, wanted = self._session, mailbox_name(folder), sorted(set(uids))
-        for start in range(0, len(wanted), MOVE_SIZE):
-            batch = uid_set(wanted[start : start + MOVE_SIZE])
+        size = MOVE_SIZE_QRESYNC if session.has("QRESYNC") else MOVE_SIZE
+        for start in range(0, len(wanted), size):
+            batch = uid_set(wanted[start : start + size])
             protocol = session.protocol
             if session.has("MOVE"):
                 await session.ok("UID MOVE", protocol.move(batch, name, by_uid=True))
