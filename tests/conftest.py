@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import textwrap
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -46,6 +48,16 @@ def _fresh_vobject_zones() -> None:
     import vobject.icalendar
 
     getattr(vobject.icalendar, "__tzidMap").clear()
+
+
+async def until(condition: Callable[[], object], seconds: float) -> float:
+    """Wait for `condition()` to be true, polling; the seconds it took (fails after `seconds`)."""
+    began = time.monotonic()
+    while not condition():
+        if time.monotonic() - began > seconds:
+            raise AssertionError(f"not within {seconds} s")
+        await asyncio.sleep(0.02)
+    return time.monotonic() - began
 
 
 def write(path: Path, text: str) -> Path:

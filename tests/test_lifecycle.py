@@ -21,7 +21,7 @@ import pytest
 from daemon import clock
 from daemon.clock import Clock
 from daemon.store.sqlite import Store
-from tests.conftest import ROOT, point_imap_at, write
+from tests.conftest import ROOT, point_imap_at, until, write
 from tests.dovecot import Account
 from tests.smtp_server import Late, SmtpServer
 
@@ -107,13 +107,6 @@ class Notifications:
             await asyncio.sleep(0.02)
 
 
-async def _until(condition: object, seconds: float) -> None:
-    deadline = time.monotonic() + seconds
-    while not condition():  # type: ignore[operator]
-        assert time.monotonic() < deadline
-        await asyncio.sleep(0.02)
-
-
 @pytest.mark.slow
 @pytest.mark.asyncio
 @pytest.mark.timeout(120)
@@ -150,7 +143,7 @@ async def test_run_under_a_fake_systemd(tmp_path: Path) -> None:
             await notify.wait_for("WATCHDOG=1", times=pings + 2)
             assert service.poll() is None, "a broken config on reload must not stop the service"
 
-            await _until(lambda: len(server.received) >= 40, 30)
+            await until(lambda: len(server.received) >= 40, 30)
             assert len(server.received) < PEOPLE, "the burst ended before the stop: retune"
             stopped_at = time.monotonic()
             service.send_signal(signal.SIGTERM)
@@ -207,7 +200,7 @@ async def test_sigterm_while_idling_on_the_mailbox_exits_promptly(
         )  # fmt: skip
         try:
             await notify.wait_for("READY=1")
-            await _until(lambda: len(server.received) == 1, 20)
+            await until(lambda: len(server.received) == 1, 20)
             await asyncio.sleep(1.5)  # the watcher is in IDLE by now
             assert service.poll() is None
             stopped_at = time.monotonic()
@@ -245,7 +238,7 @@ async def test_a_send_hung_past_the_drain_bound_is_cut_and_becomes_unknown(
         service = Service(deployment, lambda: SmtpTransport(smtp), drain_seconds=0.5)
         stop = asyncio.Event()
         running = asyncio.create_task(service.run(stop))
-        await _until(lambda: len(server.received) >= 1, 20)
+        await until(lambda: len(server.received) >= 1, 20)
         stopped_at = time.monotonic()
         stop.set()
         await asyncio.wait_for(running, 10)
@@ -296,7 +289,7 @@ async def test_a_credential_password_stays_out_of_environ_and_logs(tmp_path: Pat
             cwd=ROOT, env=env, stderr=subprocess.PIPE, text=True,
         )  # fmt: skip
         try:
-            await _until(lambda: server.commands["AUTH"] >= 1, 20)
+            await until(lambda: server.commands["AUTH"] >= 1, 20)
             await asyncio.sleep(0.5)  # the refusal is handled and logged
             environ = Path(f"/proc/{service.pid}/environ").read_bytes()
             service.send_signal(signal.SIGTERM)
@@ -335,12 +328,12 @@ async def test_a_reload_that_configures_the_mailbox_starts_reading_it(
         stop = asyncio.Event()
         running = asyncio.create_task(service.run(stop))
         try:
-            await _until(lambda: service.ticks >= 1, 20)
+            await until(lambda: service.ticks >= 1, 20)
             imap_account.deliver(b"From: stranger@example.net\r\nSubject: hello\r\n\r\nhi\r\n")
             await asyncio.sleep(0.5)
             assert imap_account.uids("INBOX"), "not read before the reload"
             service.replace(after)
-            await _until(lambda: not imap_account.uids("INBOX"), 20)
+            await until(lambda: not imap_account.uids("INBOX"), 20)
             assert imap_account.uids("Unmatched")  # read, recorded, moved
             assert service.deployment is after
         finally:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import time
 from pathlib import Path
 
 import pytest
@@ -17,23 +16,13 @@ from daemon.runtime.service import Service
 from daemon.store.sqlite import Store
 from daemon.transport.imap import ImapInbox
 from daemon.transport.smtp import SmtpTransport
-from tests.conftest import mini_program, point_imap_at
+from tests.conftest import mini_program, point_imap_at, until
 from tests.dovecot import Account
 from tests.smtp_server import SmtpServer
 
 BACKLOG = 2000
 BOUND = 2.0  # [smtp] pass_seconds
 WEEK1 = dt.datetime(2026, 3, 2, 16, tzinfo=dt.UTC)  # the weekly mail is due for everyone
-
-
-async def _until(condition: object, seconds: float) -> float:
-    """Wait for `condition()` (polling); the seconds it took."""
-    began = time.monotonic()
-    while not condition():  # type: ignore[operator]
-        if time.monotonic() - began > seconds:
-            raise AssertionError(f"not within {seconds} s")
-        await asyncio.sleep(0.05)
-    return time.monotonic() - began
 
 
 @pytest.mark.slow
@@ -58,13 +47,13 @@ async def test_a_reply_is_read_within_the_pass_bound_while_a_backlog_waits(
         stop = asyncio.Event()
         running = asyncio.create_task(service.run(stop))
         try:
-            await _until(lambda: len(server.received) >= 60, 60)  # the first minute's share
+            await until(lambda: len(server.received) >= 60, 60)  # the first minute's share
             await asyncio.sleep(0.5)  # now waiting for the provider's limit
             imap_account.deliver(
                 b"From: Person 7 <p7@example.org>\r\nTo: mini@example.org\r\n"
                 b"Subject: HELP\r\nMessage-ID: <help-7@mail.example.net>\r\n\r\nHELP\r\n"
             )
-            waited = await _until(lambda: not imap_account.uids("INBOX"), 30)
+            waited = await until(lambda: not imap_account.uids("INBOX"), 30)
         finally:
             stop.set()
             await asyncio.wait_for(running, 15)

@@ -24,7 +24,6 @@ from daemon.mail.context import (
 )
 from daemon.mail.invites import Invite, build_calendar, content_hash
 from daemon.mail.message import (
-    Attachment,
     Calendar,
     Outgoing,
     build,
@@ -35,7 +34,7 @@ from daemon.mail.message import (
     to_bytes,
 )
 from daemon.mail.render import Rendered, Renderer
-from daemon.program.instance import Program
+from daemon.program.instance import Program, ResourceFile
 from daemon.program.timeline import Action, Person
 from daemon.program.windows import event_zone
 
@@ -48,7 +47,7 @@ class Body:
 
     rendered: Rendered
     calendar: Calendar | None = None
-    attachments: tuple[Attachment, ...] = ()
+    attachments: tuple[ResourceFile, ...] = ()
     names: tuple[str, ...] = ()
     event_uid: str = ""
     sequence: int | None = None  # the invite's SEQUENCE (a request or a cancel)
@@ -239,12 +238,12 @@ class Composer:
         person = self.people.get(address)
         return person.name if person else ""
 
-    def _attachments(self, action: Action) -> tuple[Attachment, ...]:
+    def _attachments(self, action: Action) -> tuple[ResourceFile, ...]:
         message = self.messages.get(action.item) if action.kind == "email" else None
         if message is None:
             return ()
         files = (self.program.files.get(rid) for rid in message.resources)
-        return tuple(Attachment(f.filename, f.content) for f in files if f is not None)
+        return tuple(f for f in files if f is not None)
 
 
 def _to_json(invite: Invite) -> str:

@@ -17,6 +17,7 @@ import base64
 import datetime as dt
 import hashlib
 import hmac
+import mimetypes
 import re
 from dataclasses import dataclass
 from email import charset
@@ -30,6 +31,7 @@ from email.policy import Compat32
 from email.utils import format_datetime, formataddr
 
 from daemon.mail.render import Rendered, header_safe
+from daemon.program.instance import ResourceFile
 
 
 class _Policy(Compat32):
@@ -57,14 +59,6 @@ _QP_UTF8.body_encoding = charset.QP
 
 
 @dataclass(frozen=True)
-class Attachment:
-    filename: str
-    content: bytes
-    maintype: str = "text"
-    subtype: str = "markdown"
-
-
-@dataclass(frozen=True)
 class Calendar:
     method: str
     ics: bytes
@@ -80,7 +74,7 @@ class Outgoing:
     date: dt.datetime
     rendered: Rendered
     calendar: Calendar | None = None
-    attachments: tuple[Attachment, ...] = ()
+    attachments: tuple[ResourceFile, ...] = ()  # worksheets shipped beside the schedule
     in_reply_to: str = ""  # the Message-ID answered (an acknowledgement), "<...>"
     auto: str = "auto-generated"  # Auto-Submitted: "auto-replied" for an answer (RFC 3834)
 
@@ -127,8 +121,9 @@ def build(out: Outgoing) -> Message:
         ics.add_header("Content-Disposition", "attachment", filename="invite.ics")
         msg.attach(ics)
     for item in out.attachments:
-        part = MIMEApplication(item.content, item.subtype)
-        part.replace_header("Content-Type", f"{item.maintype}/{item.subtype}")
+        kind = mimetypes.guess_type(item.filename)[0] or "application/octet-stream"
+        part = MIMEApplication(item.content, kind.partition("/")[2])
+        part.replace_header("Content-Type", kind)
         part.add_header("Content-Disposition", "attachment", filename=item.filename)
         msg.attach(part)
     msg["From"] = _address(out.sender_name, out.sender_address)
