@@ -25,7 +25,7 @@ from daemon.ledger.records import (
     ts,
 )
 from daemon.store.base import Base
-from daemon.store.invites import save_event
+from daemon.store.versions import save_event
 
 
 class OutboxStore(Base):

@@ -13,10 +13,10 @@ import sqlite3
 from pathlib import Path
 
 from daemon.errors import StoreError
-from daemon.store.invites import EventStore
 from daemon.store.migrations import STEPS
 from daemon.store.outbox import OutboxStore
-from daemon.store.snapshot import SnapshotStore
+from daemon.store.reads import SnapshotStore
+from daemon.store.versions import EventStore
 
 DB_NAME = "mentormail.sqlite3"
 

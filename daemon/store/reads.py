@@ -8,8 +8,8 @@ import json
 from daemon.ledger.records import EventVersion, Failure, Pending, from_ts
 from daemon.ledger.snapshot import Snapshot
 from daemon.store.inbox import InboxStore
-from daemon.store.invites import read_events
 from daemon.store.meta import MetaStore
+from daemon.store.versions import read_events
 
 
 class SnapshotStore(InboxStore, MetaStore):
