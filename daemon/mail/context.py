@@ -8,6 +8,7 @@ from collections import defaultdict
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from daemon.mail.inert import Inert, inert
 from daemon.program.instance import Program
 from daemon.program.people import Participant, first_name_of
 from daemon.program.timeline import Action, Person
@@ -145,8 +146,11 @@ class ContextBuilder:
             "due": local_time(ob_action.due_at, tz),
             "due_date": local_date(ob_action.due_at, tz),
             "satisfied_by": ob.satisfied_by,
-            "who_names": ", ".join(names),
-            "who": [{"name": n, "email": e} for n, e in zip(names, ob_action.who, strict=False)],
+            "who_names": Inert(", ".join(names)),
+            "who": [
+                {"name": Inert(n), "email": e}
+                for n, e in zip(names, ob_action.who, strict=False)
+            ],
             "form": None
             if form is None
             else {
@@ -183,8 +187,8 @@ def program_context(program: Program) -> dict[str, Any]:
         "organization": program.schedule.program.organization,
         "weeks": program.weeks,
         "start": local_date(_midday(program.start, program.tz), program.tz),
-        "organizers": [{"name": o.name, "email": o.email} for o in program.organizers],
-        "sender": program.sender.name,
+        "organizers": [{"name": Inert(o.name), "email": o.email} for o in program.organizers],
+        "sender": Inert(program.sender.name),
     }
 
 
@@ -194,7 +198,7 @@ def alert_context(program: Program, failed: dict[str, Any]) -> dict[str, Any]:
     return {
         "program": program_context(program),
         "recipient": _person(organizer),
-        "failed": failed,
+        "failed": inert(failed),  # a server's words, an address
     }
 
 
@@ -202,14 +206,17 @@ def answer_context(
     program: Program, person: Person | None, address: str, answer: dict[str, Any]
 ) -> dict[str, Any]:
     """For `answer.md.j2`: the reply to a participant's (or organizer's) mail."""
-    recipient = _person(person) if person else {"name": "", "first_name": "", "email": address}
-    return {"program": program_context(program), "recipient": recipient, "answer": answer}
+    recipient = (
+        _person(person) if person else inert({"name": "", "first_name": "", "email": address})
+    )
+    # what a person wrote, echoed back (a command's argument), names, a server's diagnostic
+    return {"program": program_context(program), "recipient": recipient, "answer": inert(answer)}
 
 
 def digest_context_for(program: Program, digest: dict[str, Any]) -> dict[str, Any]:
     """For `digest.md.j2`: the organizers' weekly summary (greeting the first organizer)."""
     recipient = _person(program.organizers[0]) if program.organizers else {"first_name": ""}
-    return {"program": program_context(program), "recipient": recipient, "digest": digest}
+    return {"program": program_context(program), "recipient": recipient, "digest": inert(digest)}
 
 
 def cancel_context(
@@ -219,8 +226,8 @@ def cancel_context(
     return {
         "program": program_context(program),
         "recipient": {
-            "name": attendee,
-            "first_name": attendee.split(maxsplit=1)[0] if attendee else "",
+            "name": Inert(attendee),
+            "first_name": Inert(attendee.split(maxsplit=1)[0] if attendee else ""),
         },
         "event": {"title": title},
         "still_in_program": still_in_program,
@@ -242,11 +249,14 @@ def _midday(day: dt.date, tz: ZoneInfo) -> dt.datetime:
 
 
 def _person(p: Person) -> dict[str, Any]:
+    """A person as templates see them: names from the roster or the config shown inert; the
+    address is a checked address (templates make it a mailto link: `<{{ person.email }}>`)."""
+    first = p.greeting_name if isinstance(p, Participant) else first_name_of(p.name)
     return {
-        "name": p.name,
-        "first_name": p.greeting_name if isinstance(p, Participant) else first_name_of(p.name),
+        "name": Inert(p.name),
+        "first_name": Inert(first),
         "email": p.email,
-        "role": getattr(p, "role", "organizer"),
+        "role": Inert(getattr(p, "role", "organizer")),
         "timezone": p.timezone,
     }
 

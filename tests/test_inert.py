@@ -1,0 +1,135 @@
+"""Text from outside is inert in every kind of mail mentormail sends: a roster name, a reply's
+words echoed in an answer, a mail server's diagnostic in an alert or a note — Markdown link and
+image syntax, raw HTML, header breaks — never becomes a link, an image, a tag or a header.
+A property test over generated hostile strings, for every kind of message."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import email
+import email.policy
+import html as html_module
+import re
+from email.message import EmailMessage
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from daemon.decide.decision import Digest
+from daemon.decide.sends import Send
+from daemon.ledger.records import EventVersion, Failure, Intent
+from daemon.mail.compose import Composer
+from daemon.mail.context import SAMPLE_ANSWERS, SAMPLE_DIGEST
+from daemon.program.instance import Program
+from daemon.program.timeline import Action, plan
+from tests.conftest import ROOT
+
+AT = dt.datetime(2021, 8, 10, 16, tzinfo=dt.UTC)
+PAYLOADS = [
+    "[Log in to fix](https://evil.example/login)",
+    "![](https://evil.example/p.gif)",
+    "<img src=https://evil.example/x.gif onerror=alert(1)>",
+    "<a href='https://evil.example'>click</a>",
+    "<https://evil.example/auto>",
+    "[ref]: https://evil.example/ref\n\n[click][ref]",
+    "O'Brien\r\nBcc: x@evil.example",
+    '"><script>alert(1)</script>',
+    "javascript:alert(1)",
+    "**bold** _it_ `code` # heading\n> quote\n- list",
+]
+HOSTILE = st.one_of(
+    st.sampled_from(PAYLOADS),
+    st.text(alphabet="[]()!<>*_`#\\-+.|&'\"\r\n :/evilxamplehtps", min_size=1, max_size=60).map(
+        lambda t: t + " https://evil.example/t"
+    ),
+)
+ALLOWED_LINK = re.compile(r"^(mailto:[^@]+@example\.org|https://(?!evil)[^\"]+)$")
+
+
+def _program(name: str) -> Program:
+    from daemon.config.load import load_program
+
+    base = load_program(ROOT / "config.example.toml")
+    first = base.participants[0].model_copy(update={"name": name, "first_name": name})
+    organizer = base.organizers[0].model_copy(update={"name": name})
+    return dataclasses.replace(
+        base, participants=(first, *base.participants[1:]), organizers=(organizer,)
+    )
+
+
+def _messages(program: Program, text: str) -> list[bytes]:
+    """One of every kind of message, with `text` wherever something from outside goes."""
+    timeline = plan(program)
+    composer = Composer(program, timeline, b"s" * 32)
+    who = program.participants[0].email
+
+    def first(match: object) -> Action:
+        return next(a for a in timeline if match(a))  # type: ignore[operator]
+
+    planned = [
+        first(lambda a: a.kind == "email" and a.recipients == (who,) and not a.asks),
+        first(lambda a: a.kind == "email" and a.recipients == (who,) and a.asks),
+        first(lambda a: a.kind == "invite" and a.recipients == (who,)),
+        first(lambda a: a.kind == "reminder" and a.recipients == (who,)),
+        first(lambda a: a.kind == "flag" and who in a.who),
+    ]
+    out = [composer.row(Send(a.key, a, 0), AT)[0].message for a in planned]
+    invite = composer.row(Send(planned[2].key, planned[2], 0), AT)[1]
+    assert isinstance(invite, EventVersion)
+    out.append(composer.cancel(invite, AT)[0].message)
+    for answer in SAMPLE_ANSWERS:  # every kind of answer, each with the text in its strings
+        hostile = {**_taint(answer, text), "kind": answer["kind"]}  # type: ignore[dict-item]
+        out.append(composer.reply(Intent(f"k/{answer['kind']}", who, "", hostile), AT).message)
+    notice = Intent(
+        "k/notice", "", "", {"kind": "notice", "subject": text, "lines": [text]}, "notice"
+    )
+    out.append(composer.reply(notice, AT).message)
+    failure = Failure("k/x", "email", text, (who,), "failed", text, "<x@example.org>", 2)
+    out.append(composer.alert(failure, AT).message)
+    digest = dict(SAMPLE_DIGEST)
+    digest |= {"paused": [text], "withdrawn": [text], "bouncing": [text]}
+    digest["units"] = [dict(digest["units"][0], name=text, owing=[text])]
+    action = first(lambda a: a.item == "digest")
+    out.append(composer.digest(Digest(action, digest), AT).message)
+    return out
+
+
+def _taint(value: object, text: str) -> object:
+    """`value` with every string in it replaced by `text`."""
+    if isinstance(value, str):
+        return text
+    if isinstance(value, dict):
+        return {k: _taint(v, text) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_taint(v, text) for v in value]
+    return value
+
+
+@settings(max_examples=20, deadline=None)
+@given(text=HOSTILE)
+def test_outside_text_is_inert_in_every_kind_of_mail(text: str) -> None:
+    program = _program(text.replace("\r", " ").replace("\n", " ")[:60] or "x")
+    for raw in _messages(program, text):
+        message = email.message_from_bytes(raw, policy=email.policy.default)
+        assert isinstance(message, EmailMessage)
+        assert message["Bcc"] is None and "\n" not in str(message["Subject"])
+        html_part = message.get_body(("html",))
+        assert html_part is not None
+        html = str(html_part.get_content())
+        tags = [t.lower() for t in re.findall(r"<[a-zA-Z][^>]*>", html)]
+        assert not [t for t in tags if t.startswith(("<img", "<script", "<iframe")) or " src=" in t]
+        for link in re.findall(r"""<a\s[^>]*href=["']([^"']*)["']""", html):
+            assert ALLOWED_LINK.match(html_module.unescape(link)), link  # the program's own
+        assert "evil.example" not in " ".join(re.findall(r"<[^>]+>", html))  # in no tag
+
+
+def test_a_hostile_name_reads_as_written() -> None:
+    name = "[Ann](https://evil.example) <b>Lee</b>"
+    [weekly, *_] = _messages(_program(name), "x")
+    message = email.message_from_bytes(weekly, policy=email.policy.default)
+    assert isinstance(message, EmailMessage)
+    html_part, text_part = message.get_body(("html",)), message.get_body(("plain",))
+    assert html_part is not None and text_part is not None
+    assert "[Ann](https://evil.example) &lt;b&gt;Lee&lt;/b&gt;" in str(html_part.get_content())
+    assert name in str(text_part.get_content())
