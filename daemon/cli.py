@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import datetime as dt
 import os
+import sqlite3
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -70,6 +71,16 @@ def build_parser() -> argparse.ArgumentParser:
         "--out", type=Path, default=Path("mentormail-demo"), metavar="DIR",
         help="where the sent mail (.eml) and the state go (default ./mentormail-demo)",
     )  # fmt: skip
+    restore = commands.add_parser(
+        "restore", help="bring back a backup of the store (the service must be stopped)"
+    )
+    restore.add_argument(
+        "backup", nargs="?", metavar="BACKUP",
+        help="a backup file, or `latest`; without it, the backups are listed",
+    )  # fmt: skip
+    restore.add_argument(
+        "--at", metavar="ISO8601", help="the instant of the restore (default: now)"
+    )
     status = commands.add_parser("status", help="obligations, check-ins and RSVPs as of now")
     status.add_argument("--json", action="store_true", help="print JSON (see README)")
     status.add_argument("--at", metavar="ISO8601", help="the instant to look from (default: now)")
@@ -99,12 +110,27 @@ def main(argv: Sequence[str] | None = None) -> int:
     except MentormailError as exc:
         print(f"mentormail: {exc}", file=sys.stderr)
         return exc.exit_code
+    except sqlite3.Error as exc:  # the state file, found damaged in the middle of a pass
+        print(
+            f"mentormail: the state file cannot be used: {exc}; run `mentormail doctor`, and "
+            "to bring back a backup: mentormail restore",
+            file=sys.stderr,
+        )
+        return 1
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:
         # the reader went away (`plan | head`): not an error; keep Python from complaining
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
+    except OSError as exc:  # a file or folder this machine will not let us use
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(
+            f"mentormail: {where}{exc.strerror or exc}; check that it exists and that the user "
+            "mentormail runs as may read (and for the state folder, write) it",
+            file=sys.stderr,
+        )
+        return 1
 
 
 def _dispatch(args: argparse.Namespace) -> int:
@@ -116,6 +142,8 @@ def _dispatch(args: argparse.Namespace) -> int:
         return _tick(args, load_deployment(args.config))
     if args.command == "status":
         return _status(args, load_deployment(args.config))
+    if args.command == "restore":
+        return _restore(args, load_deployment(args.config))
     deployment, timeline = validate(args.config)
     if args.command == "run":
         return _run(args, deployment, timeline)
@@ -194,17 +222,46 @@ def _at(args: argparse.Namespace) -> dt.datetime:
 
 def _status(args: argparse.Namespace, deployment: Deployment) -> int:
     from daemon.decide.overview import overview
+    from daemon.ledger.snapshot import Snapshot
     from daemon.store.sqlite import Store
     from daemon.views.status import overview_json, overview_table
 
     program = deployment.program
-    store = Store.open(deployment.state_dir)  # a reader: no lock needed (WAL)
+    store = Store.reader(deployment.state_dir)  # read-only: no lock needed (WAL), nothing made
     try:
-        snapshot = store.snapshot()
+        snapshot = store.snapshot() if store is not None else Snapshot()
     finally:
-        store.close()
+        if store is not None:
+            store.close()
     view = overview(program, plan(program), snapshot, _at(args))
     sys.stdout.write(overview_json(view) + "\n" if args.json else overview_table(program, view))
+    return 0
+
+
+def _restore(args: argparse.Namespace, deployment: Deployment) -> int:
+    from daemon.runtime.backups import backups, restore
+    from daemon.store.lock import StateLock
+
+    state = deployment.state_dir
+    found = backups(state)
+    if not args.backup:
+        print(f"backups of {state} (newest first):" if found else f"no backups in {state}")
+        for backup in found:
+            print(f"  {backup.taken_at:%Y-%m-%d %H:%M}Z  {backup.path}")
+        if found:
+            print("restore one with: mentormail restore latest (or the file's path)")
+        return 0
+    if args.backup == "latest" and not found:
+        raise UserError(f"no backups in {state}")
+    chosen = found[0].path if args.backup == "latest" else Path(args.backup)
+    with StateLock(state):
+        done = restore(state, chosen, _at(args))
+    print(
+        f"restored {chosen} (taken {done.taken_at:%Y-%m-%d %H:%M}Z); the store it replaced is "
+        f"kept in {state / 'replaced'}. Messages that fell due after that backup are not sent "
+        "again (they may have gone): the next pass records them as unknown and tells the "
+        "organizers which."
+    )
     return 0
 
 

@@ -14,7 +14,7 @@ import tempfile
 from dataclasses import dataclass
 
 from daemon.config.deployment import Deployment
-from daemon.errors import AlreadyRunning, TransportError
+from daemon.errors import AlreadyRunning, StoreError, TransportError
 from daemon.program.timeline import Action
 from daemon.store.lock import StateLock
 from daemon.store.sqlite import Store
@@ -67,12 +67,14 @@ def state_check(deployment: Deployment) -> Check:
         )  # fmt: skip
     try:
         with StateLock(directory):
-            store = Store.open(directory)
+            store = Store.open(directory)  # SQLite's quick_check, and the store's own checks
             store.close()
             running = ""
     except AlreadyRunning:
         running = "; a mentormail is running on it now"
-    return Check("state", True, f"{directory} is writable{running}")
+    except StoreError as error:
+        return Check("state", False, str(error), "mentormail restore --list shows the backups")
+    return Check("state", True, f"{directory} is writable, its store checked{running}")
 
 
 async def smtp_check(deployment: Deployment) -> Check:

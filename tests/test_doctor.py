@@ -151,4 +151,4 @@ def test_the_state_check_says_whether_it_exists_and_whether_a_service_holds_it(
         held = state_check(deployment)
     assert held.ok and "a mentormail is running on it now" in held.detail
     free = state_check(deployment)
-    assert free.ok and free.detail.endswith("is writable")
+    assert free.ok and free.detail.endswith("is writable, its store checked")

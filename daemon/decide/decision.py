@@ -61,12 +61,14 @@ class Replanned:
 
 @dataclass(frozen=True)
 class Skip:
-    """A due send recorded as skipped: `stale` (no longer useful), else held back (`reason`)."""
+    """A due send recorded as skipped: `stale` (no longer useful), else held back (`reason`);
+    or, after a restore, as `unknown`: it may have gone before (never sent again)."""
 
     action: Action
     reason: str
     stale: bool = False
     paused: bool = False  # it fell due while its recipients had paused: skipped by design
+    state: Literal["skipped", "unknown"] = "skipped"
 
 
 @dataclass(frozen=True)
@@ -140,12 +142,14 @@ def decide(plan: Replanned, snapshot: Snapshot, now: dt.datetime) -> Decision:
             or _suspended(action, states, standing, now)
         ),
     )  # fmt: skip
-    digests = [s for s in due.sends if s.action.item == "digest"]
+    sends, maybe_sent = _after_restore(due.sends, snapshot.restored)
+    digests = [s for s in sends if s.action.item == "digest"]
     skips = [
         Skip(action, f"stale: due {action.at:%Y-%m-%d %H:%M}Z", True, _paused(action, standing))
         for action in due.stale
     ]
     skips += [Skip(action, f"held back: {reason}") for action, reason in due.held]
+    skips += maybe_sent
     expiries = [_expiry(row) for row in snapshot.pending if row.deadline_at <= now]
     gone = {e.key for e in expiries}
     by_key = {a.key: a for a in timeline}
@@ -160,14 +164,14 @@ def decide(plan: Replanned, snapshot: Snapshot, now: dt.datetime) -> Decision:
     view = overview(program, timeline, snapshot, now) if digests else None
     later = (a.at for a in timeline if a.kind in SENDABLE and a.at > now)
     return Decision(
-        sends=tuple(s for s in due.sends if s.action.item != "digest"),
+        sends=tuple(s for s in sends if s.action.item != "digest"),
         skips=tuple(skips),
         digests=tuple(
             Digest(s.action, digest_context(program, view, standing, s.action.occurrence))
             for s in digests
             if view is not None
         ),
-        answers=snapshot.intents,
+        answers=(*snapshot.intents, *_restore_notice(program, maybe_sent, snapshot)),
         alerts=tuple(f for f in failures if f.kind != "alert"),
         reported=tuple(f.key for f in failures),
         cancels=tuple(due.cancels),
@@ -218,3 +222,39 @@ def _failure(row: Pending, expiry: Expiry) -> Failure:
         row.key, row.kind, row.title, row.recipients, "failed", expiry.error, row.message_id,
         row.attempts,
     )  # fmt: skip
+
+
+def _after_restore(
+    sends: list[Send], restored: tuple[dt.datetime, dt.datetime] | None
+) -> tuple[list[Send], list[Skip]]:
+    """Sends that fell due between a restored backup and its restore may have gone before it:
+    they are recorded as unknown, never sent again."""
+    if restored is None:
+        return sends, []
+    taken, restored_at = restored
+    maybe = [s for s in sends if taken < s.action.at <= restored_at and not s.sequence]
+    reason = f"due after the backup of {taken:%Y-%m-%d %H:%M}Z that was restored: it may have gone"
+    return [s for s in sends if s not in maybe], [
+        Skip(s.action, reason, state="unknown") for s in maybe
+    ]
+
+
+def _restore_notice(program: Program, maybe: list[Skip], snapshot: Snapshot) -> list[Intent]:
+    """One note to the organizers about the sends a restore leaves unknown."""
+    if not maybe or snapshot.restored is None:
+        return []
+    taken, restored_at = snapshot.restored
+    key = f"{program.id}/notice/restore/{restored_at:%Y%m%dT%H%M%SZ}"
+    if key in snapshot.known:
+        return []
+    lines = [
+        f"The store was restored from its backup of {taken:%Y-%m-%d %H:%M} UTC. These "
+        f"{len(maybe)} messages fell due after that backup and may or may not have been sent "
+        "before: they are not sent again. Check with the people concerned if it matters.",
+        *(f"{s.action.title} to {', '.join(s.action.recipients)}" for s in maybe[:100]),
+    ]
+    if len(maybe) > 100:
+        lines.append(f"… and {len(maybe) - 100} more")
+    answer = {"kind": "notice", "subject": "After the restore: messages that may have gone",
+              "lines": lines}  # fmt: skip
+    return [Intent(key, "", "", answer, "notice")]

@@ -205,7 +205,7 @@ class Composer:
         """A due send that is no longer useful (catch-up policy) or must not go: recorded,
         never sent."""
         row = self._row(skip.action.key, skip.action, now, None)
-        return dataclasses.replace(row, state="skipped", last_error=skip.reason)
+        return dataclasses.replace(row, state=skip.state, last_error=skip.reason)
 
     # --- helpers -------------------------------------------------------------------------------
 

@@ -148,8 +148,7 @@ class ContextBuilder:
             "satisfied_by": ob.satisfied_by,
             "who_names": Inert(", ".join(names)),
             "who": [
-                {"name": Inert(n), "email": e}
-                for n, e in zip(names, ob_action.who, strict=False)
+                {"name": Inert(n), "email": e} for n, e in zip(names, ob_action.who, strict=False)
             ],
             "form": None
             if form is None

@@ -75,7 +75,9 @@ async def enqueue(
     digests = [composer.digest(d, now) for d in decision.digests]
     cancels = [composer.cancel(version, now) for version in decision.cancels]
     sends += write([*digests, *(row for row, _ in cancels)], [v for _, v in cancels])
-    write([composer.skipped(skip, now) for skip in decision.skips])
+    skips = [composer.skipped(skip, now) for skip in decision.skips]
+    unknown = tuple(row.key for row in skips if row.state == "unknown")  # told in one note
+    store.apply(Batch(tuple(skips), reported=unknown), now)
     answers = 0
     replies: list[OutboxRow] = []
     for intent in decision.answers:

@@ -20,6 +20,7 @@ import asyncio
 import contextlib
 import datetime as dt
 import logging
+import sqlite3
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -31,6 +32,7 @@ from daemon.errors import TransportError
 from daemon.inbound.meaning import Understanding
 from daemon.mail.compose import Composer
 from daemon.program.timeline import Action, plan
+from daemon.runtime.backups import backup_if_due
 from daemon.runtime.deliver import Delivery, Transport, deliver
 from daemon.runtime.enqueue import Enqueued, enqueue
 from daemon.runtime.read import Mailbox, ReadReport, read_mailbox
@@ -121,6 +123,10 @@ class _Tick:
         if inbox is not None:
             await self._read(inbox, report)
         await self._rounds(report)
+        try:
+            backup_if_due(store, self.deployment.state_dir, self.clock.now())
+        except (OSError, sqlite3.Error) as error:  # the pass is done; the next one tries again
+            log.error("the daily backup of the store failed: %s", error)
         return report
 
     async def _rounds(self, report: TickReport) -> None:

@@ -7,7 +7,7 @@ import os
 from pathlib import Path
 from types import TracebackType
 
-from daemon.errors import AlreadyRunning
+from daemon.errors import AlreadyRunning, StoreError
 
 LOCK_NAME = "mentormail.lock"
 
@@ -18,8 +18,17 @@ class StateLock:
         self._fd: int | None = None
 
     def __enter__(self) -> StateLock:
-        self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        except OSError as exc:
+            where = f"cannot use the state folder {self.path.parent}"
+            why = exc.strerror or str(exc)
+            raise StoreError(
+                f"{where}: {exc.filename or self.path}: {why}; make it writable by the user "
+                "mentormail runs as (under systemd, StateDirectory= provides it), or set "
+                "[state] path"
+            ) from None
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:

@@ -36,6 +36,14 @@ class MetaStore(Base):
             for name, value in (("hold-until", ts(until)), ("hold-reason", reason)):
                 db.execute("INSERT OR REPLACE INTO meta (name, value) VALUES (?, ?)", (name, value))
 
+    def value(self, name: str) -> str | None:
+        row = self.db.execute("SELECT value FROM meta WHERE name = ?", (name,)).fetchone()
+        return str(row[0]) if row else None
+
+    def set_value(self, name: str, value: str) -> None:
+        with self.transaction() as db:
+            db.execute("INSERT OR REPLACE INTO meta (name, value) VALUES (?, ?)", (name, value))
+
     def count(self, name: str, change: int | None = None) -> int:
         """A small persistent counter: add `change` (None: reset to 0) and return the value."""
         with self.transaction() as db:

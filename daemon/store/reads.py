@@ -3,6 +3,7 @@ and the look-ups the classifier makes of what was sent."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 
 from daemon.ledger.records import EventVersion, Failure, Pending, from_ts
@@ -10,6 +11,8 @@ from daemon.ledger.snapshot import Snapshot
 from daemon.store.inbox import InboxStore
 from daemon.store.meta import MetaStore
 from daemon.store.versions import read_events
+
+RESTORED_WINDOW = "restored-window"  # meta, after a restore: "backup instant|restore instant"
 
 
 class SnapshotStore(InboxStore, MetaStore):
@@ -48,6 +51,7 @@ class SnapshotStore(InboxStore, MetaStore):
                 intents=tuple(self.intents()),
                 hold=self.hold(),
                 unmatched=self.inbox_counts().get("unmatched", 0),
+                restored=_window(self.value(RESTORED_WINDOW)),
             )
         finally:
             self.db.execute("COMMIT")
@@ -65,3 +69,10 @@ class SnapshotStore(InboxStore, MetaStore):
     def invite_version(self, uid: str) -> EventVersion | None:
         """The version of the invitation with this UID last queued, if any."""
         return read_events(self.db, uid).get(uid)
+
+
+def _window(value: str | None) -> tuple[dt.datetime, dt.datetime] | None:
+    if not value or "|" not in value:
+        return None
+    backup, restored = value.split("|", 1)
+    return from_ts(backup), from_ts(restored)
