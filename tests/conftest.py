@@ -180,11 +180,21 @@ def imap_account(dovecot: Dovecot) -> Account:
     return dovecot.new_account()
 
 
+AUTHSERV = "mx.test.example"  # the tests' receiving server, as `point_imap_at` configures it
+
+
+def authenticated(domain: str = "example.org") -> str:
+    """The header our receiving server adds to mail from `domain` that passed DMARC."""
+    return f"Authentication-Results: {AUTHSERV}; dmarc=pass (p=none) header.from={domain}\r\n"
+
+
 def point_imap_at(account: Account, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Point any config's [imap] at this Dovecot account (plain, its own login)."""
+    """Point any config's [imap] at this Dovecot account (plain, its own login), whose
+    receiving server is AUTHSERV (mail carrying `authenticated()` is vouched for)."""
     settings = account.settings()
     for key, value in {
         "HOST": settings.host, "PORT": str(settings.port), "SECURITY": "none",
         "USERNAME": settings.username, "PASSWORD": account.password,
+        "AUTHSERV_IDS": AUTHSERV,
     }.items():  # fmt: skip
         monkeypatch.setenv(f"MENTORMAIL_IMAP__{key}", value)

@@ -26,13 +26,14 @@ FORM = FormSpec("monthly", (
     FieldSpec("met", "Did you meet?", kind="yesno"),
 ))  # fmt: skip
 SENT = SentRef("k/request/ann", "email", (ANN,), ("k/obligation/1",), FORM, "Did you meet?")
+SENT_TO_BO = SentRef("k/message/week-2/bo", "email", (BO,))
 
 
 class Directory:
     reply_base = "replies@example.org"
 
     def sent_by_token(self, token: str) -> SentRef | None:
-        return SENT if token == "tok123" else None
+        return {"tok123": SENT, "tokbo": SENT_TO_BO}.get(token)
 
     def sent_by_message_id(self, message_id: str) -> SentRef | None:
         return SENT if message_id == "<sent-1@example.org>" else None
@@ -75,12 +76,15 @@ DSN = (
     "--r\r\nContent-Type: text/plain\r\n\r\nDelivery failed.\r\n"
     "--r\r\nContent-Type: message/delivery-status\r\n\r\nReporting-MTA: dns; mx.example.org\r\n\r\n"
     "Final-Recipient: rfc822; {who}\r\nAction: {action}\r\nStatus: {status}\r\n"
-    "Diagnostic-Code: smtp; 550 5.1.1 user unknown\r\n--r--\r\n"
+    "Diagnostic-Code: smtp; 550 5.1.1 user unknown\r\n"
+    "--r\r\nContent-Type: text/rfc822-headers\r\n\r\nFrom: PeMento <pemento@example.org>\r\n"
+    "To: {who}\r\nReply-To: {reply_to}\r\nSubject: Week 1\r\n--r--\r\n"
 )
 
 
-def dsn(action: str = "failed", status: str = "5.1.1", who: str = BO) -> bytes:
-    return mail(DSN.format(who=who, action=action, status=status), sender="MAILER-DAEMON@mx.example.org",
+def dsn(action: str = "failed", status: str = "5.1.1", who: str = ANN,
+        reply_to: str = "replies+tok123@example.org") -> bytes:  # fmt: skip
+    return mail(DSN.format(who=who, action=action, status=status, reply_to=reply_to), sender="MAILER-DAEMON@mx.example.org",
                 to="pemento@example.org", subject="Undelivered Mail Returned to Sender",
                 content_type='multipart/report; report-type=delivery-status; boundary="r"')  # fmt: skip
 
@@ -101,7 +105,13 @@ CASES: list[tuple[str, bytes, ev.Event]] = [
     ("x-autoreply", mail("away", headers="X-Autoreply: yes\r\n"), ev.AutoReply("X-Autoreply")),
     ("precedence bulk", mail("news", headers="Precedence: bulk\r\n"), ev.AutoReply("Precedence: bulk")),
     ("german out of office", mail("Ich bin nicht da", subject="Abwesenheitsnotiz: Check-in"), ev.AutoReply("out-of-office subject")),
-    ("bounce", dsn(), ev.Bounce((BO,), "5.1.1", "smtp; 550 5.1.1 user unknown")),
+    ("bounce", dsn(), ev.Bounce((ANN,), "5.1.1", "smtp; 550 5.1.1 user unknown")),
+    ("forged bounce: no token of ours", dsn(reply_to="replies@example.org"),
+     ev.Unmatched("a delivery report about no message of ours")),
+    ("forged bounce: someone else's token", dsn(reply_to="replies+nope@example.org"),
+     ev.Unmatched("a delivery report about no message of ours")),
+    ("bounce naming another", dsn(who=BO),
+     ev.Unmatched("a delivery report naming someone our message was not sent to")),
     ("delayed is no bounce", dsn("delayed", "4.4.7"), ev.AutoReply("a delivery report that is not a failure")),
     ("help in the subject", mail("", subject="Re: HELP"), Command(ANN, "HELP", {})),
     ("pause until", mail("PAUSE until 2026-05-01\r\nOn holiday."), Command(ANN, "PAUSE", {"until": "2026-05-01"})),

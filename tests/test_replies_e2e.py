@@ -32,7 +32,7 @@ from daemon.runtime.tick import TickReport, run_tick
 from daemon.store.sqlite import Store
 from daemon.transport.imap import ImapInbox
 from daemon.transport.smtp import SmtpTransport
-from tests.conftest import ROOT, point_imap_at
+from tests.conftest import ROOT, authenticated, point_imap_at
 from tests.dovecot import Account
 from tests.smtp_server import SmtpServer
 
@@ -90,7 +90,8 @@ def received(server: SmtpServer) -> list[EmailMessage]:
 
 def reply(to: str, body: str, *, sender: str = OLIVIA, subject: str = "Re: Check-in",
           in_reply_to: str = "", extra: str = "") -> bytes:  # fmt: skip
-    headers = f"From: Olivia Brennan <{sender}>\r\nTo: {to}\r\nSubject: {subject}\r\n"
+    headers = authenticated() + f"From: Olivia Brennan <{sender}>\r\nTo: {to}\r\n"
+    headers += f"Subject: {subject}\r\n"
     headers += f"Message-ID: <{abs(hash((body, sender, subject)))}@mail.example.net>\r\n"
     headers += f"Date: Wed, 28 Jul 2021 09:00:00 -0400\r\n{extra}"
     if in_reply_to:
@@ -384,7 +385,8 @@ async def test_a_bounce_tells_the_organizers_once_and_stops_mail_to_that_address
         "--r\r\nContent-Type: message/delivery-status\r\n\r\n"
         "Reporting-MTA: dns; mx.example.org\r\n\r\n"
         f"Final-Recipient: rfc822; {dana}\r\nAction: failed\r\nStatus: 5.1.1\r\n"
-        "Diagnostic-Code: smtp; 550 5.1.1 user unknown\r\n--r--\r\n"
+        "Diagnostic-Code: smtp; 550 5.1.1 user unknown\r\n"
+        "--r\r\nContent-Type: text/rfc822-headers\r\n\r\n{returned}\r\n--r--\r\n"
     )
     head = (
         "From: MAILER-DAEMON@mx.example.org\r\nTo: pemento@example.org\r\n"
@@ -396,7 +398,11 @@ async def test_a_bounce_tells_the_organizers_once_and_stops_mail_to_that_address
         deployment = program_for(server, monkeypatch)
         program = deployment.program
         await tick(deployment, AT)
-        account.append((head.format(n=1) + report).encode(), (head.format(n=2) + report).encode())
+        # the mail system returns the headers of our message to Dana (its reply token with them)
+        ours = next(r.content for r in server.received if dana in r.rcpt_tos)
+        returned = ours.split(b"\r\n\r\n", 1)[0].decode()
+        bounce = report.format(returned=returned)
+        account.append((head.format(n=1) + bounce).encode(), (head.format(n=2) + bounce).encode())
         before = len(server.received)
         await tick(deployment, AT + dt.timedelta(hours=1))
         notes = [m for m in received(server)[before:] if "bounced" in str(m["Subject"])]

@@ -25,7 +25,7 @@ from daemon.runtime.tick import run_tick
 from daemon.store.sqlite import Store
 from daemon.transport.imap import ImapInbox
 from daemon.transport.smtp import SmtpTransport
-from tests.conftest import ROOT, point_imap_at
+from tests.conftest import ROOT, authenticated, point_imap_at
 from tests.dovecot import Account
 from tests.smtp_server import SmtpServer
 
@@ -63,7 +63,8 @@ def sent(server: SmtpServer, key: str, domain: str) -> EmailMessage | None:
 
 def answer(request: EmailMessage, sender: str, text: str, n: int) -> bytes:
     return (
-        f"From: {sender}\r\nTo: {request['Reply-To']}\r\nSubject: Re: {request['Subject']}\r\n"
+        authenticated()
+        + f"From: {sender}\r\nTo: {request['Reply-To']}\r\nSubject: Re: {request['Subject']}\r\n"
         f"Message-ID: <plci-{n}@mail.example.net>\r\nIn-Reply-To: {request['Message-ID']}\r\n"
         f"Content-Type: text/plain; charset=utf-8\r\n\r\n{text}\r\n\r\n"
         f"On Mon, Jan 12, 2026 at 9:00 AM PLCI wrote:\r\n> please reply\r\n"
@@ -249,7 +250,7 @@ async def test_pause_shifts_reminders_and_resume_brings_them_back(
         base = program.sender.reply_to
 
         await tick(deployment, at("2026-01-12T16:00"))
-        pause = (f"From: {KAYLA}\r\nTo: {base}\r\nSubject: PAUSE until 2026-02-03\r\n"
+        pause = (authenticated() + f"From: {KAYLA}\r\nTo: {base}\r\nSubject: PAUSE until 2026-02-03\r\n"
                  "Message-ID: <pause-1@mail.example.net>\r\n\r\nAway for a while.\r\n")  # fmt: skip
         plci.append(pause.encode())
         for when in ("2026-01-13T16:00", "2026-01-25T16:00", "2026-01-31T16:00"):
@@ -278,7 +279,7 @@ async def test_a_pause_suspends_the_flag_about_what_the_paused_person_owes(
         await tick(deployment, at("2026-01-12T16:00"))
         ruths = sent(server, f"{PID}/request/mentoring-agreement/{PAIR}/0/{RUTH}", domain)
         assert ruths is not None
-        pause = (f"From: {KAYLA}\r\nTo: {base}\r\nSubject: PAUSE until 2026-02-10\r\n"
+        pause = (authenticated() + f"From: {KAYLA}\r\nTo: {base}\r\nSubject: PAUSE until 2026-02-10\r\n"
                  "Message-ID: <pause-2@mail.example.net>\r\n\r\nOn leave.\r\n")  # fmt: skip
         plci.append(answer(ruths, RUTH, "Yes, I agree.", 30), pause.encode())
         for when in ("2026-01-13T16:00", "2026-02-05T16:00"):

@@ -11,12 +11,13 @@ import datetime as dt
 import os
 import re
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, SecretStr, field_validator
 from pydantic_settings import (
     BaseSettings,
     NestedSecretsSettingsSource,
+    NoDecode,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
     SettingsError,
@@ -99,6 +100,18 @@ class ImapSettings(Section):
     processed_mailbox: str = "Processed"
     unmatched_mailbox: str = "Unmatched"
     poll_seconds: int = Field(default=300, ge=10)
+    # the authserv-id(s) of the program's own receiving server, whose Authentication-Results
+    # header vouches for senders ("*": the topmost header, for Microsoft 365); empty: the
+    # From header is not checked, and every command that changes something is confirmed
+    authserv_ids: Annotated[tuple[str, ...], NoDecode] = ()  # (from the environment: no JSON)
+
+    @field_validator("authserv_ids", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: object) -> object:
+        """`authserv_ids = "mx.example.org"`, or several separated by commas."""
+        if isinstance(value, str):
+            return tuple(part.strip() for part in value.split(",") if part.strip())
+        return value
 
 
 class StateSettings(Section):

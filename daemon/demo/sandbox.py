@@ -28,6 +28,7 @@ from daemon.errors import SandboxError
 
 HOST = "127.0.0.1"
 IMAP_USER = "program"
+AUTHSERV = "sandbox.mentormail.invalid"  # the sandbox as the program's receiving server
 START_SECONDS = 20.0
 
 
@@ -130,8 +131,14 @@ class Sandbox:
         return client
 
     async def append(self, raw: bytes, at: dt.datetime, mailbox: str = "INBOX") -> None:
-        """Deliver a message as the mail server would, dated `at`."""
+        """Deliver a message as the mail server would, dated `at`: like a real receiving
+        server, the sandbox says on top that the sender's domain passed its checks (the
+        simulated participants send from their own addresses)."""
         assert self._client is not None
+        sender = BytesParser(policy=email.policy.compat32).parsebytes(raw, headersonly=True)
+        domain = str(sender.get("From", "")).rsplit("@", 1)[-1].strip(" >").lower()
+        vouched = f"Authentication-Results: {AUTHSERV}; dmarc=pass header.from={domain}\r\n"
+        raw = vouched.encode() + raw
         stamp = imaplib.Time2Internaldate(at.timestamp())
         status, data = await asyncio.to_thread(self._client.append, mailbox, "", stamp, raw)
         if status != "OK":
@@ -164,7 +171,8 @@ class Sandbox:
             "smtp": {"host": HOST, "port": self.smtp_port, "security": "none", "username": "",
                      "max_per_minute": 0, "max_per_day": 0},
             "imap": {"host": HOST, "port": self.imap_port, "security": "none",
-                     "username": IMAP_USER, "password": self.password, "poll_seconds": 10},
+                     "username": IMAP_USER, "password": self.password, "poll_seconds": 10,
+                     "authserv_ids": AUTHSERV},
         }  # fmt: skip
 
 

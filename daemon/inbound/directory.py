@@ -9,7 +9,7 @@ import datetime as dt
 from typing import Protocol
 
 from daemon.inbound.events import FieldSpec, FormSpec, InviteRef, PersonRef, SentRef
-from daemon.ledger.records import Bouncing, Checkin, Command, EventVersion
+from daemon.ledger.records import Bouncing, Checkin, Command, EventVersion, PendingCommand
 from daemon.program.instance import Program
 from daemon.program.schedule import Obligation
 from daemon.program.timeline import Action
@@ -25,6 +25,8 @@ class Ledger(Protocol):
     def commands(self) -> list[tuple[dt.datetime, Command]]: ...
 
     def bouncing(self) -> dict[str, Bouncing]: ...
+
+    def confirmation(self, key: str) -> PendingCommand | None: ...
 
 
 class ProgramDirectory:

@@ -8,6 +8,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
+from daemon.inbound.authentication import UNCHECKED, Verdict
 from daemon.ledger.records import Command, Rsvp
 
 
@@ -112,6 +113,16 @@ class OrganizerCommand:
 
 
 @dataclass(frozen=True)
+class Confirmation:
+    """A reply to a request to confirm a command (its token proves the mailbox): `answer`
+    "no" declines it, anything else confirms it."""
+
+    sender: str  # the roster or organizer address the request went to
+    request: str  # the key of the request answered
+    answer: Literal["yes", "no"] | None = None
+
+
+@dataclass(frozen=True)
 class Unmatched:
     reason: str
 
@@ -130,6 +141,7 @@ Event = (
     | CheckIn
     | Command
     | OrganizerCommand
+    | Confirmation
     | Unmatched
     | Malformed
 )
@@ -143,3 +155,5 @@ class Inbound:
     message_id: str | None = None
     sender: str | None = None
     subject: str = ""
+    verdict: Verdict = UNCHECKED  # what our receiving server says of the sender
+    proved: bool = False  # sent to the reply token of one of our sends to the sender

@@ -18,21 +18,18 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 from typing import Any
-from zoneinfo import ZoneInfo
 
-from daemon.inbound import classify
+from daemon.inbound import classify, trust
 from daemon.inbound import events as ev
+from daemon.inbound.classify import REFUSED_TOKEN
+from daemon.inbound.command_meaning import CommandMeaning
 from daemon.inbound.directory import Ledger, ProgramDirectory
 from daemon.ledger.records import Bouncing, Checkin, Command, Intent, Recorded, Rsvp, Seen
 from daemon.program.instance import Program
 from daemon.program.timeline import Action
-from daemon.program.timespec import local_time, to_utc
-from daemon.views.participant import status_answer
-
-PARTICIPANT_COMMANDS = {"HELP", "STATUS", "PAUSE", "RESUME", "WITHDRAW", "MEETING"}
 
 
-class Understanding:
+class Understanding(CommandMeaning):
     """`understanding(raw, seen)`: one message, classified and interpreted as of `now`."""
 
     def __init__(
@@ -44,18 +41,28 @@ class Understanding:
         *,
         processed: str,
         unmatched: str,
+        authserv_ids: tuple[str, ...] = (),
     ) -> None:
         self.program, self.ledger, self.now = program, ledger, now
+        self.authserv_ids = authserv_ids
         self.timeline = timeline
         self.directory = ProgramDirectory(program, ledger, timeline)
         self.processed, self.unmatched = processed, unmatched
         self.bounced: set[str] = set()  # addresses whose bounce the organizers were told of
 
     def __call__(self, raw: bytes, seen: Seen) -> Recorded:
-        inbound = classify(raw, self.directory)
+        inbound = classify(raw, self.directory, authserv_ids=self.authserv_ids)
         self._seen, self._message_id = seen, inbound.message_id or ""
+        self._seen_digest = seen.digest
         sender = inbound.sender or ""
         event = inbound.event
+        if trust.refused(event, inbound.verdict, inbound.proved):  # never recorded, never answered
+            return Recorded("refused", self.unmatched, sender, "", inbound.verdict.reason)
+        if isinstance(event, ev.Confirmation):
+            return self._confirmation(sender, event)
+        if trust.needs_confirmation(event, inbound.verdict):
+            assert isinstance(event, Command | ev.OrganizerCommand)
+            return self._ask(sender, event)
         if isinstance(event, Rsvp):
             summary = event.partstat.lower()
             return self._done("rsvp", sender, event.attendee, summary, rsvp=event)
@@ -80,8 +87,8 @@ class Understanding:
         reason = getattr(event, "reason", "")
         kind = "malformed" if isinstance(event, ev.Malformed) else "unmatched"
         person = self.directory.person(sender) if sender else None
-        if person is None:  # a stranger: no answer (no backscatter)
-            return Recorded(kind, self.unmatched, sender, "", reason)
+        if person is None or reason == REFUSED_TOKEN:  # a stranger, or someone else's token:
+            return Recorded(kind, self.unmatched, sender, "", reason)  # no answer
         note = "The organizers see it in their weekly summary."
         reply = self._answer(person.address, {"kind": "noted", "subject": "Received", "note": note})
         return Recorded(kind, self.unmatched, sender, person.address, reason, replies=(reply,))
@@ -122,112 +129,6 @@ class Understanding:
         reply = self._answer(who, answer)
         return Recorded("checkin", self.processed, sender, who, summary, checkin=checkin,
                         replies=(reply,))  # fmt: skip
-
-    def _command(self, sender: str, event: Command) -> Recorded:
-        who, name = event.participant, event.name
-        if event.error or name not in PARTICIPANT_COMMANDS:
-            problem = event.error or f"{name} is not a command"
-            reply = self._answer(who, {"kind": "not-understood", "subject": "Not understood",
-                                       "problem": problem})  # fmt: skip
-            return Recorded("command", self.processed, sender, who, f"{name}: {problem}",
-                            replies=(reply,))  # fmt: skip
-        args = _jsonable(event.args)
-        command = Command(who, name, args)
-        replies: list[Intent] = [self._answer(who, self._command_answer(who, name, args))]
-        if name == "WITHDRAW":
-            replies += self._withdrawal_notes(who)
-        return Recorded("command", self.processed, sender, who, name, command=command,
-                        replies=tuple(replies))  # fmt: skip
-
-    def _withdrawal_notes(self, who: str) -> list[Intent]:
-        """The organizers are told; so are the partner or the group where the schedule says."""
-        person = next((p for p in self.program.participants if p.email == who), None)
-        name = person.name if person else who
-        notes = []
-        notify = self.program.schedule.program.withdraw_notifies
-        if "organizers" in notify:
-            line = f"{who} sent WITHDRAW on {self.now:%Y-%m-%d}."
-            notes.append(self._notice(f"{name} left the program", [line]))
-        others = [
-            p.email for p in self.program.participants if p.email != who and person is not None
-            and (("partner" in notify and person.pair and p.pair == person.pair)
-                 or ("group" in notify and person.group and p.group == person.group))
-        ]  # fmt: skip
-        note = f"{name} has left {self.program.title}. The organizers know and will be in touch."
-        for other in others:
-            answer = {"kind": "notice", "subject": f"{name} has left the program", "lines": [note]}
-            notes.append(self._answer(other, answer))
-        return notes
-
-    def _command_answer(self, who: str, name: str, args: dict[str, Any]) -> dict[str, Any]:
-        if name == "HELP":
-            return {"kind": "help", "subject": "How to use the program's email"}
-        if name == "STATUS":
-            return status_answer(
-                self.program, self.timeline, who, self.now, checkins=self.ledger.checkins(),
-                commands=self.ledger.commands(),
-            )  # fmt: skip
-        if name == "PAUSE":
-            until = str(args.get("until") or "")
-            return {"kind": "paused", "subject": "Reminders paused", "until": until}
-        if name == "RESUME":
-            return {"kind": "resumed", "subject": "Reminders back on"}
-        if name == "WITHDRAW":
-            return {"kind": "withdrawn", "subject": f"You have left {self.program.title}"}
-        return self._meeting_answer(who, args)
-
-    def _meeting_answer(self, who: str, args: dict[str, Any]) -> dict[str, Any]:
-        person = next((p for p in self.program.participants if p.email == who), None)
-        unit = "pair" if person and person.pair else "group" if person and person.group else ""
-        if person is None or not unit:
-            problem = "you are not in a pair or a group, so there is no one to invite"
-            return {"kind": "not-understood", "subject": "Not done: MEETING", "problem": problem}
-        zone = ZoneInfo(str(args.get("zone") or person.timezone))
-        starts = to_utc(
-            dt.date.fromisoformat(args["date"]), dt.time.fromisoformat(args["time"]), zone
-        )
-        mine = ZoneInfo(person.timezone)
-        when = local_time(starts, mine)
-        return {"kind": "meeting", "subject": "Meeting set", "when": when, "unit": unit}
-
-    def _organizer(self, sender: str, event: ev.OrganizerCommand) -> Recorded:
-        """EXCUSE or EXTEND: find the obligation meant, record the decision, confirm it."""
-        args, name = dict(event.args), event.name
-        who, wanted = str(args.get("participant", "")), str(args.get("obligation", ""))
-        person = self.directory.person(who) if who else None
-        instance = None
-        if person is not None:
-            opened = [
-                a for a in self.timeline
-                if a.kind == "obligation" and a.item == wanted and person.address in a.who
-                and a.at <= self.now
-            ]  # fmt: skip
-            instance = opened[-1] if opened else None
-        problem = event.error or (
-            f"{who!r} is not a participant" if person is None
-            else f"{person.name} has no open obligation {wanted!r}" if instance is None
-            else ""
-        )  # fmt: skip
-        if problem or instance is None or person is None:
-            reply = self._answer(event.organizer, {"kind": "not-understood",
-                                                   "subject": f"Not done: {name}",
-                                                   "problem": problem})  # fmt: skip
-            return self._done("organizer-command", sender, "", f"{name}: {problem}", reply)
-        title = self._title(instance.key)
-        record = {"participant": person.address, "obligation": wanted, "key": instance.key}
-        if name == "EXTEND":
-            day = dt.date.fromisoformat(str(args["until"]))
-            until = to_utc(day, dt.time(23, 59), self.program.tz)
-            record["until"] = until.isoformat()
-            due = local_time(until, self.program.tz)
-            note = f"Extended: {title} for {person.name}, now due {due}."
-        else:
-            note = f"Excused: {title} for {person.name}. No more reminders or flags about it."
-        answer = {"kind": "noted", "subject": f"Done: {name} {title}", "note": note}
-        reply = self._answer(event.organizer, answer)
-        command = Command(event.organizer, name, record)
-        return Recorded("organizer-command", self.processed, sender, "", f"{name} {instance.key}",
-                        command=command, replies=(reply,))  # fmt: skip
 
     def _bounce(self, sender: str, event: ev.Bounce) -> Recorded:
         known = set(self.ledger.bouncing()) | self.bounced
@@ -294,10 +195,3 @@ class Understanding:
         key = f"{self.program.id}/notice/{self._seen.digest[:32]}/{tag}"
         answer = {"kind": "notice", "subject": subject, "lines": lines}
         return Intent(key, "", "", answer, "notice")
-
-
-def _jsonable(args: Any) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for name, value in dict(args or {}).items():
-        out[name] = value.isoformat() if isinstance(value, dt.date) else value
-    return out

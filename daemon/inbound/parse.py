@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from email.errors import HeaderParseError
 from email.header import decode_header, make_header
 from email.message import Message
+from email.parser import HeaderParser
 from email.utils import getaddresses
 
 from daemon.errors import MalformedMail
@@ -21,6 +22,7 @@ from daemon.inbound.htmltext import html_to_text
 
 _MSG_ID = re.compile(r"<[\x21-\x3b\x3d\x3f-\x7e]{1,250}>")
 _CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+HEADERS_LIMIT = 64 * 1024  # of a report's copy of the headers of our message
 
 
 @dataclass(frozen=True)
@@ -43,6 +45,8 @@ class Mail:
     text: str = ""
     calendar: bytes | None = None
     report: list[Message] = field(default_factory=list)  # delivery-status field blocks
+    returned: list[Message] = field(default_factory=list)  # a report's copy of our message
+    authentication: list[str] = field(default_factory=list)  # Authentication-Results, top first
 
     def header(self, name: str) -> str:
         return decoded(self.message.get(name))
@@ -64,6 +68,7 @@ def parse(raw: bytes, limits: Limits) -> Mail:
     refs = [*_MSG_ID.findall(str(message.get("In-Reply-To", "")))]
     refs += reversed(_MSG_ID.findall(str(message.get("References", ""))))  # nearest first
     mail.references = list(dict.fromkeys(refs))[:50]
+    mail.authentication = [str(v) for v in message.get_all("Authentication-Results") or []][:20]
     _walk(message, mail, limits)
     return mail
 
@@ -103,6 +108,16 @@ def _walk(message: Message, mail: Mail, limits: Limits) -> None:
             payload = part.get_payload()
             blocks = payload if isinstance(payload, list) else []
             mail.report.extend(b for b in blocks if isinstance(b, Message))
+            continue
+        if content_type == "message/rfc822" and not mail.returned:  # a report's copy of ours
+            inner = part.get_payload()
+            mail.returned.extend(m for m in (inner if isinstance(inner, list) else [])[:1]
+                                 if isinstance(m, Message))  # fmt: skip
+        if content_type == "text/rfc822-headers" and not mail.returned:
+            headers = part.get_payload(decode=True)
+            if isinstance(headers, bytes):
+                text = headers[:HEADERS_LIMIT].decode("utf-8", errors="replace")
+                mail.returned.append(HeaderParser(policy=email.policy.compat32).parsestr(text))
             continue
         if part.is_multipart():
             payload = part.get_payload()

@@ -186,6 +186,20 @@ class Bouncing:
 
 
 @dataclass(frozen=True)
+class PendingCommand:
+    """A command that changes something, from a sender our receiving server did not vouch
+    for: it waits for its owner to answer the request to confirm it (`key`, the request's
+    send key), sent to their own address."""
+
+    key: str
+    participant: str  # the roster (or organizer) address it is for
+    name: str
+    args: dict[str, Any] = field(default_factory=dict)
+    asked_at: dt.datetime | None = None
+    outcome: str = ""  # "" while it waits; "confirmed", "declined" or "expired"
+
+
+@dataclass(frozen=True)
 class Intent:
     """An answer or a note to compose and send because of a message that arrived, recorded
     with that message (so it is sent exactly once, even across a crash). `to` is one address,
@@ -195,7 +209,7 @@ class Intent:
     to: str
     in_reply_to: str
     answer: dict[str, Any]
-    kind: Literal["answer", "notice"] = "answer"
+    kind: Literal["answer", "notice", "confirm"] = "answer"
 
 
 @dataclass(frozen=True)
@@ -226,3 +240,5 @@ class Recorded:
     command: Command | None = None
     bounces: tuple[Bouncing, ...] = ()
     replies: tuple[Intent, ...] = ()  # answers and notes to send
+    pending: PendingCommand | None = None  # a command now waiting for its confirmation
+    resolved: tuple[str, str] = ("", "")  # (request key, outcome) of a confirmation answered

@@ -278,6 +278,8 @@ SAMPLE_ANSWERS: tuple[dict[str, Any], ...] = (
      "unit": "pair"},
     {"kind": "not-understood", "subject": "Not understood", "problem": "no date after PAUSE"},
     {"kind": "notice", "subject": "Sam Sample left the program", "lines": ["Sent WITHDRAW."]},
+    {"kind": "confirm", "subject": "Please confirm: leave the program", "what": "leave the program",
+     "command": "WITHDRAW", "until": "Monday 11 May 2026"},
 )  # fmt: skip
 
 # what a digest says (decide/digest.py), for validate to render the digest template with

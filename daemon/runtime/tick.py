@@ -173,6 +173,7 @@ class _Tick:
         understanding = Understanding(
             program, self.store, self.timeline, self.clock.now(),
             processed=settings.processed_mailbox, unmatched=settings.unmatched_mailbox,
+            authserv_ids=settings.authserv_ids,
         )  # fmt: skip
         try:
             report.inbox = await read_mailbox(

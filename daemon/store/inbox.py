@@ -22,6 +22,7 @@ from daemon.ledger.records import (
     Checkin,
     Command,
     Intent,
+    PendingCommand,
     Recorded,
     Rsvp,
     Seen,
@@ -126,6 +127,17 @@ class InboxStore(Base):
         cursor = self.db.execute("SELECT address, status, diagnostic FROM bounces")
         return {r[0]: Bouncing(r[0], r[1], r[2]) for r in cursor}
 
+    def confirmation(self, key: str) -> PendingCommand | None:
+        """The command waiting for (or answered by) the confirmation request `key`."""
+        row = self.db.execute(
+            "SELECT key, participant, name, args, asked_at, outcome FROM confirmations"
+            " WHERE key = ?",
+            (key,),
+        ).fetchone()
+        if row is None:
+            return None
+        return PendingCommand(row[0], row[1], row[2], json.loads(row[3]), from_ts(row[4]), row[5])
+
     def intents(self) -> list[Intent]:
         """Answers recorded with their mail and not yet queued in the outbox."""
         cursor = self.db.execute(
@@ -166,6 +178,18 @@ def _effects(db: sqlite3.Connection, inbox_id: int, what: Recorded, stamp: str) 
         db.execute(
             "INSERT INTO commands (inbox_id, participant, name, args, at) VALUES (?, ?, ?, ?, ?)",
             (inbox_id, m.participant, m.name, json.dumps(m.args, sort_keys=True), stamp),
+        )
+    if (q := what.pending) is not None:
+        db.execute(
+            "INSERT OR IGNORE INTO confirmations (key, participant, name, args, asked_at,"
+            " inbox_id) VALUES (?, ?, ?, ?, ?, ?)",
+            (q.key, q.participant, q.name, json.dumps(q.args, sort_keys=True), stamp, inbox_id),
+        )
+    key, outcome = what.resolved
+    if key:
+        db.execute(
+            "UPDATE confirmations SET outcome = ?, answered_at = ? WHERE key = ? AND outcome = ''",
+            (outcome, stamp, key),
         )
     for intent in what.replies:
         db.execute(

@@ -129,4 +129,17 @@ STEPS: tuple[str, ...] = (
         inbox_id     INTEGER NOT NULL REFERENCES inbox (id)
     );
     """,
+    # 5: commands waiting for their owner to confirm them
+    """
+    CREATE TABLE confirmations (
+        key          TEXT PRIMARY KEY,
+        participant  TEXT NOT NULL,
+        name         TEXT NOT NULL,
+        args         TEXT NOT NULL,
+        asked_at     TEXT NOT NULL,
+        outcome      TEXT NOT NULL DEFAULT '',
+        answered_at  TEXT,
+        inbox_id     INTEGER NOT NULL REFERENCES inbox (id)
+    );
+    """,
 )
