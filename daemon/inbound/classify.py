@@ -111,15 +111,14 @@ REFUSED_TOKEN = "a reply token used by someone the message was not sent to"
 
 
 def _ours(bounce: Bounce, mail: Mail, directory: Directory) -> Event:
-    """A bounce counts only for what we sent: the report carries our message's headers with
-    its reply token, and the addresses it says failed are among that message's recipients.
-    Anyone can send a report naming anyone; nobody else knows a token."""
+    """A bounce counts only for what we sent: it names our message's reply token — in the
+    copy of our headers it returns, or as the address it was sent to (VERP) — and the
+    addresses it says failed are among that message's recipients. Anyone can send a report
+    naming anyone; nobody else knows a token."""
     returned = mail.returned[0] if mail.returned else None
     replies = addresses(returned.get_all("Reply-To") or []) if returned is not None else []
-    sent = next(
-        (found for a in replies if (found := directory.sent_by_token(_token(a, directory)))),
-        None,
-    )
+    tokens = [t for a in (*replies, *mail.recipients) if (t := _token(a, directory))]
+    sent = next((found for t in tokens if (found := directory.sent_by_token(t))), None)
     if sent is None:
         return Unmatched("a delivery report about no message of ours")
     recipients = {r.lower() for r in sent.recipients}

@@ -1,0 +1,122 @@
+"""Commands that change something need proof of the mailbox: from a sender the receiving
+server does not vouch for — or with no authserv-id configured, from anyone — they wait for the
+owner of the address to confirm, at that address. Real SMTP and Dovecot."""
+
+from __future__ import annotations
+
+import datetime as dt
+import email
+import email.policy
+import sqlite3
+from email.message import EmailMessage
+from pathlib import Path
+
+import pytest
+
+from daemon.clock import Clock
+from daemon.config.load import load_deployment
+from daemon.runtime.tick import run_tick
+from daemon.transport.imap import ImapInbox
+from daemon.transport.smtp import SmtpTransport
+from tests.conftest import ROOT, point_imap_at
+from tests.dovecot import Account
+from tests.smtp_server import SmtpServer
+
+AT = dt.datetime(2021, 7, 28, 0, tzinfo=dt.UTC)
+OLIVIA = "olivia.brennan@example.org"
+
+
+def _mail(to: str, subject: str, body: str = "\r\n", n: int = 0, in_reply_to: str = "") -> bytes:
+    head = f"From: Olivia Brennan <{OLIVIA}>\r\nTo: {to}\r\nSubject: {subject}\r\n"
+    head += f"Message-ID: <confirm-test-{n}@mail.example.net>\r\n"
+    head += f"In-Reply-To: {in_reply_to}\r\n" if in_reply_to else ""
+    return (head + "Content-Type: text/plain; charset=utf-8\r\n\r\n" + body).encode()
+
+
+def _messages(server: SmtpServer, since: int) -> list[EmailMessage]:
+    out = []
+    for received in server.received[since:]:
+        message = email.message_from_bytes(received.content, policy=email.policy.default)
+        assert isinstance(message, EmailMessage)
+        out.append(message)
+    return out
+
+
+def _withdrawn(state: Path) -> bool:
+    with sqlite3.connect(state / "mentormail.sqlite3") as db:
+        found = db.execute(
+            "SELECT count(*) FROM commands WHERE participant = ? AND name = 'WITHDRAW'", (OLIVIA,)
+        ).fetchone()
+    return bool(found[0])
+
+
+@pytest.mark.asyncio
+@pytest.mark.timeout(90)
+@pytest.mark.parametrize(
+    ("configured", "answer", "later", "withdrawn"),
+    [
+        (False, "Yes, that was me.", dt.timedelta(hours=2), True),  # no authserv-id: confirm
+        (True, "yes", dt.timedelta(hours=2), True),  # not vouched for, but her token
+        (True, "No! I did not ask for this.", dt.timedelta(hours=2), False),
+        (True, "yes", dt.timedelta(days=8), False),  # too late: expired
+    ],
+)
+async def test_a_withdraw_waits_for_its_owner_to_confirm(
+    *,
+    rehearsal: Path,
+    imap_account: Account,
+    monkeypatch: pytest.MonkeyPatch,
+    configured: bool,
+    answer: str,
+    later: dt.timedelta,
+    withdrawn: bool,
+) -> None:
+    point_imap_at(imap_account, monkeypatch)
+    if not configured:
+        monkeypatch.setenv("MENTORMAIL_IMAP__AUTHSERV_IDS", "")
+    async with SmtpServer() as server:
+        monkeypatch.setenv("MENTORMAIL_SMTP__PORT", str(server.port))
+        deployment = load_deployment(ROOT / "config.example.toml")
+        settings = deployment.settings
+
+        async def tick(at: dt.datetime) -> int:
+            before = len(server.received)
+            async with ImapInbox(settings.imap) as inbox:
+                await run_tick(
+                    deployment, Clock.frozen(at), lambda: SmtpTransport(settings.smtp),
+                    inbox=inbox,
+                )  # fmt: skip
+            return before
+
+        await tick(AT)
+        [ours] = [m for m in _messages(server, 0) if OLIVIA in str(m["To"])][-1:]
+        to = str(ours["Reply-To"]) if configured else deployment.program.sender.reply_base
+        imap_account.append(_mail(to, "WITHDRAW", n=1))
+        since = await tick(AT + dt.timedelta(hours=1))
+        [request] = _messages(server, since)
+        assert request["To"].addresses[0].addr_spec == OLIVIA  # asked at her own address
+        assert str(request["Subject"]).startswith("Please confirm: leave the program")
+        assert not _withdrawn(rehearsal / "state")  # nothing changed yet
+        imap_account.append(
+            _mail(str(request["Reply-To"]), "Re: " + str(request["Subject"]), answer + "\r\n", 2,
+                  str(request["Message-ID"]))
+        )  # fmt: skip
+        since = await tick(AT + later)
+        replies = _messages(server, since)
+        imap_account.append(  # the same answer again: the token was single-use
+            _mail(str(request["Reply-To"]), "Re: " + str(request["Subject"]), answer + "\r\n", 3,
+                  str(request["Message-ID"]))
+        )  # fmt: skip
+        again = _messages(server, await tick(AT + later + dt.timedelta(minutes=5)))
+    assert _withdrawn(rehearsal / "state") is withdrawn
+    subjects = [str(m["Subject"]) for m in replies if OLIVIA in str(m["To"])]
+    if withdrawn:
+        assert "You have left PeMento Cohort #2: Summer 2021" in subjects
+    else:
+        assert any(s.startswith("Nothing changed") for s in subjects)
+        assert not any(s.startswith("Cancelled") for s in subjects)
+    if later > dt.timedelta(days=7):
+        assert "Nothing changed: too late" in subjects
+    # the second answer to a used request is told so and changes nothing more
+    assert [str(m["Subject"]) for m in again] == ["Nothing changed"]
+    assert _withdrawn(rehearsal / "state") is withdrawn
