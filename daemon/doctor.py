@@ -1,7 +1,8 @@
 """`mentormail doctor`: will this deployment work? Each check is run for real — the templates
 rendered for every participant, the state folder written, the SMTP server connected to,
 secured and logged in to (no mail is sent), the mailbox opened and its folders made — and
-reported as ok or failed, with the fix in an organizer's words. Every network check is
+reported as ok, warning (it works, but not as safely as it could) or failed, with the fix in
+an organizer's words. Every network check is
 bounded, so a port that swallows packets cannot hang it. Passwords never appear in a report:
 the transports' messages name the user, never the secret.
 """
@@ -30,6 +31,7 @@ class Check:
     ok: bool
     detail: str
     fix: str = ""
+    warning: bool = False  # it works, less safely than it could: not a failure
 
 
 def config_check(deployment: Deployment, timeline: list[Action]) -> Check:
@@ -75,6 +77,30 @@ def state_check(deployment: Deployment) -> Check:
     except StoreError as error:
         return Check("state", False, str(error), "mentormail restore --list shows the backups")
     return Check("state", True, f"{directory} is writable, its store checked{running}")
+
+
+def senders_check(deployment: Deployment) -> Check:
+    """Whether senders are vouched for by the program's receiving server (README "Security")."""
+    settings = deployment.settings.imap
+    if not settings.host:
+        return Check("senders", True, "replies are not read: nobody can command by mail")
+    if not settings.authserv_ids:
+        return Check(
+            "senders", True,
+            "[imap] authserv_ids is empty: senders are trusted on their From header alone, "
+            "so mail without a reply token is accepted from anyone, and every command that "
+            "changes something is confirmed by mail first",
+            "set [imap] authserv_ids to the authserv-id your receiving server writes in "
+            "Authentication-Results (Google Workspace: mx.google.com; Microsoft 365: *; "
+            "your own server: its host name); see README \"Security\"",
+            warning=True,
+        )  # fmt: skip
+    ids = ", ".join(settings.authserv_ids)
+    return Check(
+        "senders", True,
+        f"vouched for by the Authentication-Results of {ids}; mail from anyone it does not "
+        "vouch for is refused unless it answers one of our messages",
+    )  # fmt: skip
 
 
 async def smtp_check(deployment: Deployment) -> Check:
@@ -167,6 +193,7 @@ def _fix(section: str, problem: str, port: int) -> str:
 async def diagnose(deployment: Deployment, timeline: list[Action]) -> list[Check]:
     """Every check, in order; the network ones run side by side."""
     checks = [config_check(deployment, timeline), state_check(deployment)]
+    checks.append(senders_check(deployment))
     checks += await asyncio.gather(smtp_check(deployment), imap_check(deployment))
     return checks
 
@@ -175,11 +202,16 @@ def report(checks: list[Check]) -> str:
     width = max(len(c.name) for c in checks)
     lines = []
     for check in checks:
-        lines.append(f"{check.name:<{width}}  {'ok    ' if check.ok else 'FAILED'}  {check.detail}")
+        mark = "FAILED" if not check.ok else "WARN  " if check.warning else "ok    "
+        lines.append(f"{check.name:<{width}}  {mark}  {check.detail}")
         if check.fix:
             lines.append(f"{'':<{width}}  fix:    {check.fix}")
     failed = sum(not c.ok for c in checks)
+    warned = sum(c.ok and c.warning for c in checks)
+    ending = f", {warned} warning{'s' if warned > 1 else ''}" if warned else ""
     lines.append(
-        "all checks passed" if not failed else f"{failed} check{'s' if failed > 1 else ''} failed"
+        f"all checks passed{ending}"
+        if not failed
+        else f"{failed} check{'s' if failed > 1 else ''} failed{ending}"
     )
     return "\n".join(lines) + "\n"

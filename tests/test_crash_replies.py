@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT, rehearsal_env
+from tests.conftest import AUTHSERV, ROOT, authenticated, rehearsal_env
 from tests.dovecot import Account
 from tests.smtp_server import SmtpServer
 
@@ -36,7 +36,8 @@ def replies(round_: int) -> list[bytes]:
     for n in range(round_ * BATCH, (round_ + 1) * BATCH):
         sender = PEOPLE[n % len(PEOPLE)]
         out.append(
-            f"From: {sender}\r\nTo: pemento-replies@example.org\r\nSubject: help {n}\r\n"
+            f"{authenticated()}From: {sender}\r\nTo: pemento-replies@example.org\r\n"
+            f"Subject: help {n}\r\n"
             f"Message-ID: <crash-{n}@mail.example.net>\r\n\r\nHELP\r\n".encode()
         )
     return out
@@ -60,6 +61,7 @@ async def test_sigkill_while_reading_records_each_reply_once(
             "MENTORMAIL_IMAP__SECURITY": "none",
             "MENTORMAIL_IMAP__USERNAME": settings.username,
             "MENTORMAIL_IMAP__PASSWORD": imap_account.password,
+            "MENTORMAIL_IMAP__AUTHSERV_IDS": AUTHSERV,
             "MENTORMAIL_LOG_LEVEL": "WARNING",
         }
         command = [sys.executable, "-m", "daemon", "-c", str(CONFIG), "tick", "--at", AT]

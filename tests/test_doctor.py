@@ -75,8 +75,12 @@ async def test_all_ok_against_the_test_servers(
     assert "TLS verified, logged in as ana" in lines["smtp"]
     assert "created Processed, Unmatched" in lines["imap"] and "IDLE" in lines["imap"]
     assert out.rstrip().endswith("all checks passed")
+    assert " ok " in lines["senders"] and "mx.example.org" in lines["senders"]
+    env.setenv("MENTORMAIL_IMAP__AUTHSERV_IDS", "")  # nobody vouches: works, but warned
     code, lines, out = await _in_thread(capsys)  # the folders are there now
     assert "Processed, Unmatched exist" in lines["imap"]
+    assert "WARN" in lines["senders"] and "trusted on their From header alone" in lines["senders"]
+    assert "Microsoft 365: *" in out and out.rstrip().endswith(", 1 warning")  # (smtp is gone)
     assert SMTP_PASSWORD not in out and imap_account.password not in out
 
 
@@ -152,3 +156,14 @@ def test_the_state_check_says_whether_it_exists_and_whether_a_service_holds_it(
     assert held.ok and "a mentormail is running on it now" in held.detail
     free = state_check(deployment)
     assert free.ok and free.detail.endswith("is writable, its store checked")
+
+
+def test_a_warning_is_shown_and_counted_but_is_not_a_failure() -> None:
+    from daemon.doctor import Check, report
+
+    checks = [Check("config", True, "fine"), Check("senders", True, "From only", "set it", True)]
+    text = report(checks)
+    assert "senders  WARN    From only\n" in text and "fix:    set it" in text
+    assert text.endswith("all checks passed, 1 warning\n")
+    text = report([*checks, Check("smtp", False, "down", "start it")])
+    assert text.endswith("1 check failed, 1 warning\n")

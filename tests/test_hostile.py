@@ -19,6 +19,7 @@ from typing import Any
 
 import pytest
 
+from daemon.cli import main
 from daemon.clock import Clock
 from daemon.config.load import load_deployment
 from daemon.runtime.tick import run_tick
@@ -60,7 +61,10 @@ def _filled(raw: bytes, ours: dict[str, EmailMessage], headers: dict[str, bytes]
 @pytest.mark.asyncio
 @pytest.mark.timeout(120)
 async def test_the_hostile_corpus_end_to_end(
-    rehearsal: Path, imap_account: Account, monkeypatch: pytest.MonkeyPatch
+    rehearsal: Path,
+    imap_account: Account,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     point_imap_at(imap_account, monkeypatch)
     async with SmtpServer() as server:
@@ -94,6 +98,12 @@ async def test_the_hostile_corpus_end_to_end(
         await tick(AT + dt.timedelta(hours=1))
         answers = server.received[before:]
     assert imap_account.uids("INBOX") == []  # every message read and moved
+    capsys.readouterr()  # refused and unmatched are counted apart
+    assert main(["-c", str(ROOT / "config.example.toml"), "status", "--json"]) == 0
+    view = json.loads(capsys.readouterr().out)
+    kinds_expected = [e["kind"] for e in EXPECTED.values()]
+    assert view["refused"] == kinds_expected.count("refused") > 0
+    assert view["unmatched"] == kinds_expected.count("unmatched") > 0
 
     db = sqlite3.connect(rehearsal / "state" / "mentormail.sqlite3")
     try:

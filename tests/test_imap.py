@@ -15,7 +15,7 @@ import pytest
 from daemon.config.settings import ImapSettings
 from daemon.errors import ImapError
 from daemon.runtime.watch import MAX_BACKOFF, backoff, watch_inbox
-from daemon.transport.imap import Fetched, ImapInbox, parse_fetch, uid_set
+from daemon.transport.imap import Fetched, ImapInbox, fetch_plan, parse_fetch, parse_sizes, uid_set
 from daemon.transport.imap_session import mailbox_name, quote
 from tests.dovecot import HOST, Account, Dovecot, free_port
 
@@ -35,8 +35,17 @@ def secure(account: Account, security: str) -> tuple[Any, ssl.SSLContext]:
     return account.settings(security), account.server.client_context()
 
 
-async def collect(inbox: ImapInbox, uids: list[int]) -> list[Fetched]:
-    return [m async for m in inbox.fetch(uids)]
+async def collect(inbox: ImapInbox, uids: list[int], max_bytes: int | None = None) -> list[Fetched]:
+    return [m async for m in inbox.fetch(uids, max_bytes)]
+
+
+def expand(uid_set: str) -> list[int]:
+    """The UIDs of an IMAP sequence set ("3:5,9")."""
+    out: list[int] = []
+    for part in uid_set.split(","):
+        first, _, last = part.partition(":")
+        out += range(int(first), int(last or first) + 1)
+    return out
 
 
 @pytest.fixture(scope="module")
@@ -159,13 +168,15 @@ async def test_fetch_is_batched_byte_exact_and_leaves_mail_unread(imap_account: 
         fetch, batches = protocol.fetch, []
 
         def counting(*args: Any, **kw: Any) -> Any:
-            batches.append(args[0].count(",") + 1)
+            batches.append((len(expand(args[0])), args[1]))
             return fetch(*args, **kw)
 
         protocol.fetch = counting
         uids = await inbox.uids_after(0)
         got = await collect(inbox, uids)
-    assert uids == list(range(1, 121)) and batches == [50, 50, 20]
+    sizes, bodies = "(UID RFC822.SIZE)", "(UID BODY.PEEK[])"
+    assert batches == [(100, sizes), (50, bodies), (50, bodies), (20, sizes), (20, bodies)]
+    assert uids == list(range(1, 121))
     assert [m.uid for m in got] == uids and [m.raw for m in got] == sent
     assert all("\\Seen" not in flags for flags in imap_account.flags().values())
 
@@ -175,7 +186,8 @@ async def test_mail_delivered_by_an_mta_comes_back_as_stored(imap_account: Accou
     imap_account.deliver(b"Subject: bare LF\n\nline\n")
     async with ImapInbox(imap_account.settings()) as inbox:
         (got,) = await collect(inbox, [1, 99])  # 99 doesn't exist: skipped
-    assert got == Fetched(1, imap_account.read()[1])
+    stored = imap_account.read()[1]
+    assert got == Fetched(1, stored, len(stored))  # RFC822.SIZE is what the server stores
 
 
 @pytest.mark.asyncio
@@ -350,6 +362,56 @@ def test_parse_fetch_pairs_uids_with_bodies() -> None:
         b" UID 9)",
     ]
     assert parse_fetch(lines) == [Fetched(7, b"hello"), Fetched(9, b"(((")]
+
+
+def test_parse_sizes_keeps_only_the_asked_for() -> None:
+    lines = [
+        b"1 FETCH (UID 7 RFC822.SIZE 1234)",
+        b"2 FETCH (RFC822.SIZE 99 UID 8)",
+        b"3 FETCH (UID 30 FLAGS (\\Seen))",  # unsolicited
+        b"4 FETCH (UID 31 RFC822.SIZE 5)",  # not asked for
+    ]
+    assert parse_sizes(lines, {7, 8, 30}) == {7: 1234, 8: 99}
+
+
+MB = 1024 * 1024
+
+
+@pytest.mark.parametrize(
+    ("sizes", "limit", "expected"),
+    [
+        ({1: 10, 2: 10, 3: 10}, None, [([1, 2], True), ([3], True)]),  # batch of 2
+        ({1: 10, 2: 11 * MB, 3: 10}, 10 * MB, [([1], True), ([2], False), ([3], True)]),
+        ({1: 9 * MB, 2: 9 * MB, 3: 1}, 10 * MB, [([1], True), ([2, 3], True)]),  # 16 MB a FETCH
+        ({1: 40 * MB}, None, [([1], True)]),  # no limit: a big one alone
+        ({5: 11 * MB, 6: 11 * MB}, 10 * MB, [([5], False), ([6], False)]),
+        ({}, 10 * MB, []),
+    ],
+)
+def test_fetch_plan_bounds_each_fetch_and_skips_what_is_too_large(
+    sizes: dict[int, int], limit: int | None, expected: list[tuple[list[int], bool]]
+) -> None:
+    assert fetch_plan(sizes, limit, 2) == expected
+
+
+@pytest.mark.asyncio
+async def test_mail_over_the_limit_is_not_downloaded(imap_account: Account) -> None:
+    big = message(2) + b"x" * (2 * MB) + b"\r\n"
+    imap_account.append(message(1), big, message(3))
+    async with ImapInbox(imap_account.settings()) as inbox:
+        protocol = inbox._session.protocol
+        fetch, asked = protocol.fetch, []
+
+        def recording(*args: Any, **kw: Any) -> Any:
+            asked.append((args[0], args[1]))
+            return fetch(*args, **kw)
+
+        protocol.fetch = recording
+        got = await collect(inbox, await inbox.uids_after(0), max_bytes=MB)
+    assert [(m.uid, m.whole) for m in got] == [(1, True), (2, False), (3, True)]
+    assert got[1].size == len(big) and got[1].raw == big.split(b"\r\n\r\n")[0] + b"\r\n\r\n"
+    assert [a for a in asked if a[0] == "2"] == [("2", "(UID BODY.PEEK[HEADER])")]
+    assert got[0].raw == message(1) and got[0].size == len(message(1))
 
 
 @pytest.mark.parametrize(

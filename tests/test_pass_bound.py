@@ -16,7 +16,7 @@ from daemon.runtime.service import Service
 from daemon.store.sqlite import Store
 from daemon.transport.imap import ImapInbox
 from daemon.transport.smtp import SmtpTransport
-from tests.conftest import mini_program, point_imap_at, until
+from tests.conftest import authenticated, mini_program, point_imap_at, until
 from tests.dovecot import Account
 from tests.smtp_server import SmtpServer
 
@@ -50,7 +50,8 @@ async def test_a_reply_is_read_within_the_pass_bound_while_a_backlog_waits(
             await until(lambda: len(server.received) >= 60, 60)  # the first minute's share
             await asyncio.sleep(0.5)  # now waiting for the provider's limit
             imap_account.deliver(
-                b"From: Person 7 <p7@example.org>\r\nTo: mini@example.org\r\n"
+                authenticated().encode()
+                + b"From: Person 7 <p7@example.org>\r\nTo: mini@example.org\r\n"
                 b"Subject: HELP\r\nMessage-ID: <help-7@mail.example.net>\r\n\r\nHELP\r\n"
             )
             waited = await until(lambda: not imap_account.uids("INBOX"), 30)

@@ -118,3 +118,20 @@ async def test_a_uidvalidity_reset_records_nothing_twice(
 )
 def test_message_id_of(raw: bytes, expected: str | None) -> None:
     assert message_id_of(raw) == expected
+
+
+@pytest.mark.asyncio
+async def test_mail_over_the_limit_is_recorded_not_downloaded_and_kept(
+    imap_account: Account, store: Store
+) -> None:
+    """Regression: a 20 MB reply was fetched whole before the 10 MB limit refused it."""
+    imap_account.append(mail(1), mail(2, "x" * 300_000), mail(3))
+    async with ImapInbox(imap_account.settings()) as inbox:
+        report = await read_mailbox(
+            inbox, store, understand, Clock.frozen(T0),
+            mailbox="INBOX", unmatched="Unmatched", max_bytes=100_000,
+        )  # fmt: skip
+    assert report.recorded == {"checkin": 2, "malformed": 1}
+    assert imap_account.uids("Unmatched") == [1]  # kept whole for a person to look at
+    assert len(imap_account.read("Unmatched")[1]) > 300_000
+    assert store.known(Seen("INBOX", 0, 0, "<reply-2@example.org>", "")) == "Unmatched"

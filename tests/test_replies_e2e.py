@@ -111,7 +111,7 @@ def rsvp_accepting(uid: str) -> bytes:
         "END:VCALENDAR",
     ])  # fmt: skip
     return (
-        "From: Google Calendar <calendar-notification@google.com>\r\n"
+        authenticated("google.com") + "From: Google Calendar <calendar-notification@google.com>\r\n"
         f"Reply-To: {OLIVIA}\r\nTo: pemento@example.org\r\nSubject: Accepted: final call\r\n"
         "Message-ID: <rsvp-olivia@google.com>\r\nAuto-Submitted: auto-generated\r\n"
         "Content-Type: text/calendar; method=REPLY; charset=UTF-8\r\n\r\n" + ics + "\r\n"

@@ -44,6 +44,7 @@ def digest_context(
         ),
         "withdrawn": sorted(names.get(w, w) for w, s in standing.items() if s.withdrawn_at),
         "unmatched": view["unmatched"],
+        "refused": view["refused"],
         "checkins": len(view["checkins"]),
     }
 

@@ -44,6 +44,7 @@ def overview(
         "next_event": _next_event(timeline, snapshot.rsvps, at),
         "bouncing": sorted(snapshot.bouncing),
         "unmatched": snapshot.unmatched,
+        "refused": snapshot.refused,
     }
 
 

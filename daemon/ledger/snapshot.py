@@ -34,6 +34,7 @@ class Snapshot:
     intents: tuple[Intent, ...] = ()  # answers recorded with their mail, not yet queued
     hold: Hold | None = None
     unmatched: int = 0  # mail kept for a person to look at
+    refused: int = 0  # mail from a sender our receiving server did not vouch for, kept unread
     # after a restore: (when the backup was taken, when it was restored); what fell due
     # between them may have been sent by the store that was replaced
     restored: tuple[dt.datetime, dt.datetime] | None = None

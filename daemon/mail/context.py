@@ -308,5 +308,6 @@ SAMPLE_DIGEST: dict[str, Any] = {
     "paused": ["Sam Sample"],
     "withdrawn": [],
     "unmatched": 2,
+    "refused": 1,
     "checkins": 5,
 }

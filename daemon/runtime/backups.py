@@ -9,7 +9,8 @@ the newest KEEP are kept. Each knows the instant it was taken.
 after: mail read after it was already moved out of the mailbox (move it back to have it read
 again), and sends that fell due after it may have gone. Those are never sent again: the store
 notes the window (backup, restore], and the next pass records every planned send due in it
-that the store does not know as `unknown` — not sent, and the organizers told which.
+that the store does not know as `unknown` — not sent, and the organizers told which. So is
+every send the backup shows still queued: it may have gone after the backup was taken.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ EVERY = dt.timedelta(hours=23)  # daily, give or take the time a pass starts at
 KEEP = 7
 FOLDER = "backups"
 BACKUP_AT = "backup-at"  # meta: when the store's newest backup was taken (in the copy too)
+QUEUED = "queued when the restored backup was taken; it may have gone after, so not sent again"
 
 
 @dataclass(frozen=True)
@@ -99,6 +101,10 @@ def restore(state_dir: Path, backup: Path, now: dt.datetime) -> Backup:
     store = Store.open(state_dir)
     try:
         store.set_value(RESTORED_WINDOW, f"{taken}|{ts(now)}")
+        queued = store.mark_unknown(("pending", "sending"), QUEUED, now)
+        if queued:
+            log.warning("%d sends queued when the backup was taken are recorded unknown: "
+                        "they may have gone since", len(queued))  # fmt: skip
     finally:
         store.close()
     log.warning("the store of %s was restored from %s; the one it replaced is in %s",

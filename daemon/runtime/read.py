@@ -7,7 +7,8 @@ then moved. A crash before the record leaves the mail untouched for the next pas
 after it leaves a move to do, which the next pass does first. A message the store already
 knows (after a UIDVALIDITY reset, or a second copy) is not recorded again, only moved.
 Understanding a message never stops the batch: whatever it raises is recorded as
-`malformed` and the mail goes to the unmatched folder, kept for a person to look at.
+`malformed` and the mail goes to the unmatched folder, kept for a person to look at. So is a
+message over `max_bytes`, which is never downloaded: only its header is fetched, to know it.
 """
 
 from __future__ import annotations
@@ -60,6 +61,12 @@ class Fetched(Protocol):
     @property
     def raw(self) -> bytes: ...
 
+    @property
+    def size(self) -> int: ...
+
+    @property
+    def whole(self) -> bool: ...
+
 
 class Mailbox(Protocol):
     """What reading needs of an IMAP connection (daemon.transport.imap.ImapInbox)."""
@@ -68,7 +75,9 @@ class Mailbox(Protocol):
 
     async def uids_after(self, uid: int) -> list[int]: ...
 
-    def fetch(self, uids: Sequence[int]) -> AsyncIterator[Fetched]: ...
+    def fetch(
+        self, uids: Sequence[int], max_bytes: int | None = None
+    ) -> AsyncIterator[Fetched]: ...
 
     async def move(self, uids: Sequence[int], folder: str) -> None: ...
 
@@ -94,6 +103,7 @@ async def read_mailbox(
     *,
     mailbox: str,
     unmatched: str,
+    max_bytes: int | None = None,
 ) -> ReadReport:
     """One pass over `mailbox` (already selected by `inbox`); see the module docstring."""
     report = ReadReport()
@@ -115,7 +125,7 @@ async def read_mailbox(
     uids = await inbox.uids_after(last)
     batch: list[tuple[Seen, Recorded]] = []
     in_batch: dict[str, str] = {}  # Message-ID or digest -> folder, of this batch's messages
-    async for fetched in inbox.fetch(uids):
+    async for fetched in inbox.fetch(uids, max_bytes):
         report.fetched += 1
         raw = fetched.raw
         seen = Seen(mailbox, validity, fetched.uid, message_id_of(raw), _digest(raw))
@@ -124,6 +134,12 @@ async def read_mailbox(
         if folder is not None:
             batch.append((seen, Recorded("duplicate", folder)))
             report.duplicates += 1
+        elif not fetched.whole:
+            what = too_large(fetched.size, max_bytes or 0, unmatched)
+            batch.append((seen, what))
+            in_batch[mark] = what.folder
+            report.recorded[what.kind] += 1
+            log.warning("mail %d: %s", seen.uid, what.summary)
         else:
             what = _understood(understand, raw, seen, unmatched)
             batch.append((seen, what))
@@ -139,6 +155,15 @@ async def read_mailbox(
         store.record_all(batch, clock.now())
     report.moved += await move_recorded(inbox, store, mailbox, clock)
     return report
+
+
+def too_large(size: int, limit: int, unmatched: str) -> Recorded:
+    mb = 1024 * 1024
+    return Recorded(
+        "malformed",
+        unmatched,
+        summary=f"{size / mb:.1f} MB, over the {limit / mb:g} MB limit: not downloaded",
+    )
 
 
 def message_id_of(raw: bytes) -> str | None:

@@ -30,6 +30,7 @@ from daemon.config.deployment import Deployment
 from daemon.decide.decision import decide, replan
 from daemon.errors import TransportError
 from daemon.inbound.meaning import Understanding
+from daemon.inbound.parse import Limits
 from daemon.mail.compose import Composer
 from daemon.program.timeline import Action, plan
 from daemon.runtime.backups import backup_if_due
@@ -179,6 +180,7 @@ class _Tick:
             report.inbox = await read_mailbox(
                 inbox, self.store, understanding, self.clock,
                 mailbox=settings.mailbox, unmatched=settings.unmatched_mailbox,
+                max_bytes=Limits().max_bytes,
             )  # fmt: skip
         except TransportError as error:
             report.inbox_error = str(error)

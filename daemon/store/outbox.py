@@ -145,13 +145,20 @@ class OutboxStore(Base):
     def recover(self, now: dt.datetime) -> list[str]:
         """After a crash: a send claimed but never finished may have been delivered, so it is
         `unknown` (reported to the organizers, never re-sent blindly)."""
+        why = "interrupted while sending; it may or may not have been delivered"
+        return self.mark_unknown(("sending",), why, now)
+
+    def mark_unknown(self, states: Sequence[State], why: str, now: dt.datetime) -> list[str]:
+        """Every send in one of `states` becomes `unknown`, for `why`; their keys."""
+        marks = ",".join("?" * len(states))
         with self.transaction() as db:
-            keys = [r[0] for r in db.execute("SELECT key FROM outbox WHERE state = 'sending'")]
+            keys = [r[0] for r in db.execute(
+                f"SELECT key FROM outbox WHERE state IN ({marks})", tuple(states)
+            )]  # fmt: skip
             db.execute(
-                "UPDATE outbox SET state = 'unknown', updated_at = ?,"
-                " last_error = 'interrupted while sending; it may or may not have been delivered'"
-                " WHERE state = 'sending'",
-                (ts(now),),
+                f"UPDATE outbox SET state = 'unknown', updated_at = ?, last_error = ?"
+                f" WHERE state IN ({marks})",
+                (ts(now), why, *states),
             )
         return keys
 

@@ -39,6 +39,7 @@ class SnapshotStore(InboxStore, MetaStore):
                 Failure(r[0], r[1], r[2], tuple(json.loads(r[3])), r[4], r[5], r[6], int(r[7]))
                 for r in failed
             )
+            counts = self.inbox_counts()
             return Snapshot(
                 known=known,
                 events=read_events(self.db),
@@ -50,7 +51,8 @@ class SnapshotStore(InboxStore, MetaStore):
                 failures=failures,
                 intents=tuple(self.intents()),
                 hold=self.hold(),
-                unmatched=self.inbox_counts().get("unmatched", 0),
+                unmatched=counts.get("unmatched", 0),
+                refused=counts.get("refused", 0),
                 restored=_window(self.value(RESTORED_WINDOW)),
             )
         finally:

@@ -13,7 +13,9 @@ The rules (research: protocol-reliability.md §4):
 - `UID SEARCH UID n:*` always returns the highest UID, even one below n: it is filtered. A NOOP
   goes first, or Dovecot may not show a message another connection just delivered.
 - FETCH uses `BODY.PEEK[]` (never `BODY[]` or RFC822, which set \\Seen), `batch_size` UIDs per
-  command: aioimaplib can hang for good on one large FETCH.
+  command: aioimaplib can hang for good on one large FETCH. `RFC822.SIZE` is fetched first:
+  a message over `max_bytes` is never downloaded (only its header, to know it again), and a
+  batch of bodies stays under FETCH_BYTES, so memory is bounded whatever arrives.
 - Nothing is flagged or deleted except by `move`: `UID MOVE` when the server has MOVE, else
   `UID COPY` + `UID STORE +FLAGS.SILENT (\\Deleted)` + `UID EXPUNGE` (UIDPLUS). A bare EXPUNGE
   would also remove other clients' \\Deleted mail: without UIDPLUS the originals stay, \\Deleted.
@@ -44,6 +46,8 @@ __all__ = ["Fetched", "ImapError", "ImapInbox"]
 log = logging.getLogger(__name__)
 
 BATCH_SIZE = 50  # UIDs per FETCH command
+SIZE_BATCH = 100  # UIDs per FETCH of sizes (one short line each)
+FETCH_BYTES = 16 * 1024 * 1024  # bodies per FETCH command, at most (one larger goes alone)
 MOVE_SIZE = 100  # UIDs per MOVE or COPY: the reply has a line per message (see above) ...
 MOVE_SIZE_QRESYNC = 2000  # ... unless QRESYNC reports them in ranges (VANISHED 3:52,60)
 FETCH_TIMEOUT = 300.0  # one FETCH batch, start to end (the server may send up to 50 big messages)
@@ -54,13 +58,16 @@ _UIDNEXT = re.compile(rb"\[UIDNEXT (\d+)\]")
 _NEWS = re.compile(rb"^\d+ (?:EXISTS|RECENT)\b")  # aioimaplib strips the leading "* "
 _FETCH = re.compile(rb"^\d+ FETCH \(")
 _UID = re.compile(rb"\bUID (\d+)")
-_BODY = re.compile(rb"BODY\[\] \{(\d+)\}$")
+_BODY = re.compile(rb"BODY\[(?:HEADER)?\] \{(\d+)\}$")
+_SIZE = re.compile(rb"\bRFC822\.SIZE (\d+)")
 
 
 @dataclass(frozen=True)
 class Fetched:
     uid: int
-    raw: bytes  # the message exactly as the server holds it
+    raw: bytes  # the message exactly as the server holds it; its header only unless `whole`
+    size: int = -1  # RFC822.SIZE, as the server reports it
+    whole: bool = True  # False: over the size limit, not downloaded
 
 
 class ImapInbox:
@@ -149,18 +156,40 @@ class ImapInbox:
         self._highest = max(self._highest, uid, *found)
         return found
 
-    async def fetch(self, uids: Sequence[int]) -> AsyncIterator[Fetched]:
-        """Each message still present, ascending by UID, `batch_size` per FETCH; unread mail
-        stays unread. A UID that is gone (moved or expunged meanwhile) is skipped."""
-        session, wanted = self._session, sorted(set(uids))
-        for start in range(0, len(wanted), self._batch):
-            batch = ",".join(map(str, wanted[start : start + self._batch]))
-            command = session.protocol.fetch(
-                batch, "(UID BODY.PEEK[])", by_uid=True, timeout=session.timeout
-            )
-            response = await session.ok("UID FETCH", command, timeout=self._fetch_timeout)
-            for message in parse_fetch(response.lines[:-1]):
-                yield message
+    async def fetch(
+        self, uids: Sequence[int], max_bytes: int | None = None
+    ) -> AsyncIterator[Fetched]:
+        """Each message still present, ascending by UID; unread mail stays unread. Sizes come
+        first: one over `max_bytes` is yielded with its header only (`whole` False). A UID
+        that is gone (moved or expunged meanwhile) is skipped."""
+        wanted = sorted(set(uids))
+        for start in range(0, len(wanted), SIZE_BATCH):
+            sizes = await self._sizes(wanted[start : start + SIZE_BATCH])
+            for batch, whole in fetch_plan(sizes, max_bytes, self._batch):
+                item = "BODY.PEEK[]" if whole else "BODY.PEEK[HEADER]"
+                for message in await self._collect(batch, item):
+                    yield Fetched(message.uid, message.raw, sizes.get(message.uid, -1), whole)
+
+    async def _sizes(self, uids: Sequence[int]) -> dict[int, int]:
+        """RFC822.SIZE of each of `uids` still present."""
+        if not uids:
+            return {}
+        session = self._session
+        command = session.protocol.fetch(
+            uid_set(uids), "(UID RFC822.SIZE)", by_uid=True, timeout=session.timeout
+        )
+        response = await session.ok("UID FETCH", command)
+        return parse_sizes(response.lines[:-1], set(uids))
+
+    async def _collect(self, uids: Sequence[int], item: str) -> list[Fetched]:
+        if not uids:
+            return []
+        session = self._session
+        command = session.protocol.fetch(
+            uid_set(uids), f"(UID {item})", by_uid=True, timeout=session.timeout
+        )
+        response = await session.ok("UID FETCH", command, timeout=self._fetch_timeout)
+        return parse_fetch(response.lines[:-1])
 
     async def move(self, uids: Sequence[int], folder: str) -> None:
         """Move these messages to `folder`; see the module docstring for servers without MOVE."""
@@ -294,6 +323,42 @@ def uid_set(uids: Sequence[int]) -> str:
         else:
             ranges.append([uid, uid])
     return ",".join(str(a) if a == b else f"{a}:{b}" for a, b in ranges)
+
+
+def fetch_plan(
+    sizes: dict[int, int], max_bytes: int | None, batch: int
+) -> list[tuple[list[int], bool]]:
+    """The FETCH commands for messages of these sizes, in UID order: (UIDs, whole). Bodies go
+    `batch` at a time and under FETCH_BYTES together (a bigger one alone); one over
+    `max_bytes` has only its header fetched, alone."""
+    plan: list[tuple[list[int], bool]] = []
+    group: list[int] = []
+    total = 0
+    for uid, size in sorted(sizes.items()):
+        too_large = max_bytes is not None and size > max_bytes
+        if group and (too_large or len(group) >= batch or total + size > FETCH_BYTES):
+            plan.append((group, True))
+            group, total = [], 0
+        if too_large:
+            plan.append(([uid], False))
+            continue
+        group.append(uid)
+        total += size
+    if group:
+        plan.append((group, True))
+    return plan
+
+
+def parse_sizes(lines: Sequence[bytes], wanted: Collection[int]) -> dict[int, int]:
+    """{UID: RFC822.SIZE} from the untagged lines of a `UID FETCH (UID RFC822.SIZE)` reply;
+    unsolicited FETCHes of other messages are left out."""
+    sizes: dict[int, int] = {}
+    for item in lines:
+        line = bytes(item)
+        uid, size = _UID.search(line), _SIZE.search(line)
+        if _FETCH.match(line) and uid and size and int(uid[1]) in wanted:
+            sizes[int(uid[1])] = int(size[1])
+    return sizes
 
 
 def parse_fetch(lines: Sequence[bytes]) -> list[Fetched]:

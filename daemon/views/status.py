@@ -43,7 +43,8 @@ def overview_table(program: Program, view: dict[str, Any]) -> str:
         lines[-1] += f"{mark} {who}"
     totals = (
         f"{len(view['checkins'])} check-ins, {len(view['rsvps'])} RSVPs, "
-        f"{len(view['bouncing'])} bouncing addresses, {view['unmatched']} unmatched mails"
+        f"{len(view['bouncing'])} bouncing addresses, {view['unmatched']} unmatched mails, "
+        f"{view['refused']} refused (sender not vouched for)"
     )
     lines += ["", totals]
     return "\n".join(lines) + "\n"
