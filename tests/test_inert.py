@@ -133,3 +133,22 @@ def test_a_hostile_name_reads_as_written() -> None:
     assert html_part is not None and text_part is not None
     assert "[Ann](https://evil.example) &lt;b&gt;Lee&lt;/b&gt;" in str(html_part.get_content())
     assert name in str(text_part.get_content())
+
+
+def test_the_digest_counts_refused_apart_from_unmatched() -> None:
+    program = _program("Sam Sample")
+    timeline = plan(program)
+    composer = Composer(program, timeline, b"s" * 32)
+    action = next(a for a in timeline if a.item == "digest")
+    for counts, says in [
+        ({"unmatched": 2, "refused": 3}, ("2 mails could not be matched", "3 mails were refused:")),
+        ({"unmatched": 1, "refused": 1}, ("1 mail could not be matched", "1 mail was refused:")),
+        ({"unmatched": 0, "refused": 0}, ()),
+    ]:
+        message = composer.digest(Digest(action, SAMPLE_DIGEST | counts), AT).message
+        parsed = email.message_from_bytes(message, policy=email.policy.default)
+        assert isinstance(parsed, EmailMessage)
+        text = parsed.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+        for phrase in ("could not be matched", "refused:"):
+            assert (phrase in text) == any(phrase in s for s in says), (counts, text)
+        assert all(s in text for s in says)
