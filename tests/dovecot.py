@@ -17,6 +17,16 @@ children on SIGTERM; tests don't need that).
         account.flags(), account.read(), account.uidvalidity()
         account.set_uidvalidity(n), account.kick(), with account.frozen(): ...
 
+With `oauth=` (a running tests.oauth_server.OAuthServer) the server also offers AUTHENTICATE
+XOAUTH2 and OAUTHBEARER: Dovecot's oauth2 passdb POSTs each bearer token to the server's
+introspection endpoint and accepts it when it is active and its `username` is the login name
+(so mint tokens for `account.user`). Passwords keep working beside it; nothing is cached, so a
+revoked or expired token fails at once.
+
+    with OAuthServer() as auth, Dovecot.started(oauth=auth) as server:
+        account = server.new_account()
+        token = auth.issue(account.user)["access_token"]
+
 `require_dovecot()` fails the test under CI (CI=true) and skips it elsewhere if Dovecot is missing.
 """
 
@@ -39,12 +49,15 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 import trustme
 
 from daemon.config.settings import ImapSettings
+
+if TYPE_CHECKING:
+    from tests.oauth_server import OAuthServer
 
 HOST = "127.0.0.1"
 _SEARCH_PATH = os.pathsep.join([os.environ.get("PATH", ""), "/usr/sbin", "/sbin", "/usr/bin"])
@@ -184,8 +197,9 @@ class Account:
 class Dovecot:
     """One running Dovecot; see the module docstring."""
 
-    def __init__(self, *, tls: bool = True) -> None:
+    def __init__(self, *, tls: bool = True, oauth: OAuthServer | None = None) -> None:
         self.binary, self.doveadm_binary = require_dovecot()
+        self.oauth = oauth
         self.root = Path(tempfile.mkdtemp(prefix="mentormail-dovecot-", dir="/tmp"))
         self.root.chmod(0o755)
         self.port, self.tls_port = free_port(), free_port()
@@ -197,8 +211,8 @@ class Dovecot:
 
     @classmethod
     @contextlib.contextmanager
-    def started(cls, *, tls: bool = True) -> Iterator[Dovecot]:
-        server = cls(tls=tls)
+    def started(cls, *, tls: bool = True, oauth: OAuthServer | None = None) -> Iterator[Dovecot]:
+        server = cls(tls=tls, oauth=oauth)
         try:
             server.start()
             yield server
@@ -278,6 +292,17 @@ class Dovecot:
             cert.private_key_pem.write_to_path(str(root / "key.pem"))
             cert.cert_chain_pems[0].write_to_path(str(root / "cert.pem"))
             tls = f"ssl = yes\nssl_cert = <{root}/cert.pem\nssl_key = <{root}/key.pem\n"
+        mechanisms, only_passwords, oauth = "plain login", "", ""
+        if self.oauth is not None:  # each passdb sees only its own mechanisms
+            mechanisms += " xoauth2 oauthbearer"
+            only_passwords = "\n  mechanisms = plain login"
+            # no per-IP penalty after a failed login (Dovecot's documented switch: auth cannot
+            # reach anvil's penalty socket), so a client that retries with a refreshed token
+            # right after a rejected one is not held back for seconds
+            oauth = (
+                "service anvil {\n  unix_listener anvil-auth-penalty {\n    mode = 0\n  }\n}\n"
+                + self._oauth_passdb()
+            )
         self.config.write_text(
             f"""
 instance_name = mentormail-test-{root.name}
@@ -289,18 +314,19 @@ protocols = imap
 {tls}
 {users}
 disable_plaintext_auth = no
-auth_mechanisms = plain login
+auth_mechanisms = {mechanisms}
 auth_failure_delay = 0
+auth_cache_size = 0
 mail_location = maildir:~/Maildir
 mail_fsync = never
 namespace inbox {{
   inbox = yes
 }}
 passdb {{
-  driver = passwd-file
+  driver = passwd-file{only_passwords}
   args = scheme=PLAIN username_format=%u {root}/passwd/%u
 }}
-userdb {{
+{oauth}userdb {{
   driver = static
   args = uid={mail_user} gid={mail_group} home={home}/%u
 }}
@@ -314,4 +340,23 @@ service imap-login {{
   }}
 }}
 """
+        )
+
+    def _oauth_passdb(self) -> str:
+        """The oauth2 passdb (and its args file): every token is POSTed (`token=...`) to the
+        test server's introspection endpoint; `active` must be true and `username` the login."""
+        assert self.oauth is not None and self.oauth.url, "start the OAuthServer first"
+        args = self.root / "oauth2.conf.ext"
+        args.write_text(
+            f"introspection_mode = post\n"
+            f"introspection_url = {self.oauth.introspect_url}\n"
+            "force_introspection = yes\n"
+            "username_attribute = username\n"
+            "active_attribute = active\n"
+            "active_value = true\n"
+            "timeout_msecs = 5000\n"
+        )
+        return (
+            f"passdb {{\n  driver = oauth2\n  mechanisms = xoauth2 oauthbearer\n"
+            f"  args = {args}\n}}\n"
         )

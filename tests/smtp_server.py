@@ -14,23 +14,43 @@ because a real server in that state may well deliver it.
 
     async with SmtpServer() as server:          # plain; or starttls=..., implicit_tls=...
         ... server.port, server.received, server.connections ...
+
+With `oauth=` (a running tests.oauth_server.OAuthServer) it also offers AUTH XOAUTH2 and AUTH
+OAUTHBEARER (RFC 7628), beside any `users=` passwords, and asks the server's introspection
+endpoint about each bearer token: it must be active and name the SASL user. A rejected token
+gets what Gmail and Outlook answer: a 334 challenge carrying base64 JSON
+{"status":"401","schemes":"bearer","scope":"https://mail.google.com/"}, then, after the
+client's (empty) reply, 535 5.7.8. `oauth_logins` lists (mechanism, user) per success and
+`oauth_failures` counts rejections. Like every AUTH here, it needs TLS first (STARTTLS or
+implicit TLS). A malformed initial response gets 501 at once, a failed introspection 454.
 """
 
 from __future__ import annotations
 
 import asyncio
+import base64
+import binascii
+import json
 import ssl
+import urllib.parse
+import urllib.request
 from collections import Counter, deque
 from collections.abc import Iterable
 from dataclasses import dataclass
 from email.parser import BytesHeaderParser
 from email.policy import default as default_policy
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aiosmtpd.smtp import MISSING, SMTP, AuthResult, Envelope, LoginPassword, Session
 
+if TYPE_CHECKING:
+    from tests.oauth_server import OAuthServer
+
 HOST = "127.0.0.1"
+OAUTH_MECHANISMS = ("XOAUTH2", "OAUTHBEARER")
+OAUTH_FAILURE = {"status": "401", "schemes": "bearer", "scope": "https://mail.google.com/"}
+OAUTH_REJECTED = "535 5.7.8 Authentication unsuccessful"
 
 
 @dataclass(frozen=True)
@@ -85,11 +105,15 @@ class SmtpServer:
         implicit_tls: ssl.SSLContext | None = None,
         users: dict[str, str] | None = None,
         auth_exclude: Iterable[str] = (),
+        oauth: OAuthServer | None = None,
     ) -> None:
         self.starttls = starttls
         self.implicit_tls = implicit_tls
         self.users = users
         self.auth_exclude = list(auth_exclude)
+        self.oauth = oauth
+        self.oauth_logins: list[tuple[str, str]] = []
+        self.oauth_failures = 0
         self.port = 0
         self.received: list[Received] = []
         self.connections = 0
@@ -159,7 +183,7 @@ class SmtpServer:
             hostname="localhost",
             tls_context=self.starttls,
             authenticator=self._authenticate,
-            auth_exclude_mechanism=self.auth_exclude,
+            auth_exclude_mechanism=self._excluded_mechanisms(),
             loop=asyncio.get_running_loop(),
         )
         self._protocols.append(protocol)
@@ -173,6 +197,72 @@ class SmtpServer:
             if self.users.get(login) == password:
                 return AuthResult(success=True, auth_data=login)
         return AuthResult(success=False, handled=False)
+
+    def _excluded_mechanisms(self) -> list[str]:
+        """aiosmtpd offers a mechanism for every `auth_*` member of the handler, attributes
+        included: `auth_exclude` itself must not become a mechanism "exclude"."""
+        excluded = [*self.auth_exclude, "exclude"]
+        if self.oauth is None:
+            excluded += OAUTH_MECHANISMS
+        return excluded
+
+    # AUTH mechanisms of the handler (aiosmtpd offers every `auth_<NAME>` it finds here)
+
+    async def auth_XOAUTH2(self, server: SMTP, args: list[str]) -> AuthResult:
+        """AUTH XOAUTH2: "user=USER\\x01auth=Bearer TOKEN\\x01\\x01" (Google's and Microsoft's)."""
+        return await self._oauth_login(server, args, "XOAUTH2")
+
+    async def auth_OAUTHBEARER(self, server: SMTP, args: list[str]) -> AuthResult:
+        """AUTH OAUTHBEARER (RFC 7628): "n,a=USER,\\x01host=...\\x01port=...\\x01auth=Bearer
+        TOKEN\\x01\\x01"."""
+        return await self._oauth_login(server, args, "OAUTHBEARER")
+
+    async def _oauth_login(self, server: SMTP, args: list[str], mechanism: str) -> AuthResult:
+        if len(args) == 1:  # no initial response: ask for it with an empty challenge
+            answer = await server.challenge_auth("")
+            if answer is MISSING:  # "*" or bad base64: aiosmtpd has replied 501
+                return AuthResult(success=False)
+            assert isinstance(answer, bytes)
+            initial = answer
+        elif args[1] == "=":  # RFC 4954: an empty initial response
+            initial = b""
+        else:
+            try:
+                initial = base64.b64decode(args[1], validate=True)
+            except binascii.Error:
+                await server.push("501 5.5.2 Can't decode base64")
+                return AuthResult(success=False)
+        parsed = _parse_oauth(mechanism, initial)
+        if parsed is None:
+            self.oauth_failures += 1
+            await server.push("501 5.5.2 Malformed " + mechanism + " initial response")
+            return AuthResult(success=False)
+        user, token = parsed
+        try:
+            about = await asyncio.to_thread(self._introspect, token)
+        except (OSError, ValueError):
+            await server.push("454 4.7.0 Temporary authentication failure")
+            return AuthResult(success=False)
+        who = about.get("username") if about.get("active") is True else None
+        if who is not None and (user is None or user == who):
+            self.oauth_logins.append((mechanism, str(who)))
+            return AuthResult(success=True, auth_data=str(who))
+        self.oauth_failures += 1
+        reply = await server.challenge_auth(json.dumps(OAUTH_FAILURE, separators=(",", ":")))
+        if reply is MISSING:  # "*": aiosmtpd has replied 501 5.7.0 Auth aborted
+            return AuthResult(success=False)
+        return AuthResult(success=False, handled=False, message=OAUTH_REJECTED)
+
+    def _introspect(self, token: str) -> dict[str, Any]:
+        """POST the token to the OAuth server's introspection endpoint (blocking)."""
+        assert self.oauth is not None
+        body = urllib.parse.urlencode({"token": token}).encode()
+        request = urllib.request.Request(self.oauth.introspect_url, data=body, method="POST")
+        with urllib.request.urlopen(request, timeout=5) as response:
+            answer = json.loads(response.read())
+        if not isinstance(answer, dict):
+            raise ValueError("introspection answered with no JSON object")
+        return answer
 
     # aiosmtpd handler hooks
 
@@ -233,3 +323,34 @@ class SmtpServer:
             server.transport.close()
             await asyncio.Event().wait()  # cancelled when the connection is lost
         return fault
+
+
+def _parse_oauth(mechanism: str, initial: bytes) -> tuple[str | None, str] | None:
+    """(user, token) from an XOAUTH2 or OAUTHBEARER initial response; None if malformed.
+    OAUTHBEARER may leave the user out (the token names it); XOAUTH2 may not."""
+    try:
+        text = initial.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    user: str | None
+    if mechanism == "OAUTHBEARER":
+        gs2, sep, rest = text.partition("\x01")
+        fields = gs2.split(",")
+        if not sep or len(fields) != 3 or fields[0] not in ("n", "y") or fields[2]:
+            return None  # "p=..." asks for channel binding, which this server has none of
+        if fields[1] and not fields[1].startswith("a="):
+            return None
+        user = fields[1][2:].replace("=2C", ",").replace("=3D", "=") or None
+    else:
+        rest, user = text, None
+    pairs = dict(item.partition("=")[::2] for item in rest.split("\x01") if item)
+    if not rest.endswith("\x01\x01"):
+        return None
+    if mechanism == "XOAUTH2":
+        user = pairs.get("user")
+        if not user:
+            return None
+    scheme, _, token = pairs.get("auth", "").partition(" ")
+    if scheme.lower() != "bearer" or not token:
+        return None
+    return user, token
