@@ -26,6 +26,7 @@ from daemon.views.plan import filter_participant, plan_json, plan_table
 
 if TYPE_CHECKING:
     from daemon.runtime.tick import TickReport
+    from daemon.transport.connect import Servers
     from daemon.transport.imap import ImapInbox
 
 
@@ -70,6 +71,21 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument(
         "--out", type=Path, default=Path("mentormail-demo"), metavar="DIR",
         help="where the sent mail (.eml) and the state go (default ./mentormail-demo)",
+    )  # fmt: skip
+    login = commands.add_parser(
+        "login", help="sign in to the mailbox once with OAuth2 ([oauth] provider); kept 0600"
+    )
+    login.add_argument(
+        "--user", default="", metavar="EMAIL",
+        help="only this login (default: the [smtp] and [imap] usernames)",
+    )  # fmt: skip
+    login.add_argument(
+        "--browser", action="store_true",
+        help="a browser sign-in even where the device code works",
+    )  # fmt: skip
+    login.add_argument(
+        "--port", type=int, default=0, metavar="N",
+        help="the 127.0.0.1 port the browser sign-in returns to (to forward it over SSH)",
     )  # fmt: skip
     restore = commands.add_parser(
         "restore", help="bring back a backup of the store (the service must be stopped)"
@@ -144,6 +160,8 @@ def _dispatch(args: argparse.Namespace) -> int:
         return _status(args, load_deployment(args.config))
     if args.command == "restore":
         return _restore(args, load_deployment(args.config))
+    if args.command == "login":
+        return _login(args, load_deployment(args.config))
     deployment, timeline = validate(args.config)
     if args.command == "run":
         return _run(args, deployment, timeline)
@@ -170,6 +188,20 @@ def _demo(args: argparse.Namespace) -> int:
 
     asyncio.run(rehearse(args.program, args.out, echo))
     return 0
+
+
+def _login(args: argparse.Namespace, deployment: Deployment) -> int:
+    from daemon.doctor import report
+    from daemon.signin import sign_in
+
+    def say(text: str) -> None:
+        print(text, flush=True)
+
+    checks = asyncio.run(
+        sign_in(deployment, say, user=args.user, browser=args.browser, port=args.port)
+    )
+    sys.stdout.write("\n" + report(checks))
+    return 0 if all(c.ok for c in checks) else 1
 
 
 def _doctor(deployment: Deployment, timeline: list[Action]) -> int:
@@ -268,23 +300,20 @@ def _restore(args: argparse.Namespace, deployment: Deployment) -> int:
 def _tick(args: argparse.Namespace, deployment: Deployment) -> int:
     from daemon.runtime.deliver import UNUSABLE
     from daemon.runtime.tick import run_tick
-    from daemon.transport.smtp import SmtpTransport
+    from daemon.transport.connect import Servers
 
     pass_clock = Clock.starting_at(_at(args)) if args.at else Clock.system()
-    settings = deployment.settings.smtp
 
     async def once() -> TickReport:
-        inbox, problem = await _open_inbox(deployment)
+        servers = Servers(deployment)
+        inbox, problem = await _open_inbox(servers)
         try:
             report = await run_tick(
-                deployment, pass_clock,
-                lambda: SmtpTransport(settings, data_timeout=settings.data_timeout_seconds),
-                inbox=inbox,
-            )  # fmt: skip
+                deployment, pass_clock, servers.smtp, inbox=inbox, mailbox_problem=problem
+            )
         finally:
             if inbox is not None:
                 await inbox.aclose()
-        report.inbox_error = report.inbox_error or problem
         return report
 
     report = asyncio.run(once())
@@ -294,14 +323,13 @@ def _tick(args: argparse.Namespace, deployment: Deployment) -> int:
     return 1 if report.halted.startswith(UNUSABLE) else 0
 
 
-async def _open_inbox(deployment: Deployment) -> tuple[ImapInbox | None, str]:
+async def _open_inbox(servers: Servers) -> tuple[ImapInbox | None, str]:
     """The program's mailbox, opened, if one is configured; else (None, why not)."""
     from daemon.errors import TransportError
-    from daemon.transport.imap import ImapInbox
 
-    if not deployment.settings.imap.host:
+    if not servers.settings.imap.host:
         return None, ""
-    inbox = ImapInbox(deployment.settings.imap)
+    inbox = servers.imap()
     try:
         await inbox.open()
     except TransportError as error:
@@ -313,12 +341,14 @@ def _run(args: argparse.Namespace, deployment: Deployment, timeline: list[Action
     from daemon.runtime.lifecycle import serve
     from daemon.runtime.sdnotify import Notifier
     from daemon.runtime.service import Service
-    from daemon.transport.imap import ImapInbox
-    from daemon.transport.smtp import SmtpTransport
+    from daemon.transport.connect import Servers
 
-    def transport() -> SmtpTransport:  # the settings of the config in force (SIGHUP reloads)
-        settings = service.deployment.settings.smtp
-        return SmtpTransport(settings, data_timeout=settings.data_timeout_seconds)
+    made: list[Servers] = []
+
+    def servers() -> Servers:  # of the config in force (SIGHUP reloads): made once for each
+        if not made or made[-1].deployment is not service.deployment:
+            made[:] = [Servers(service.deployment)]
+        return made[-1]
 
     def reload() -> tuple[Deployment, list[Action]]:
         return validate(args.config)
@@ -327,8 +357,8 @@ def _run(args: argparse.Namespace, deployment: Deployment, timeline: list[Action
         await serve(service, reload)
 
     service = Service(
-        deployment, transport,
-        inbox_factory=lambda: ImapInbox(service.deployment.settings.imap),
+        deployment, lambda: servers().smtp(),
+        inbox_factory=lambda: servers().imap(),
         drain_seconds=args.drain_seconds, notifier=Notifier(),
     )  # fmt: skip
     service.replace(deployment, timeline)

@@ -3,6 +3,7 @@
 MentormailError                 exit 1: an unexpected failure of a server or the machine
   TransportError                a mail server could not be used (`result`: the SMTP detail)
     ImapError                   the IMAP server could not be used
+    GrantError                  no OAuth2 token: never signed in, revoked, or unreachable
   SandboxError                  a `demo` sandbox server did not start
   UserError                     exit 2: something the user can fix
     ConfigError                 every problem of a config, schedule or roster, at once
@@ -82,6 +83,16 @@ class TransportError(MentormailError):
 
 class ImapError(TransportError):
     """The IMAP server could not be used; the message names host:port and what failed."""
+
+
+class GrantError(TransportError):
+    """No OAuth2 access token can be had. `needs_login`: a person must run `mentormail login`
+    (never signed in, the grant revoked or expired, the client refused); otherwise the token
+    endpoint could not be reached and a later try may work. The message never holds a token."""
+
+    def __init__(self, message: str, *, needs_login: bool) -> None:
+        super().__init__(message)
+        self.needs_login = needs_login
 
 
 class SandboxError(MentormailError):

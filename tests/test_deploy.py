@@ -107,7 +107,10 @@ def test_the_units_credentials_and_state_are_what_mentormail_reads(
             monkeypatch.setenv("MENTORMAIL_STATE__PATH", state)
     monkeypatch.setenv("CREDENTIALS_DIRECTORY", str(credentials))
     config = load_deployment(ROOT / "config.example.toml").settings
-    smtp, imap = config.smtp.password, config.imap.password
-    assert smtp is not None and imap is not None
-    assert {smtp.get_secret_value(), imap.get_secret_value()} == {f"pw-{n}" for n in names}
+    smtp, imap, secret = config.smtp.password, config.imap.password, config.oauth.client_secret
+    assert smtp is not None and imap is not None and secret is not None
+    read = {smtp.get_secret_value(), imap.get_secret_value(), secret.get_secret_value()}
+    assert read == {f"pw-{n}" for n in names}
+    defaults = [v.split(":", 1)[0] for k, v in directives if k == "SetCredential"]
+    assert defaults == ["MENTORMAIL_OAUTH__CLIENT_SECRET"]  # optional; the passwords are not
     assert config.state.path == tmp_path / "var-lib" / "mentormail"

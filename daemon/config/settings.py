@@ -13,7 +13,14 @@ import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, SecretStr, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    EmailStr,
+    Field,
+    SecretStr,
+    field_validator,
+)
 from pydantic_settings import (
     BaseSettings,
     NestedSecretsSettingsSource,
@@ -23,6 +30,7 @@ from pydantic_settings import (
     SettingsError,
 )
 
+from daemon.config.providers import with_preset
 from daemon.config.repair import validate_repairing
 from daemon.config.tomlfile import Loc, TomlSource, dotted
 from daemon.errors import Problem
@@ -30,6 +38,8 @@ from daemon.program.people import Organizer
 from daemon.program.timespec import TimeZoneName
 
 Security = Literal["none", "starttls", "tls"]
+Auth = Literal["password", "oauth2"]
+Provider = Literal["", "microsoft365", "google", "custom"]
 ENV_PREFIX = "MENTORMAIL_"
 
 
@@ -80,6 +90,7 @@ class SmtpSettings(Section):
     host: str = "localhost"
     port: int = Field(default=587, ge=1, le=65535)
     security: Security = "starttls"
+    auth: Auth = "password"  # oauth2: a token from [oauth] (SASL OAUTHBEARER or XOAUTH2)
     username: str = ""
     password: SecretStr | None = None
     timeout_seconds: float = Field(default=60.0, gt=0)
@@ -94,6 +105,7 @@ class ImapSettings(Section):
     host: str = ""  # empty: replies are not read
     port: int = Field(default=993, ge=1, le=65535)
     security: Security = "tls"
+    auth: Auth = "password"
     username: str = ""
     password: SecretStr | None = None
     mailbox: str = "INBOX"
@@ -111,6 +123,28 @@ class ImapSettings(Section):
         """`authserv_ids = "mx.example.org"`, or several separated by commas."""
         if isinstance(value, str):
             return tuple(part.strip() for part in value.split(",") if part.strip())
+        return value
+
+
+class OAuthSettings(Section):
+    """How mentormail gets OAuth2 tokens (`mentormail login` once, then refreshed). A provider
+    preset also fills in its servers and sending limits (config/providers.py)."""
+
+    provider: Provider = ""
+    client_id: str = ""
+    client_secret: SecretStr | None = None  # Google's desktop clients have one
+    tenant: str = "organizations"  # Microsoft: the directory (tenant) id or domain
+    token_url: str = ""  # the presets fill these three and the scopes
+    device_url: str = ""  # RFC 8628 device authorization (Microsoft, custom)
+    authorize_url: str = ""  # a browser sign-in with a loopback redirect (Google, custom)
+    scopes: Annotated[tuple[str, ...], NoDecode] = ()
+
+    @field_validator("scopes", mode="before")
+    @classmethod
+    def _space_separated(cls, value: object) -> object:
+        """`scopes = "a b"` (as OAuth writes them), or a list."""
+        if isinstance(value, str):
+            return tuple(value.split())
         return value
 
 
@@ -139,6 +173,7 @@ class Config(BaseSettings):
     organizers: list[Organizer] = Field(min_length=1)
     smtp: SmtpSettings = SmtpSettings()
     imap: ImapSettings = ImapSettings()
+    oauth: OAuthSettings = OAuthSettings()
     state: StateSettings = StateSettings()
     roster: RosterSettings = RosterSettings()
 
@@ -194,7 +229,7 @@ def parse_config(source: TomlSource) -> tuple[Config | None, list[Problem], froz
     fallbacks = dict(FALLBACKS)
     try:
         config, found = validate_repairing(
-            lambda data: Config(**data), source.data, problem, fallbacks
+            lambda data: Config(**data), with_preset(source.data, os.environ), problem, fallbacks
         )
     except SettingsError as exc:
         cause = exc.__cause__ or exc

@@ -24,6 +24,7 @@ from zoneinfo import ZoneInfo
 
 from daemon.decide.digest import digest_context
 from daemon.decide.meetings import meeting_actions, meetings, with_meetings
+from daemon.decide.notices import outage_notice
 from daemon.decide.overview import overview
 from daemon.decide.sends import SENDABLE, Send, due_sends
 from daemon.decide.standing import (
@@ -171,7 +172,11 @@ def decide(plan: Replanned, snapshot: Snapshot, now: dt.datetime) -> Decision:
             for s in digests
             if view is not None
         ),
-        answers=(*snapshot.intents, *_restore_notice(program, maybe_sent, snapshot)),
+        answers=(
+            *snapshot.intents,
+            *_restore_notice(program, maybe_sent, snapshot),
+            *outage_notice(program, snapshot),
+        ),
         alerts=tuple(f for f in failures if f.kind != "alert"),
         reported=tuple(f.key for f in failures),
         cancels=tuple(due.cancels),

@@ -45,6 +45,19 @@ def overview(
         "bouncing": sorted(snapshot.bouncing),
         "unmatched": snapshot.unmatched,
         "refused": snapshot.refused,
+        "service": _service(snapshot, at),
+    }
+
+
+def _service(snapshot: Snapshot, at: dt.datetime) -> dict[str, Any]:
+    """What keeps the service from sending or reading, as of `at`, and why."""
+    hold = snapshot.hold if snapshot.hold is not None and snapshot.hold.until > at else None
+    problem = snapshot.mailbox_problem
+    return {
+        "sending_held_until": iso_z(hold.until) if hold else None,
+        "sending_held_because": hold.reason if hold else "",
+        "mailbox_problem_since": iso_z(problem[0]) if problem else None,
+        "mailbox_problem": problem[1] if problem else "",
     }
 
 

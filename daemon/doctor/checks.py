@@ -12,26 +12,18 @@ from __future__ import annotations
 import asyncio
 import os
 import tempfile
-from dataclasses import dataclass
 
 from daemon.config.deployment import Deployment
+from daemon.doctor.grants import grant_checks
+from daemon.doctor.result import Check
 from daemon.errors import AlreadyRunning, StoreError, TransportError
 from daemon.program.timeline import Action
 from daemon.store.lock import StateLock
 from daemon.store.sqlite import Store
+from daemon.transport.connect import Servers
 from daemon.transport.imap import ImapInbox
-from daemon.transport.smtp import SmtpTransport
 
 LIMIT = 20.0  # seconds for each network check, whatever the configured timeouts
-
-
-@dataclass(frozen=True)
-class Check:
-    name: str
-    ok: bool
-    detail: str
-    fix: str = ""
-    warning: bool = False  # it works, less safely than it could: not a failure
 
 
 def config_check(deployment: Deployment, timeline: list[Action]) -> Check:
@@ -103,13 +95,14 @@ def senders_check(deployment: Deployment) -> Check:
     )  # fmt: skip
 
 
-async def smtp_check(deployment: Deployment) -> Check:
-    settings = deployment.settings.smtp
+async def smtp_check(servers: Servers) -> Check:
+    settings = servers.settings.smtp
     where = f"{settings.host}:{settings.port} ({settings.security})"
     login = f", logged in as {settings.username}" if settings.username else ", no login"
+    login += " with OAuth2" if settings.username and settings.auth == "oauth2" else ""
     try:
         async with asyncio.timeout(LIMIT):
-            await SmtpTransport(settings).check()
+            await servers.smtp().check()
     except TransportError as error:
         return Check("smtp", False, str(error), _fix("smtp", str(error), settings.port))
     except TimeoutError:
@@ -123,12 +116,13 @@ async def smtp_check(deployment: Deployment) -> Check:
     return Check("smtp", True, f"{where}: connected{tls}{login}; no mail sent")
 
 
-async def imap_check(deployment: Deployment) -> Check:
-    settings = deployment.settings.imap
+async def imap_check(servers: Servers) -> Check:
+    settings = servers.settings.imap
     if not settings.host:
         return Check("imap", True, "not configured ([imap] host is empty): replies are not read")
     where = f"{settings.host}:{settings.port} ({settings.security})"
-    inbox = ImapInbox(settings)
+    where += " with OAuth2" if settings.auth == "oauth2" else ""
+    inbox = servers.imap()
     try:
         async with asyncio.timeout(LIMIT):
             await inbox.open()
@@ -194,24 +188,8 @@ async def diagnose(deployment: Deployment, timeline: list[Action]) -> list[Check
     """Every check, in order; the network ones run side by side."""
     checks = [config_check(deployment, timeline), state_check(deployment)]
     checks.append(senders_check(deployment))
-    checks += await asyncio.gather(smtp_check(deployment), imap_check(deployment))
+    servers = Servers(deployment)
+    if servers.tokens is not None:
+        checks += await grant_checks(deployment, servers.tokens)
+    checks += await asyncio.gather(smtp_check(servers), imap_check(servers))
     return checks
-
-
-def report(checks: list[Check]) -> str:
-    width = max(len(c.name) for c in checks)
-    lines = []
-    for check in checks:
-        mark = "FAILED" if not check.ok else "WARN  " if check.warning else "ok    "
-        lines.append(f"{check.name:<{width}}  {mark}  {check.detail}")
-        if check.fix:
-            lines.append(f"{'':<{width}}  fix:    {check.fix}")
-    failed = sum(not c.ok for c in checks)
-    warned = sum(c.ok and c.warning for c in checks)
-    ending = f", {warned} warning{'s' if warned > 1 else ''}" if warned else ""
-    lines.append(
-        f"all checks passed{ending}"
-        if not failed
-        else f"{failed} check{'s' if failed > 1 else ''} failed{ending}"
-    )
-    return "\n".join(lines) + "\n"

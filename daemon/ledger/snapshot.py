@@ -38,3 +38,6 @@ class Snapshot:
     # after a restore: (when the backup was taken, when it was restored); what fell due
     # between them may have been sent by the store that was replaced
     restored: tuple[dt.datetime, dt.datetime] | None = None
+    # the last time sending could not be done at all: (from, until, why), once it works again
+    outage: tuple[dt.datetime, dt.datetime, str] | None = None
+    mailbox_problem: tuple[dt.datetime, str] | None = None  # since when, why it is not read

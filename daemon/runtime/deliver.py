@@ -27,7 +27,8 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from daemon.clock import Clock
-from daemon.ledger.records import Finish, Hold, OutboxRow, State
+from daemon.ledger.records import Finish, Hold, OutboxRow, State, ts
+from daemon.store.reads import OUTAGE, OUTAGE_OVER
 from daemon.transport.smtp_outcomes import Outcome, SendResult
 
 log = logging.getLogger(__name__)
@@ -69,6 +70,10 @@ class Store(Protocol):
     def sends_since(self, since: dt.datetime) -> list[dt.datetime]: ...
 
     def count(self, name: str, change: int | None = ...) -> int: ...
+
+    def value(self, name: str) -> str | None: ...
+
+    def set_value(self, name: str, value: str) -> None: ...
 
 
 @dataclass
@@ -115,6 +120,10 @@ async def deliver(
     await run.pages(left, per_day, concurrency)
     if result.outcomes["sent"]:
         store.count(SESSION_FAILURES, None)
+        if since := store.value(OUTAGE):  # sending works again: the organizers are told once
+            store.set_value(OUTAGE_OVER, f"{since.split('|', 1)[0]}|{ts(clock.now())}|"
+                                         f"{since.split('|', 1)[-1]}")  # fmt: skip
+            store.set_value(OUTAGE, "")
     return result
 
 
@@ -277,8 +286,12 @@ def _outcome(
         if out.paused_until is not None:  # another connection found it first in this pass
             return Finish(row.key, "pending", detail, out.paused_until, now)
         failures = store.count(SESSION_FAILURES, 1)
-        until = now + backoff(failures)
+        # a missing sign-in costs nothing to look for again: it resumes soon after `login`
+        until = now + (FIRST_RETRY if sent.signin else backoff(failures))
         fix = " (fix the [smtp] settings or the password)" if outcome is Outcome.FAILED else ""
+        fix = "" if "mentormail login" in detail else fix
+        if not store.value(OUTAGE):
+            store.set_value(OUTAGE, f"{ts(now)}|{detail}")
         store.set_hold(until, f"{UNUSABLE}: {detail}{fix}")
         _held(out, until, f"{UNUSABLE}: {detail}{fix}")
         return Finish(row.key, "pending", detail, until, now)

@@ -19,7 +19,10 @@ from types import TracebackType
 
 HANDLER = "mentormail-stderr"
 # aiosmtpd ("mail.log") logs every SMTP command it serves (the demo's sink)
-CHATTY = ("aioimaplib", "aiosmtplib", "mail-parser-reply", "mailparser_reply", "mail.log")
+CHATTY = (
+    "aioimaplib", "aiosmtplib", "mail-parser-reply", "mailparser_reply", "mail.log",
+    "httpx2", "httpcore2", "authlib",  # the token endpoint's requests: never below INFO
+)  # fmt: skip
 
 # syslog(3) priorities by logging level
 PRIORITY = {

@@ -71,6 +71,7 @@ class Service:
         self.progress = Progress()
         self.stopping = asyncio.Event()
         self.ticks = 0
+        self.mailbox_problem = ""  # why the watcher cannot use the mailbox, until it can
         self.last: TickReport | None = None
         self._running = asyncio.Lock()
         self._readers = 0  # passes that read the mailbox, waiting or running
@@ -156,7 +157,10 @@ class Service:
                 self.deployment, self.clock,
                 lambda: BeatingTransport(self.transport_factory(), self.progress, SEND),
                 locked=True, inbox=inbox, stopping=self.stopping, timeline=self.timeline,
+                mailbox_problem="" if inbox is not None else self.mailbox_problem,
             )  # fmt: skip
+        if inbox is not None and not report.inbox_error:
+            self.mailbox_problem = ""
         self.ticks += 1
         self.last = report
         log.info("%s", report.summary())
@@ -188,8 +192,14 @@ class Service:
     async def _watch(self, connect: Callable[[], ImapInbox], poll: float) -> NoReturn:
         with self.progress.working(INBOX):
             await watch_inbox(
-                connect, self._on_mail, poll_seconds=poll, alive=lambda: self.progress.beat(INBOX)
-            )
+                connect, self._on_mail, poll_seconds=poll,
+                alive=lambda: self.progress.beat(INBOX), failed=self._mailbox_failed,
+            )  # fmt: skip
+
+    def _mailbox_failed(self, error: ImapError) -> None:
+        """Kept for the next passes (`status`, systemd's STATUS=) until one reads the mailbox."""
+        self.mailbox_problem = str(error)
+        self.notifier.status(f"the mailbox cannot be read: {error}")
 
     async def _stop_watching(self) -> None:
         watching, self._watching = self._watching, None

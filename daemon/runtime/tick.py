@@ -31,6 +31,7 @@ from daemon.decide.decision import decide, replan
 from daemon.errors import TransportError
 from daemon.inbound.meaning import Understanding
 from daemon.inbound.parse import Limits
+from daemon.ledger.records import ts
 from daemon.mail.compose import Composer
 from daemon.program.timeline import Action, plan
 from daemon.runtime.backups import backup_if_due
@@ -38,6 +39,7 @@ from daemon.runtime.deliver import Delivery, Transport, deliver
 from daemon.runtime.enqueue import Enqueued, enqueue
 from daemon.runtime.read import Mailbox, ReadReport, read_mailbox
 from daemon.store.lock import StateLock
+from daemon.store.reads import MAILBOX_PROBLEM
 from daemon.store.sqlite import Store
 
 log = logging.getLogger(__name__)
@@ -89,11 +91,14 @@ async def run_tick(
     inbox: Mailbox | None = None,
     stopping: asyncio.Event | None = None,
     timeline: list[Action] | None = None,
+    mailbox_problem: str = "",
 ) -> TickReport:
     """One pass; takes the state lock unless the caller (the service) already holds it.
     With an open `inbox`, what arrived is read and recorded first. Once `stopping` is set,
     nothing more is claimed for sending: the pass ends when the transactions in flight do.
-    `timeline` is the program's plan, when the caller has it already."""
+    `timeline` is the program's plan, when the caller has it already. `mailbox_problem`:
+    why the caller could not open the mailbox (kept in the store for `status` until a pass
+    reads it again)."""
     directory = deployment.state_dir
     with contextlib.nullcontext() if locked else StateLock(directory):
         store = Store.open(directory)
@@ -102,9 +107,21 @@ async def run_tick(
                 deployment, store, clock, transport_factory,
                 timeline if timeline is not None else plan(deployment.program),
                 stopping or asyncio.Event(),
-            ).run(inbox)  # fmt: skip
+            ).run(inbox, mailbox_problem)  # fmt: skip
         finally:
             store.close()
+
+
+def _note_mailbox(store: Store, problem: str, now: dt.datetime) -> None:
+    """Keep why the mailbox cannot be read (since when), or forget it once it was read."""
+    known = store.value(MAILBOX_PROBLEM) or ""
+    if not problem:
+        if known:
+            store.set_value(MAILBOX_PROBLEM, "")
+        return
+    since = known.split("|", 1)[0] if known else ts(now)
+    if known != f"{since}|{problem}":
+        store.set_value(MAILBOX_PROBLEM, f"{since}|{problem}")
 
 
 @dataclass
@@ -116,13 +133,16 @@ class _Tick:
     timeline: list[Action]
     stopping: asyncio.Event
 
-    async def run(self, inbox: Mailbox | None) -> TickReport:
+    async def run(self, inbox: Mailbox | None, mailbox_problem: str) -> TickReport:
         store = self.store
         report = TickReport(at=self.clock.now(), recovered=store.recover(self.clock.now()))
         for key in report.recovered:
             log.error("%s was interrupted while sending; recorded as unknown", key)
         if inbox is not None:
             await self._read(inbox, report)
+        report.inbox_error = report.inbox_error or mailbox_problem
+        if inbox is not None or report.inbox_error:
+            _note_mailbox(store, report.inbox_error, report.at)
         await self._rounds(report)
         try:
             backup_if_due(store, self.deployment.state_dir, self.clock.now())

@@ -50,12 +50,13 @@ async def watch_inbox(
     rng: Rng | None = None,
     sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
     alive: Callable[[], None] = lambda: None,
+    failed: Callable[[ImapError], None] = lambda error: None,
 ) -> NoReturn:
     """Forever (cancel the task to stop): open `connect()`, call `on_mail(inbox)`, wait for new
     mail (at most `poll_seconds`: IDLE notifications can be lost) and call it again. On an
     ImapError, from the inbox or from `on_mail`, drop the connection, wait `backoff` and start
     over; any other exception propagates. `alive` is called whenever the loop gets somewhere
-    (for the service's watchdog)."""
+    (for the service's watchdog), `failed` with each ImapError."""
     rng = rng if rng is not None else random.Random()
     attempt = 0
     while True:
@@ -73,5 +74,6 @@ async def watch_inbox(
             attempt += 1
             delay = backoff(attempt, rng)
             log.warning("IMAP: %s; reconnecting in %.1f s (attempt %d)", error, delay, attempt)
+            failed(error)
             alive()
             await sleep(delay)

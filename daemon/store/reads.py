@@ -13,6 +13,9 @@ from daemon.store.meta import MetaStore
 from daemon.store.versions import read_events
 
 RESTORED_WINDOW = "restored-window"  # meta, after a restore: "backup instant|restore instant"
+OUTAGE = "outage"  # meta, while the SMTP server cannot be used: "since|why"
+MAILBOX_PROBLEM = "mailbox-problem"  # meta, while the mailbox cannot be read: "since|why"
+OUTAGE_OVER = "outage-over"  # meta, the last outage once sending worked: "since|until|why"
 
 
 class SnapshotStore(InboxStore, MetaStore):
@@ -54,6 +57,8 @@ class SnapshotStore(InboxStore, MetaStore):
                 unmatched=counts.get("unmatched", 0),
                 refused=counts.get("refused", 0),
                 restored=_window(self.value(RESTORED_WINDOW)),
+                outage=_outage(self.value(OUTAGE_OVER)),
+                mailbox_problem=_since(self.value(MAILBOX_PROBLEM)),
             )
         finally:
             self.db.execute("COMMIT")
@@ -71,6 +76,16 @@ class SnapshotStore(InboxStore, MetaStore):
     def invite_version(self, uid: str) -> EventVersion | None:
         """The version of the invitation with this UID last queued, if any."""
         return read_events(self.db, uid).get(uid)
+
+
+def _since(value: str | None) -> tuple[dt.datetime, str] | None:
+    since, _, why = (value or "").partition("|")
+    return (from_ts(since), why) if since and why else None
+
+
+def _outage(value: str | None) -> tuple[dt.datetime, dt.datetime, str] | None:
+    parts = (value or "").split("|", 2)
+    return (from_ts(parts[0]), from_ts(parts[1]), parts[2]) if len(parts) == 3 else None
 
 
 def _window(value: str | None) -> tuple[dt.datetime, dt.datetime] | None:

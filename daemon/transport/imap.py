@@ -40,6 +40,7 @@ from typing import Any
 from daemon.config.settings import ImapSettings
 from daemon.errors import ImapError
 from daemon.transport.imap_session import DEFAULT_TIMEOUT, ImapSession, mailbox_name
+from daemon.transport.oauth.sasl import Bearer
 
 __all__ = ["Fetched", "ImapError", "ImapInbox"]
 
@@ -83,12 +84,14 @@ class ImapInbox:
         fetch_timeout: float = FETCH_TIMEOUT,
         batch_size: int = BATCH_SIZE,
         ignore_capabilities: Collection[str] = (),  # e.g. {"MOVE"}, to use the fallback
+        bearer: Bearer | None = None,  # access tokens, for `auth = "oauth2"`
     ) -> None:
         self.settings, self._fetch_timeout, self._batch = settings, fetch_timeout, batch_size
         self._options: dict[str, Any] = {
             "tls_context": tls_context,
             "timeout": timeout,
             "ignore_capabilities": ignore_capabilities,
+            "bearer": bearer,
         }
         self._session = ImapSession(settings, **self._options)
         self.uidvalidity = 0

@@ -28,6 +28,8 @@ import aioimaplib  # type: ignore[import-untyped]
 
 from daemon.config.settings import ImapSettings
 from daemon.errors import ImapError
+from daemon.transport.imap_oauth import oauth_login, text_of
+from daemon.transport.oauth.sasl import Bearer
 
 T = TypeVar("T")
 DEFAULT_TIMEOUT = 30.0
@@ -73,8 +75,9 @@ class ImapSession:
         tls_context: ssl.SSLContext | None = None,
         timeout: float = DEFAULT_TIMEOUT,
         ignore_capabilities: Collection[str] = (),
+        bearer: Bearer | None = None,
     ) -> None:
-        self.settings, self.timeout = settings, timeout
+        self.settings, self.timeout, self.bearer = settings, timeout, bearer
         self._tls_context, self._ignored = tls_context, {c.upper() for c in ignore_capabilities}
         self.where = f"IMAP server {settings.host}:{settings.port}"
         self._lost = asyncio.Event()
@@ -230,6 +233,10 @@ class ImapSession:
             return
         if not s.username:
             raise self.error("the server wants a login and imap.username is empty")
+        if s.auth == "oauth2":
+            await oauth_login(self, self.bearer)
+            await self.call("CAPABILITY", protocol.capability())
+            return
         if "LOGINDISABLED" in protocol.capabilities:
             hint = "; set imap.security to starttls or tls" if s.security == "none" else ""
             raise self.error(f"the server refuses to log in without TLS (LOGINDISABLED){hint}")
@@ -251,9 +258,3 @@ class ImapSession:
         if isinstance(exc, ConnectionRefusedError):
             return "connection refused"
         return f"{what}: {(exc.strerror if isinstance(exc, OSError) else None) or exc}"
-
-
-def text_of(response: aioimaplib.Response) -> str:
-    """The text of a tagged reply (its last line)."""
-    last = response.lines[-1] if response.lines else b""
-    return bytes(last).decode("utf-8", "replace").strip()

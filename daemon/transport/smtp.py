@@ -20,6 +20,8 @@ are reused; one idle over 30 s gets a NOOP first, and one found closed at MAIL (
 replaced once. `wait_turn` applies the per-minute limit (the caller's daily limit comes from
 the store). A PAUSE is reported, not acted on: the caller decides how long to hold sending.
 AUTH or TLS refusals come back from `send` as FAILED and from `check()` as a TransportError.
+With `auth = "oauth2"` the login is SASL OAUTHBEARER or XOAUTH2 with a token from `bearer`; a
+refused token is renewed once and tried again on the same connection (smtp_oauth.py).
 """
 
 from __future__ import annotations
@@ -40,7 +42,9 @@ from aiosmtplib import SMTPException, SMTPResponseException
 
 from daemon.config.settings import SmtpSettings
 from daemon.errors import TransportError
+from daemon.transport.oauth.sasl import Bearer
 from daemon.transport.ratelimit import RateLimiter
+from daemon.transport.smtp_oauth import oauth_login
 from daemon.transport.smtp_outcomes import Outcome, Phase, SendResult, classify, clean_reply
 
 __all__ = ["Outcome", "SendResult", "SmtpTransport", "TransportError", "classify"]
@@ -68,8 +72,10 @@ class SmtpTransport:
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
         data_timeout: float = DATA_TIMEOUT_SECONDS,
+        bearer: Bearer | None = None,
     ) -> None:
         self._settings, self._tls_context, self._data_timeout = settings, tls_context, data_timeout
+        self._bearer = bearer
         self._clock, self._sleep = clock, sleep
         self._timeout = settings.timeout_seconds
         # the daily limit is counted from the store (it must outlive the process): runtime/deliver
@@ -193,6 +199,9 @@ class SmtpTransport:
     async def _login(self, smtp: aiosmtplib.SMTP) -> None:
         """One AUTH attempt with the best mechanism both sides know (repeated attempts with
         a wrong password get accounts locked: "too many login attempts")."""
+        if self._settings.auth == "oauth2":
+            await oauth_login(smtp, self._settings, self._bearer)
+            return
         secret, offered = self._settings.password, smtp.server_auth_methods
         password = secret.get_secret_value() if secret is not None else ""
         for name in ("plain", "login", "cram-md5"):

@@ -33,6 +33,7 @@ class SendResult:
     detail: str  # server text, no secrets
     refused: tuple[str, ...] = ()  # recipients refused while others were accepted
     session: bool = False  # the connection, TLS or login failed: no message can go now
+    signin: bool = False  # the OAuth2 sign-in is missing or withdrawn: `mentormail login`
 
 
 def classify(phase: Phase, code: int, text: str) -> Outcome:

@@ -47,4 +47,13 @@ def overview_table(program: Program, view: dict[str, Any]) -> str:
         f"{view['refused']} refused (sender not vouched for)"
     )
     lines += ["", totals]
+    service = view["service"]
+    if service["sending_held_until"]:
+        until = dt.datetime.fromisoformat(service["sending_held_until"]).astimezone(tz)
+        lines.append(f"Sending is held until {until:%a %d %b %H:%M}: "
+                     f"{service['sending_held_because']}")  # fmt: skip
+    if service["mailbox_problem"]:
+        since = dt.datetime.fromisoformat(service["mailbox_problem_since"]).astimezone(tz)
+        lines.append(f"The mailbox has not been read since {since:%a %d %b %H:%M}: "
+                     f"{service['mailbox_problem']}")  # fmt: skip
     return "\n".join(lines) + "\n"
