@@ -35,7 +35,7 @@ import ssl
 import urllib.parse
 import urllib.request
 from collections import Counter, deque
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from email.parser import BytesHeaderParser
 from email.policy import default as default_policy
@@ -45,6 +45,7 @@ from typing import TYPE_CHECKING, Any
 from aiosmtpd.smtp import MISSING, SMTP, AuthResult, Envelope, LoginPassword, Session
 
 if TYPE_CHECKING:
+    from tests.dovecot import Account
     from tests.oauth_server import OAuthServer
 
 HOST = "127.0.0.1"
@@ -106,7 +107,11 @@ class SmtpServer:
         users: dict[str, str] | None = None,
         auth_exclude: Iterable[str] = (),
         oauth: OAuthServer | None = None,
+        mailboxes: Mapping[str, Account] | None = None,
+        authserv: str = "",
     ) -> None:
+        self.mailboxes = {a.lower(): account for a, account in (mailboxes or {}).items()}
+        self.authserv = authserv
         self.starttls = starttls
         self.implicit_tls = implicit_tls
         self.users = users
@@ -310,7 +315,25 @@ class SmtpServer:
                 login=session.auth_data if session.authenticated else None,
             )
         )
+        await self._route(content, envelope.rcpt_tos)
         return await self._reply(server, fault, "250 2.0.0 OK queued")
+
+    async def _route(self, content: bytes, recipients: Iterable[str]) -> None:
+        """Deliver a copy into the Dovecot mailbox of each recipient that has one (a
+        `+tag` is ignored, as real servers do), as the receiving server would: with its
+        Authentication-Results on top when `authserv` says which server it is."""
+        for rcpt in recipients:
+            local, _, domain = rcpt.lower().partition("@")
+            account = self.mailboxes.get(f"{local.split('+', 1)[0]}@{domain}")
+            if account is None:
+                continue
+            raw = content
+            if self.authserv:
+                sender = BytesHeaderParser(policy=default_policy).parsebytes(content)["From"]
+                found = str(sender or "").rsplit("@", 1)[-1].strip(" >").lower()
+                raw = (f"Authentication-Results: {self.authserv}; dmarc=pass (p=none) "
+                       f"header.from={found}\r\n").encode() + content  # fmt: skip
+            await asyncio.to_thread(account.deliver, raw)
 
     async def _reply(self, server: SMTP, fault: Fault | None, normal: Any = MISSING) -> Any:
         if fault is None:

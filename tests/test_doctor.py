@@ -74,13 +74,16 @@ async def test_all_ok_against_the_test_servers(
     assert "11 participants" in lines["config"] and "every template rendered" in lines["config"]
     assert "TLS verified, logged in as ana" in lines["smtp"]
     assert "created Processed, Unmatched" in lines["imap"] and "IDLE" in lines["imap"]
-    assert out.rstrip().endswith("all checks passed")
+    # the login is not an address here: mentormail cannot tell that mail to the sending
+    # address (the invitations' ORGANIZER) reaches it, and says so
+    assert "WARN" in lines["replies"] and "pemento@example.org" in lines["replies"], out
+    assert out.rstrip().endswith("all checks passed, 1 warning")
     assert " ok " in lines["senders"] and "mx.example.org" in lines["senders"]
     env.setenv("MENTORMAIL_IMAP__AUTHSERV_IDS", "")  # nobody vouches: works, but warned
     code, lines, out = await _in_thread(capsys)  # the folders are there now
     assert "Processed, Unmatched exist" in lines["imap"]
     assert "WARN" in lines["senders"] and "trusted on their From header alone" in lines["senders"]
-    assert "Microsoft 365: *" in out and out.rstrip().endswith(", 1 warning")  # (smtp is gone)
+    assert "Microsoft 365: *" in out and out.rstrip().endswith(", 2 warnings")  # (smtp is gone)
     assert SMTP_PASSWORD not in out and imap_account.password not in out
 
 
@@ -101,7 +104,7 @@ async def test_wrong_passwords_closed_port_and_untrusted_certificate(
         assert code == 1
         assert "FAILED" in lines["smtp"] and "login as 'ana' refused" in lines["smtp"]
         assert "FAILED" in lines["imap"] and "login as" in lines["imap"]
-        assert out.count("fix:") == 2 and "MENTORMAIL_SMTP__PASSWORD" in out
+        assert out.count("fix:") == 3 and "MENTORMAIL_SMTP__PASSWORD" in out  # (and replies)
         assert "MENTORMAIL_IMAP__PASSWORD" in out and "2 checks failed" in out
         assert SMTP_PASSWORD not in out and "not-the-password" not in out
 
@@ -167,3 +170,29 @@ def test_a_warning_is_shown_and_counted_but_is_not_a_failure() -> None:
     assert text.endswith("all checks passed, 1 warning\n")
     text = report([*checks, Check("smtp", False, "down", "start it")])
     assert text.endswith("1 check failed, 1 warning\n")
+
+
+@pytest.mark.parametrize(
+    ("login", "reply_to", "host", "warned", "says"),
+    [
+        ("pemento@example.org", "", "imap.example.org", False, "which is read"),
+        ("PEMENTO@example.org", "pemento+replies@example.org", "imap.example.org", False, ""),
+        ("pemento@example.org", "pemento-replies@example.org", "imap.example.org", True,
+         "pemento-replies@example.org (Reply-To)"),
+        ("pemento-replies@example.org", "pemento-replies@example.org", "imap.example.org",
+         True, "ORGANIZER calendars send RSVPs to"),
+        ("pemento@example.org", "", "", True, "not read"),
+    ],
+)  # fmt: skip
+def test_the_replies_check_says_where_rsvps_and_replies_go(
+    *, rehearsal: Path, monkeypatch: pytest.MonkeyPatch,
+    login: str, reply_to: str, host: str, warned: bool, says: str,
+) -> None:  # fmt: skip
+    from daemon.config.load import load_deployment
+    from daemon.doctor.checks import routes_check
+
+    for key, value in {"IMAP__USERNAME": login, "SENDER__REPLY_TO": reply_to,
+                       "IMAP__HOST": host}.items():  # fmt: skip
+        monkeypatch.setenv(f"MENTORMAIL_{key}", value)
+    check = routes_check(load_deployment(ROOT / "config.example.toml"))
+    assert check.ok and check.warning is warned and says in check.detail, check

@@ -264,11 +264,34 @@ def test_an_empty_name_falls_back_to_the_address() -> None:
 
 def test_a_literal_backslash_n_stays_visible() -> None:
     text = "Share C:\\New folder\\Notes, see \\N."
-    invite = dataclasses.replace(CALL, summary=text, description=text, location=text)
+    invite = dataclasses.replace(CALL, summary=text, description=text, location=text, url="")
     event = the_event(icalendar.Calendar.from_ical(build_calendar(invite)))
     for name in ("SUMMARY", "DESCRIPTION", "LOCATION"):
         assert "\n" not in str(event[name])
         assert str(event[name]).replace("\u2060", "") == text
+
+
+@pytest.mark.parametrize(
+    ("location", "description", "shown_location", "shown_description"),
+    [
+        ("", "", "{url}", "Join: {url}"),
+        ("Online", "Meet us.", "Online ({url})", "Join: {url}\n\nMeet us."),
+        ("Zoom {url}", "Link: {url}", "Zoom {url}", "Link: {url}"),  # never twice
+    ],
+)
+def test_the_join_link_is_where_calendars_show_it(
+    location: str, description: str, shown_location: str, shown_description: str
+) -> None:
+    """Google Calendar and Outlook show LOCATION and DESCRIPTION, not URL."""
+    url = CALL.url
+    assert url
+    invite = dataclasses.replace(
+        CALL, location=location.format(url=url), description=description.format(url=url)
+    )
+    event = next(c for c in icalendar.Calendar.from_ical(build_calendar(invite)).walk("VEVENT"))
+    assert str(event["LOCATION"]) == shown_location.format(url=url)
+    assert str(event["DESCRIPTION"]) == shown_description.format(url=url)
+    assert str(event["URL"]) == url
 
 
 def test_update_and_cancel_keep_the_uid_and_raise_the_sequence() -> None:
@@ -418,6 +441,7 @@ def test_hostile_text_round_trips_without_injection(
         summary=summary,
         description=description,
         location=location,
+        url="",  # (the text as given: a join link would be added to both)
         attendee_name=cn,
         organizer_name=cn[::-1],
     )
@@ -459,7 +483,9 @@ MULTIBYTE = st.text(
 @settings(max_examples=100, deadline=None)
 @given(summary=MULTIBYTE, description=MULTIBYTE)
 def test_long_multibyte_text_folds_cleanly_and_round_trips(summary: str, description: str) -> None:
-    ics = build_calendar(dataclasses.replace(CALL, summary=summary, description=description))
+    ics = build_calendar(
+        dataclasses.replace(CALL, summary=summary, description=description, url="")
+    )
     check_wire_format(ics)
     assert clean_line(summary) == summary.strip()
     event = the_event(icalendar.Calendar.from_ical(ics))

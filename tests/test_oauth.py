@@ -312,5 +312,5 @@ def test_a_provider_fills_the_servers_and_limits(
     assert (settings.smtp.max_per_minute, settings.smtp.max_per_day) == (30, 10_000)
     assert settings.imap.host == "outlook.office365.com" and settings.imap.authserv_ids == ("*",)
     assert settings.smtp.username == "pemento@example.org"
-    assert settings.imap.username == "pemento-replies@example.org"
+    assert settings.imap.username == "pemento@example.org"
     assert "organizations" in settings.oauth.token_url

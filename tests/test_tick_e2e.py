@@ -61,7 +61,7 @@ async def test_whole_program_at_the_planned_instants(
             message = email.message_from_bytes(received.content, policy=email.policy.default)
             assert parsedate_to_datetime(str(message["Date"])) == action.at
             assert message["Auto-Submitted"] == "auto-generated"
-            assert str(message["Reply-To"]).startswith("pemento-replies+")
+            assert str(message["Reply-To"]).startswith("pemento+")
         # repeating a tick, or ticking later, sends nothing more
         before = len(server.received)
         for at in (instants[-1], instants[-1] + dt.timedelta(days=30)):

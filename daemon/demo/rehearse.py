@@ -82,10 +82,22 @@ def environment(values: dict[str, str]) -> Iterator[None]:
         os.environ.update(saved)
 
 
-def load(name: str, out: Path, box: Sandbox) -> Deployment:
+def config_of(name: str) -> Path:
     config = bundled("examples") / name / "config.toml"
     if not config.is_file():
         raise UserError(f"no shipped program {name!r}; choose one of: {', '.join(examples())}")
+    return config
+
+
+def program_mailbox(config: Path) -> str:
+    """The address of the mailbox the config reads: the sandbox delivers only mail to it."""
+    with environment({}):
+        settings = load_deployment(config).settings
+    return settings.imap.username or settings.sender.reply_to or settings.sender.address
+
+
+def load(name: str, out: Path, box: Sandbox) -> Deployment:
+    config = config_of(name)
     values = {"MENTORMAIL_STATE__PATH": str((out / "state").absolute())}
     for section, settings in box.settings().items():
         for key, value in settings.items():
@@ -95,8 +107,9 @@ def load(name: str, out: Path, box: Sandbox) -> Deployment:
 
 
 async def rehearse(name: str, out: Path, echo: Callable[[str], None]) -> Rehearsal:
+    mailbox = program_mailbox(config_of(name))
     prepare(out)
-    async with Sandbox(out) as box:
+    async with Sandbox(out, mailbox) as box:
         deployment = load(name, out, box)
         program, settings = deployment.program, deployment.settings
         people = {p.email: p for p in cast([(p.name, p.email) for p in program.participants])}
@@ -117,8 +130,8 @@ async def rehearse(name: str, out: Path, echo: Callable[[str], None]) -> Rehears
             while True:
                 while queue and queue[0][0] <= at:
                     _, _, item = heapq.heappop(queue)
-                    await box.append(item.raw, item.at)
-                    week.acted(item)
+                    if await box.deliver(item.raw, item.at):
+                        week.acted(item)
                 box.clock(at)
                 seen = len(box.delivered)
                 report = await run_tick(
@@ -143,6 +156,10 @@ async def rehearse(name: str, out: Path, echo: Callable[[str], None]) -> Rehears
         echo(week.line())
         run.weeks.append(week)
         run.end = at
+        if box.lost:
+            where = sorted({to for _, to in box.lost})
+            echo(f"\n{len(box.lost)} messages from participants went to addresses mentormail "
+                 f"does not read ({', '.join(where[:3])}): deliver them to {mailbox}")  # fmt: skip
     echo("")
     echo(summary(run.deployment, at))
     return run

@@ -1,7 +1,10 @@
 """The demo's embedded mail servers, on 127.0.0.1 only: an SMTP sink (aiosmtpd, in this event
 loop) that keeps every message it accepts and writes it out as an `.eml` file, and an IMAP
-server (pymap's in-memory backend, in a child process, one mailbox user) where the simulated
-participants' replies are delivered. Nothing needs root, a system service or the network.
+server (pymap's in-memory backend, in a child process) holding the program's one mailbox, the
+config's `[imap] username`. What the simulated participants send is routed by address, as a
+real mail server would: only mail addressed to that mailbox (a `+tag` aside) lands in it; the
+rest is kept aside as lost, so a config whose replies or RSVPs go elsewhere shows it.
+Nothing needs root, a system service or the network.
 """
 
 from __future__ import annotations
@@ -10,6 +13,7 @@ import asyncio
 import contextlib
 import datetime as dt
 import email.policy
+import email.utils
 import imaplib
 import re
 import secrets
@@ -67,7 +71,9 @@ class Sandbox:
     """`async with Sandbox(out) as box:` — `box.smtp_port`, `box.imap_port`, `box.password`,
     `box.delivered`, `await box.append(raw, at)`."""
 
-    def __init__(self, out: Path) -> None:
+    def __init__(self, out: Path, mailbox: str = IMAP_USER) -> None:
+        self.mailbox = mailbox  # the program mailbox's address, and its IMAP login
+        self.lost: list[tuple[dt.datetime, str]] = []  # (when, to whom) mail that went astray
         self.log = out / "imap-server.log"
         self.mail = out / "mail"
         self.mail.mkdir(parents=True, exist_ok=True)
@@ -106,7 +112,7 @@ class Sandbox:
         with self.log.open("wb") as log:  # the child keeps its own copy of the descriptor
             self._imap = await asyncio.create_subprocess_exec(
                 sys.executable, "-c", code, "--host", HOST, "--port", str(self.imap_port),
-                "--no-tls", "dict", "--demo-user", IMAP_USER, "--demo-password", self.password,
+                "--no-tls", "dict", "--demo-user", self.mailbox, "--demo-password", self.password,
                 stdout=asyncio.subprocess.DEVNULL, stderr=log,
             )  # fmt: skip
         deadline = asyncio.get_running_loop().time() + START_SECONDS
@@ -127,8 +133,20 @@ class Sandbox:
 
     def _login(self) -> imaplib.IMAP4:
         client = imaplib.IMAP4(HOST, self.imap_port, timeout=10)
-        client.login(IMAP_USER, self.password)
+        client.login(self.mailbox, self.password)
         return client
+
+    async def deliver(self, raw: bytes, at: dt.datetime) -> bool:
+        """Deliver `raw` if it is addressed to the program's mailbox; else keep it as lost."""
+        head = BytesParser(policy=email.policy.compat32).parsebytes(raw, headersonly=True)
+        to = [
+            a for _, a in email.utils.getaddresses(head.get_all("To", []) + head.get_all("Cc", []))
+        ]
+        if any(_mailbox_of(a) == self.mailbox.lower() for a in to):
+            await self.append(raw, at)
+            return True
+        self.lost.append((at, ", ".join(to) or "(no recipient)"))
+        return False
 
     async def append(self, raw: bytes, at: dt.datetime, mailbox: str = "INBOX") -> None:
         """Deliver a message as the mail server would, dated `at`: like a real receiving
@@ -171,7 +189,7 @@ class Sandbox:
             "smtp": {"host": HOST, "port": self.smtp_port, "security": "none", "username": "",
                      "max_per_minute": 0, "max_per_day": 0},
             "imap": {"host": HOST, "port": self.imap_port, "security": "none",
-                     "username": IMAP_USER, "password": self.password, "poll_seconds": 10,
+                     "username": self.mailbox, "password": self.password, "poll_seconds": 10,
                      "authserv_ids": AUTHSERV},
         }  # fmt: skip
 
@@ -181,6 +199,12 @@ def _free_port() -> int:
         sock.bind((HOST, 0))
         port: int = sock.getsockname()[1]
         return port
+
+
+def _mailbox_of(address: str) -> str:
+    """`pemento+tok@example.org` is delivered to `pemento@example.org`."""
+    local, _, domain = address.lower().partition("@")
+    return f"{local.split('+', 1)[0]}@{domain}"
 
 
 def _slug(text: str) -> str:

@@ -71,6 +71,40 @@ def state_check(deployment: Deployment) -> Check:
     return Check("state", True, f"{directory} is writable, its store checked{running}")
 
 
+def routes_check(deployment: Deployment) -> Check:
+    """Whether replies and RSVPs can reach the mailbox that is read: calendars send RSVPs to
+    the invitations' ORGANIZER (the sending address), replies go to Reply-To (reply_to, or the
+    sending address, with a +token), and some people reply to From."""
+    s, program = deployment.settings, deployment.program
+    if not s.imap.host:
+        asks = bool(program.schedule.obligations or program.schedule.events)
+        return Check(
+            "replies", True, "[imap] host is empty: replies, commands and RSVPs are not read",
+            "set [imap] to the mailbox of the sending address" if asks else "", warning=asks,
+        )  # fmt: skip
+    read = s.imap.username.lower()
+    wanted = {s.sender.address.lower(): "the sending address (From:, and the ORGANIZER "
+              "calendars send RSVPs to)"}  # fmt: skip
+    if s.sender.reply_to:
+        wanted.setdefault(str(s.sender.reply_to).lower(), "Reply-To")
+    astray = [f"{a} ({why})" for a, why in wanted.items() if _mailbox_of(a) != _mailbox_of(read)]
+    where = f"{s.imap.mailbox} of {s.imap.username or 'the login'} on {s.imap.host}"
+    if not astray:
+        return Check("replies", True, f"replies and RSVPs go to {read}, which is read ({where})")
+    return Check(
+        "replies", True,
+        f"mentormail reads {where}; mail to {'; '.join(astray)} must reach that mailbox too",
+        "make those addresses aliases of the mailbox read (or forward them to it), or leave "
+        "[sender] reply_to empty so that replies go to the sending address",
+        warning=True,
+    )  # fmt: skip
+
+
+def _mailbox_of(address: str) -> str:
+    local, _, domain = address.partition("@")
+    return f"{local.split('+', 1)[0]}@{domain}" if domain else address
+
+
 def senders_check(deployment: Deployment) -> Check:
     """Whether senders are vouched for by the program's receiving server (README "Security")."""
     settings = deployment.settings.imap
@@ -187,7 +221,7 @@ def _fix(section: str, problem: str, port: int) -> str:
 async def diagnose(deployment: Deployment, timeline: list[Action]) -> list[Check]:
     """Every check, in order; the network ones run side by side."""
     checks = [config_check(deployment, timeline), state_check(deployment)]
-    checks.append(senders_check(deployment))
+    checks += [routes_check(deployment), senders_check(deployment)]
     servers = Servers(deployment)
     if servers.tokens is not None:
         checks += await grant_checks(deployment, servers.tokens)

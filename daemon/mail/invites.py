@@ -164,9 +164,15 @@ def _build(invite: Invite) -> tuple[Calendar, tuple[str, int, int] | None]:
     event.add("dtend", _local(invite.ends_at, zone))
     last = invite.ends_at.astimezone(zone)
     event.add("summary", clean_line(invite.summary))
-    if description := clean_text(invite.description):
+    description, location = clean_text(invite.description), clean_line(invite.location)
+    if invite.url:  # Google Calendar and Outlook show LOCATION and DESCRIPTION, not URL
+        if invite.url not in description:
+            description = f"Join: {invite.url}" + (f"\n\n{description}" if description else "")
+        if invite.url not in location:
+            location = f"{location} ({invite.url})" if location else invite.url
+    if description:
         event.add("description", description)
-    if location := clean_line(invite.location):
+    if location:
         event.add("location", location)
     if invite.url:
         event.add("url", vUri(invite.url))
