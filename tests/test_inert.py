@@ -152,3 +152,15 @@ def test_the_digest_counts_refused_apart_from_unmatched() -> None:
         for phrase in ("could not be matched", "refused:"):
             assert (phrase in text) == any(phrase in s for s in says), (counts, text)
         assert all(s in text for s in says)
+
+
+def test_no_text_part_shows_markdown_source() -> None:
+    """Regression: the text part was the template's Markdown (`##`, `**`, `- [ ]`)."""
+    for raw in _messages(_program("Sam Sample"), "We met on Monday."):
+        message = email.message_from_bytes(raw, policy=email.policy.default)
+        assert isinstance(message, EmailMessage)
+        part = message.get_body(("plain",))
+        assert part is not None
+        text = str(part.get_content())
+        for source in ("**", "##", "](", "[ ]", "[x]", "&#"):
+            assert source not in text, (source, str(message["Subject"]), text)

@@ -295,9 +295,9 @@ def test_a_provider_fills_the_servers_and_limits(
     """Microsoft 365 from three lines: the hosts, STARTTLS, OAuth2, its limits, its id."""
     text = CONFIG.read_text()
     for section in ("[smtp]", "[imap]"):  # a config that leaves [smtp] and [imap] out
-        start = text.index(section)
+        start = text.index(f"\n{section}\n")
         end = text.index("\n[", start + 1)
-        text = text[:start] + text[end + 1 :]
+        text = text[:start] + text[end:]
     text = text.replace('provider = ""', 'provider = "microsoft365"\nclient_id = "abc"')
     config = tmp_path / "m365.toml"
     roster = "examples/pemento-2021/roster.csv"

@@ -13,6 +13,7 @@ import email.policy
 import email.utils
 import json
 import logging
+import re
 from collections.abc import AsyncIterator
 from email.message import EmailMessage
 from pathlib import Path
@@ -99,6 +100,12 @@ def reply(to: str, body: str, *, sender: str = OLIVIA, subject: str = "Re: Check
     return (headers + "Content-Type: text/plain; charset=utf-8\r\n\r\n" + body).encode()
 
 
+def _row(text: str, first: str) -> list[str]:
+    """The cells of the plain-text table row that starts with `first`."""
+    line = next(line for line in text.splitlines() if line.startswith(first + " "))
+    return re.split(r"\s{2,}", line.strip())
+
+
 FINAL_CALL_UID = "a364041c52deb915d8d946e7f6902630@example.org"  # Olivia's final-call invite
 
 
@@ -180,8 +187,9 @@ async def test_a_checkin_reply_is_recorded_acknowledged_and_moved_once(
             o.email for o in program.organizers
         )
         text = digest.get_body(("plain",)).get_content()  # type: ignore[union-attr]
-        assert "| Group herons | 1 | 1 | 0 | 0 |" in text
-        assert "Final Community Call (Week 7: Finalizing Plans):** 1 accepted, 0 tentative," in text
+        assert _row(text, "Group herons") == ["Group herons", "1", "1", "0", "0"]
+        assert "Final Community Call (Week 7: Finalizing Plans): 1 accepted, 0 tentative," in text
+        assert "**" not in text and "##" not in text  # plain text, not Markdown
         assert "10 not answered yet" in text
         # the digest and `status --json` for the same instant tell the same story
         capsys.readouterr()
@@ -195,8 +203,8 @@ async def test_a_checkin_reply_is_recorded_acknowledged_and_moved_once(
             counted.setdefault(unit, {"met": 0, "pending": 0, "overdue": 0, "excused": 0})
             counted[unit][state] += 1
         for unit, c in counted.items():
-            row = f"| {unit} | {c['met']} | {c['pending']} | {c['overdue']} | {c['excused']} |"
-            assert row in text, row
+            row = [unit, *(str(c[k]) for k in ("met", "pending", "overdue", "excused"))]
+            assert _row(text, unit) == row, row
         assert "Group owls: Small Group Meeting 1 (Tomasz Nowak, Aisha Bello, Marcus Lee)" in text
         html = digest.get_body(("html",)).get_content()  # type: ignore[union-attr]
         assert "<table>" in html and secret not in html

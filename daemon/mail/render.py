@@ -1,11 +1,12 @@
 """Render a template into a subject, a plain-text part and an HTML part.
 
-One Markdown template per message (`NAME.md.j2`): the text part is the rendered Markdown, which
-reads well as plain text; the HTML part is the same template rendered with HTML autoescaping,
-converted by Python-Markdown and wrapped in `layout.html.j2`. Both environments are sandboxed
-(organizers edit templates) and use StrictUndefined, so a misspelt variable fails at validate
-time, not in a participant's inbox. Templates come already read (`Program.templates`): nothing
-here touches a file, and each is compiled once per Renderer.
+One Markdown template per message (`NAME.md.j2`): the text part is the rendered Markdown
+written out as plain text (plaintext.py: no `##` or `**` in anyone's inbox); the HTML part is
+the same template rendered with HTML autoescaping, converted by Python-Markdown and wrapped in
+`layout.html.j2`. Text from outside (`Inert`) is escaped for each, so it reads as written.
+Both environments are sandboxed (organizers edit templates) and use StrictUndefined, so a
+misspelt variable fails at validate time, not in a participant's inbox. Templates come
+already read (`Program.templates`): nothing here touches a file; each is compiled once.
 """
 
 from __future__ import annotations
@@ -17,10 +18,11 @@ from functools import lru_cache
 from typing import Any
 
 import jinja2
-import markdown
 from jinja2.sandbox import SandboxedEnvironment
 
 from daemon.errors import TemplateProblem
+from daemon.mail.inert import Inert
+from daemon.mail.plaintext import converter, to_text
 from daemon.program.instance import TemplateFile
 
 _HEADER_UNSAFE = re.compile(r"[\x00-\x1f\x7f]+")
@@ -57,6 +59,11 @@ def _template_frame(exc: BaseException, fallback: str) -> tuple[str, int]:
     return where, line
 
 
+def _markdown_of(value: Any) -> Any:
+    """What the text environment writes for a value: text from outside, Markdown-escaped."""
+    return value.markdown() if isinstance(value, Inert) else value
+
+
 def header_safe(value: str) -> str:
     """Collapse CR, LF and other controls, so a value cannot inject a header."""
     return " ".join(_HEADER_UNSAFE.sub(" ", value).split())
@@ -90,14 +97,29 @@ class Renderer:
             "lstrip_blocks": True,
             "keep_trailing_newline": True,
         }
-        self.text_env = _Environment(autoescape=False, **common)
+        self.text_env = _Environment(autoescape=False, finalize=_markdown_of, **common)
         self.html_env = _Environment(autoescape=True, **common)
-        self._subjects = lru_cache(maxsize=512)(self.text_env.from_string)
-        self._markdown = markdown.Markdown(extensions=["sane_lists", "tables"])
+        self._subjects = lru_cache(maxsize=512)(
+            _Environment(autoescape=False, **common).from_string
+        )
+        self._markdown = converter()
+        self._text_markdown = converter()
         self._block = lru_cache(maxsize=16384)(self._convert)
+        self._text_block = lru_cache(maxsize=16384)(self._plain)
 
     def _convert(self, text: str) -> str:
         return str(self._markdown.reset().convert(text))
+
+    def _plain(self, text: str) -> str:
+        return to_text(self._text_markdown, text)
+
+    def _to_text(self, body: str) -> str:
+        """Markdown to plain text, one block at a time, each cached (as `_to_html`)."""
+        if "```" in body or "~~~" in body:
+            return self._plain(body)
+        return "\n\n".join(
+            t for b in _BLOCKS.split(body) if b.strip() and (t := self._text_block(b))
+        )
 
     def _to_html(self, body: str) -> str:
         """Markdown to HTML, one block (text between blank lines) at a time, each cached: most
@@ -138,4 +160,4 @@ class Renderer:
             raise TemplateProblem(where, f"undefined variable: {exc.message}", line) from None
         except jinja2.exceptions.SecurityError as exc:
             raise TemplateProblem(filename, f"not allowed in a template: {exc}") from None
-        return Rendered(subject_text, text.strip() + "\n", html)
+        return Rendered(subject_text, self._to_text(text).strip() + "\n", html)

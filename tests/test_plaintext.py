@@ -1,0 +1,50 @@
+"""The text part is plain text: Markdown written out the way people write mail, and text from
+outside exactly as it was typed."""
+
+from __future__ import annotations
+
+import pytest
+
+from daemon.mail.inert import Inert
+from daemon.mail.plaintext import converter, to_text
+
+
+@pytest.mark.parametrize(
+    ("markdown", "text"),
+    [
+        ("Hi **Olivia**, _welcome_ and `HELP`.", "Hi Olivia, welcome and HELP."),
+        ("## Week 1: Getting started", "Week 1: Getting started\n-----------------------"),
+        ("# Big", "Big\n==="),
+        ("### Small", "Small"),
+        ("Read the [guide](https://x.org/g).", "Read the guide (https://x.org/g)."),
+        ("See <https://x.org/g>.", "See https://x.org/g."),
+        ("Write to <ann@example.org>.", "Write to <ann@example.org>."),
+        ("Write to [Ann](mailto:ann@example.org).", "Write to Ann (ann@example.org)."),
+        ("- [ ] Read\n- [x] Meet\n- Plain", "☐ Read\n☑ Meet\n- Plain"),
+        ("1. first\n2. second", "1. first\n2. second"),
+        ("- outer\n    - inner", "- outer\n  - inner"),
+        ("> quoted\n> more", "> quoted\n> more"),
+        ("a | b\n--- | ---\nlong cell | 2", "a          b\n---------  -\nlong cell  2"),
+        ("---\nfooter line  \nnext line", "-- \n\nfooter line\nnext line"),
+        ("a & b, 3 < 4, &copy;", "a & b, 3 < 4, ©"),
+        ("one\ntwo", "one\ntwo"),  # the template's own line breaks stay
+    ],
+)
+def test_markdown_is_written_as_plain_text(markdown: str, text: str) -> None:
+    assert to_text(converter(), markdown) == text
+
+
+@pytest.mark.parametrize(
+    "typed",
+    [
+        "[Log in](https://evil.example/login)",
+        "![](https://evil.example/p.gif)",
+        "**not bold** _nor this_ # not a heading",
+        "<img src=https://evil.example/x.gif>",
+        "> not a quote | not a table",
+        "Anne-Marie O'Brien (she/her) 1. 2.",
+        "back\\slash and `ticks`",
+    ],
+)
+def test_text_from_outside_reads_as_typed(typed: str) -> None:
+    assert to_text(converter(), f"Hello {Inert(typed).markdown()}!") == f"Hello {typed}!"
