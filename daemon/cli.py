@@ -298,19 +298,24 @@ def _restore(args: argparse.Namespace, deployment: Deployment) -> int:
 
 
 def _tick(args: argparse.Namespace, deployment: Deployment) -> int:
+    from daemon.decide.tracking import ended
     from daemon.runtime.deliver import UNUSABLE
     from daemon.runtime.tick import run_tick
     from daemon.transport.connect import Servers
 
     pass_clock = Clock.starting_at(_at(args)) if args.at else Clock.system()
+    timeline = plan(deployment.program)
+    if over := ended(deployment.program, timeline, pass_clock.now()):
+        print(over)
 
     async def once() -> TickReport:
         servers = Servers(deployment)
         inbox, problem = await _open_inbox(servers)
         try:
             report = await run_tick(
-                deployment, pass_clock, servers.smtp, inbox=inbox, mailbox_problem=problem
-            )
+                deployment, pass_clock, servers.smtp, inbox=inbox, mailbox_problem=problem,
+                timeline=timeline,
+            )  # fmt: skip
         finally:
             if inbox is not None:
                 await inbox.aclose()

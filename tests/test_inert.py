@@ -44,7 +44,11 @@ HOSTILE = st.one_of(
         lambda t: t + " https://evil.example/t"
     ),
 )
-ALLOWED_LINK = re.compile(r"^(mailto:[^@]+@example\.org|https://(?!evil)[^\"]+)$")
+# our own links: addresses, the program's resources, and ready-made EXCUSE/EXTEND replies
+ALLOWED_LINK = re.compile(
+    r"^(mailto:[^@?]+@example\.org(\?subject=(EXCUSE|EXTEND)%20[A-Za-z0-9%._~-]+)?"
+    r"|https://(?!evil)[^\"]+)$"
+)
 
 
 def _program(name: str) -> Program:
@@ -89,7 +93,8 @@ def _messages(program: Program, text: str) -> list[bytes]:
     out.append(composer.alert(failure, AT).message)
     digest = dict(SAMPLE_DIGEST)
     digest |= {"paused": [text], "withdrawn": [text], "bouncing": [text]}
-    digest["units"] = [dict(digest["units"][0], name=text, owing=[text])]
+    owed = dict(digest["units"][0]["owing"][0], title=text, who=text)
+    digest["units"] = [dict(digest["units"][0], name=text, owing=[owed])]
     action = first(lambda a: a.item == "digest")
     out.append(composer.digest(Digest(action, digest), AT).message)
     return out

@@ -20,6 +20,7 @@ from daemon.mail.plaintext import converter, to_text
         ("See <https://x.org/g>.", "See https://x.org/g."),
         ("Write to <ann@example.org>.", "Write to <ann@example.org>."),
         ("Write to [Ann](mailto:ann@example.org).", "Write to Ann (ann@example.org)."),
+        ("- [EXCUSE a@x.org m#2](mailto:p@x.org?subject=EXCUSE%20a)", "- EXCUSE a@x.org m#2"),
         ("- [ ] Read\n- [x] Meet\n- Plain", "☐ Read\n☑ Meet\n- Plain"),
         ("1. first\n2. second", "1. first\n2. second"),
         ("- outer\n    - inner", "- outer\n  - inner"),

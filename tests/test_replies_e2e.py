@@ -11,9 +11,11 @@ import datetime as dt
 import email
 import email.policy
 import email.utils
+import html as html_module
 import json
 import logging
 import re
+import urllib.parse
 from collections.abc import AsyncIterator
 from email.message import EmailMessage
 from pathlib import Path
@@ -171,7 +173,8 @@ async def test_a_checkin_reply_is_recorded_acknowledged_and_moved_once(
         assert again.inbox is not None and again.inbox.fetched == 0
         assert len(server.received) == before + 1  # acknowledged once
         # the herons met (one member's report counts for the group): no overdue notice and no
-        # flag for them; the owls did not report: they are flagged, once
+        # flag for them; the owls, asked later that day, did not report: flagged, once
+        await tick(deployment, dt.datetime(2021, 7, 28, 23, tzinfo=dt.UTC))
         for day in (3, 5, 6, 7, 8):
             await tick(deployment, dt.datetime(2021, 8, day, 12, tzinfo=dt.UTC))
         ids = server.message_ids()
@@ -205,9 +208,10 @@ async def test_a_checkin_reply_is_recorded_acknowledged_and_moved_once(
         for unit, c in counted.items():
             row = [unit, *(str(c[k]) for k in ("met", "pending", "overdue", "excused"))]
             assert _row(text, unit) == row, row
-        assert "Group owls: Small Group Meeting 1 (Tomasz Nowak, Aisha Bello, Marcus Lee)" in text
+        owls = "Group owls: Small Group Meeting 1 (id small-group-meeting-1), owed by Tomasz"
+        assert owls + " Nowak, Aisha Bello, Marcus Lee: EXCUSE tomasz.nowak@example.org" in text
         html = digest.get_body(("html",)).get_content()  # type: ignore[union-attr]
-        assert "<table>" in html and secret not in html
+        assert '<table border="1"' in html and "padding:6px" in html and secret not in html
         # the organizers' picture: states, who answered, never what was written
         capsys.readouterr()
         assert main(["-c", str(CONFIG), "status", "--json", "--at", "2021-08-08T12:00Z"]) == 0
@@ -450,6 +454,8 @@ async def test_excuse_and_extend_from_an_organizer_and_refused_from_a_participan
         assert answers["Done: EXCUSE Small Group Meeting 1"] == "morgan.reyes@example.org"
         assert answers["Done: EXTEND Small Group Meeting 1"] == "morgan.reyes@example.org"
         assert answers["Not understood"] == OLIVIA  # participants cannot excuse themselves
+        # the sparrows are asked later that day (a window nobody was asked about is never flagged)
+        await tick(deployment, dt.datetime(2021, 7, 28, 23, tzinfo=dt.UTC))
         for day in (3, 5, 6, 7, 8):
             await tick(deployment, dt.datetime(2021, 8, day, 12, tzinfo=dt.UTC))
         domain = domain_of(program.sender.address)
@@ -565,3 +571,88 @@ async def test_a_queued_reminder_whose_obligation_is_met_meanwhile_is_not_sent(
             store.close()
         assert row.state == "skipped" and "already" in row.last_error
         assert message_id(reminder, domain) not in server.message_ids()
+
+
+@pytest.mark.asyncio
+@pytest.mark.timeout(60)
+async def test_a_flags_ready_reply_excuses_the_window_it_names(
+    setup: tuple[Account, Path], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The flag names the window's id and offers an EXCUSE link; the organizer sends it as
+    their mail client writes it (subject only, to the link's address) and it takes effect."""
+    account, _ = setup
+    async with SmtpServer() as server:
+        deployment = program_for(server, monkeypatch)
+        await tick(deployment, AT)
+        await tick(deployment, dt.datetime(2021, 8, 5, 12, tzinfo=dt.UTC))  # herons' flag goes
+        flags = [m for m in received(server) if str(m["Subject"]).startswith("Overdue: Small")]
+        assert len(flags) == 1 and "Hello Ashley and Morgan," in flags[0].get_body(
+            ("plain",)).get_content()  # fmt: skip
+        html = flags[0].get_body(("html",)).get_content()
+        text = flags[0].get_body(("plain",)).get_content()
+        assert "(id small-group-meeting-1)" in text.replace("`", "")
+        assert "To write to the organizers" not in text  # they are the organizers
+        link = re.search(r'href="(mailto:[^"]*EXCUSE[^"]*)"', html)
+        assert link is not None
+        target = urllib.parse.urlsplit(html_module.unescape(link[1]))
+        subject = urllib.parse.parse_qs(target.query)["subject"][0]
+        assert subject == "EXCUSE grace.okafor@example.org small-group-meeting-1"
+        account.append(reply(target.path, "", sender="morgan.reyes@example.org", subject=subject))
+        before = len(server.received)
+        await tick(deployment, dt.datetime(2021, 8, 5, 13, tzinfo=dt.UTC))
+        answers = [str(m["Subject"]) for m in received(server)[before:]]
+        assert "Done: EXCUSE Small Group Meeting 1" in answers
+        capsys.readouterr()
+        assert main(["-c", str(CONFIG), "status", "--json", "--at", "2021-08-05T14:00Z"]) == 0
+        states = {o["key"]: o["state"] for o in json.loads(capsys.readouterr().out)
+                  ["obligations"]}  # fmt: skip
+        assert states[OBLIGATION] == "excused"
+
+
+@pytest.mark.asyncio
+@pytest.mark.timeout(60)
+async def test_a_question_reaches_the_organizers_and_a_checkin_stays_private(
+    setup: tuple[Account, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The week-1 mail says "to opt in, just reply": that reply is passed on to the organizers
+    (Reply-To: Olivia, her new text only, inert); her check-in answer is recorded, not passed
+    on; she is told which happened."""
+    account, _ = setup
+    async with SmtpServer() as server:
+        deployment = program_for(server, monkeypatch)
+        await tick(deployment, AT)
+        mine = [m for m in received(server) if m["To"].addresses[0].addr_spec == OLIVIA]
+        weekly = next(m for m in mine if str(m["Message-ID"]) != message_id(REQUEST, "example.org"))
+        request = next(
+            m for m in mine if str(m["Message-ID"]) == message_id(REQUEST, "example.org")
+        )
+        question = "I'd like to opt in. Can I join a group? [click](https://evil.example/x)"
+        quoted = "\r\n\r\nOn Monday PeMento wrote:\r\n> Week 1 is here\r\n"
+        account.append(
+            reply(weekly["Reply-To"].addresses[0].addr_spec, question + quoted,
+                  subject="Re: " + str(weekly["Subject"]), in_reply_to=str(weekly["Message-ID"])),
+            reply(request["Reply-To"].addresses[0].addr_spec, "Yes, we met. PRIVATE-WORDS",
+                  subject="Re: check-in", in_reply_to=str(request["Message-ID"])),
+        )  # fmt: skip
+        before = len(server.received)
+        report = await tick(deployment, AT + dt.timedelta(hours=1))
+        assert report.inbox is not None
+        assert report.inbox.recorded == {"relayed": 1, "checkin": 1}
+        new = received(server)[before:]
+        relays = [m for m in new if str(m["Subject"]).startswith("From Olivia Brennan")]
+        assert len(relays) == 1
+        relay = relays[0]
+        organizers = sorted(o.email for o in deployment.program.organizers)
+        assert sorted(a.addr_spec for a in relay["To"].addresses) == organizers
+        assert [a.addr_spec for a in relay["Reply-To"].addresses] == [OLIVIA]
+        text = relay.get_body(("plain",)).get_content()
+        html = relay.get_body(("html",)).get_content()
+        assert "I'd like to opt in. Can I join a group?" in text
+        assert "Week 1 is here" not in text  # only what she wrote
+        assert "evil.example" in text and 'href="https://evil.example' not in html  # inert
+        assert "Hello Ashley and Morgan," in text
+        told = {str(m["Subject"]) for m in new if m["To"].addresses[0].addr_spec == OLIVIA}
+        assert "Passed on to the organizers" in told
+        assert any(s.startswith("Recorded: ") for s in told)
+        assert not any("PRIVATE-WORDS" in m.as_string() for m in new if m is not None
+                       and m["To"].addresses[0].addr_spec != OLIVIA)  # fmt: skip

@@ -29,6 +29,7 @@ from daemon.decide.overview import overview
 from daemon.decide.sends import SENDABLE, Send, due_sends
 from daemon.decide.standing import (
     Standing,
+    after_leaving,
     all_paused,
     bounced,
     held_back,
@@ -43,6 +44,7 @@ from daemon.decide.states import (
     not_overdue_yet,
     nothing_to_nudge,
 )
+from daemon.decide.tracking import never_asked, untracked
 from daemon.ledger.records import EventVersion, Failure, Intent, Pending
 from daemon.ledger.snapshot import Snapshot
 from daemon.program.calendar_text import invite_hash
@@ -117,7 +119,8 @@ def replan(program: Program, timeline: list[Action], snapshot: Snapshot) -> Repl
         timeline = sorted(timeline + meeting_actions(program, timeline, found))
         program = with_meetings(program, found)
     zones: dict[str, dt.tzinfo] = {p.email: ZoneInfo(p.timezone) for p in program.participants}
-    return Replanned(program, timeline, standings(snapshot.commands, zones))
+    standing = standings(snapshot.commands, zones)
+    return Replanned(program, after_leaving(timeline, standing), standing)
 
 
 def decide(plan: Replanned, snapshot: Snapshot, now: dt.datetime) -> Decision:
@@ -127,11 +130,12 @@ def decide(plan: Replanned, snapshot: Snapshot, now: dt.datetime) -> Decision:
     states = evaluate_all(
         timeline, obligations, list(snapshot.checkins), now, adjustments(snapshot.commands)
     )
+    unasked = untracked(timeline, snapshot, now)
 
     def must_not_go(action: Action) -> str:
         return (
             held_back(action, standing) or bounced(action, hard_bounces)
-            or nothing_to_nudge(action, states)
+            or nothing_to_nudge(action, states) or never_asked(action, unasked)
         )  # fmt: skip
 
     due = due_sends(

@@ -8,11 +8,13 @@ anybody wrote.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping
 from typing import Any
 
 from daemon.decide.standing import Standing
 from daemon.program.instance import Program
+from daemon.program.refs import command_links, key_parts, window_ref
 
 
 def digest_context(
@@ -20,15 +22,19 @@ def digest_context(
 ) -> dict[str, Any]:
     """The `digest` part of the template context: units with their obligations' states."""
     names = {p.email: p.name for p in program.participants}
+    at = dt.datetime.fromisoformat(view["at"])
     units: dict[str, dict[str, Any]] = {}
+    untracked = 0
     for o in view["obligations"]:
+        if o["state"] == "untracked":
+            untracked += 1
+            continue
         unit = units.setdefault(o["key"].split("/")[-2], {"met": 0, "pending": 0, "overdue": 0,
                                                            "excused": 0, "owing": []})  # fmt: skip
         state = "met" if o["state"] == "met_late" else o["state"]
         unit[state] += 1
         if o["state"] == "overdue":
-            who = ", ".join(names.get(p, p) for p in o["missing"])
-            unit["owing"].append(f"{o['title']} ({who})")
+            unit["owing"].append(_owing(program, o, names))
     rows = [{"name": _unit_name(key, names), **counts} for key, counts in sorted(units.items())]
     partstats: dict[str, int] = {}
     for r in view["rsvps"]:
@@ -39,13 +45,29 @@ def digest_context(
         "rsvps": partstats,
         "next_event": view.get("next_event"),
         "bouncing": [names.get(a, a) + f" <{a}>" for a in view["bouncing"]],
-        "paused": sorted(
-            names.get(w, w) for w, s in standing.items() if s.paused_at and not s.withdrawn_at
-        ),
+        "paused": sorted(names.get(w, w) for w, s in standing.items() if s.paused(at)),
         "withdrawn": sorted(names.get(w, w) for w, s in standing.items() if s.withdrawn_at),
         "unmatched": view["unmatched"],
         "refused": view["refused"],
         "checkins": len(view["checkins"]),
+        "untracked": untracked,
+    }
+
+
+def _owing(program: Program, o: dict[str, Any], names: dict[str, str]) -> dict[str, Any]:
+    """An overdue window: its title, who still owes it, its id for commands and ready-made
+    EXCUSE / EXTEND replies."""
+    ob_id, _, k = key_parts(o["key"])
+    ob = next((x for x in program.schedule.obligations if x.id == ob_id), None)
+    ref = window_ref(ob_id, k, ob is not None and ob.repeat is not None)
+    member = (o["missing"] or o["who"] or [""])[0]
+    due = dt.datetime.fromisoformat(o["due_at"]) if o["due_at"] else None
+    links = command_links(program.sender.reply_base, member, ref, due, program.tz) if due else {}
+    return {
+        "title": o["title"],
+        "who": ", ".join(names.get(p, p) for p in o["missing"]),
+        "id": ref,
+        **links,
     }
 
 

@@ -8,12 +8,14 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from daemon.decide.states import ObligationState, adjustments, evaluate_all
+from daemon.decide.standing import standings
+from daemon.decide.states import DONE, ObligationState, adjustments, evaluate_all
+from daemon.decide.tracking import untracked
 from daemon.ledger.records import Rsvp
 from daemon.ledger.snapshot import Snapshot
 from daemon.program.instance import Program
 from daemon.program.timeline import Action
-from daemon.program.timespec import iso_z
+from daemon.program.timespec import iso_z, zone
 
 
 def overview(
@@ -23,11 +25,14 @@ def overview(
     checkins = [(when, c) for when, c in snapshot.checkins if when <= at]
     decided = adjustments((when, c) for when, c in snapshot.commands if when <= at)
     states = evaluate_all(timeline, obligations, checkins, at, decided)
+    unasked = untracked(timeline, snapshot, at)
     events = {e.uid: e.attendee for e in snapshot.events.values()}
     return {
         "at": iso_z(at),
         "program": program.id,
-        "obligations": [_obligation(s) for s in sorted(states.values(), key=_order)],
+        "obligations": [
+            _obligation(s, s.key in unasked) for s in sorted(states.values(), key=_order)
+        ],
         "checkins": [
             {
                 "participant": c.participant,
@@ -46,6 +51,29 @@ def overview(
         "unmatched": snapshot.unmatched,
         "refused": snapshot.refused,
         "service": _service(snapshot, at),
+        **_standing(program, snapshot, at),
+    }
+
+
+def _standing(program: Program, snapshot: Snapshot, at: dt.datetime) -> dict[str, Any]:
+    """Who is on a pause right now (since when, until when: null until RESUME) and who left."""
+    zones: dict[str, dt.tzinfo] = {p.email: zone(p.timezone) for p in program.participants}
+    standing = standings(((when, c) for when, c in snapshot.commands if when <= at), zones)
+    return {
+        "paused": [
+            {
+                "participant": who,
+                "since": iso_z(s.paused_at) if s.paused_at else None,
+                "until": iso_z(s.paused_until) if s.paused_until else None,
+            }
+            for who, s in sorted(standing.items())
+            if s.paused(at)
+        ],
+        "withdrawn": [
+            {"participant": who, "at": iso_z(s.withdrawn_at)}
+            for who, s in sorted(standing.items())
+            if s.withdrawn_at is not None
+        ],
     }
 
 
@@ -82,13 +110,15 @@ def _next_event(
     }
 
 
-def _obligation(s: ObligationState) -> dict[str, Any]:
+def _obligation(s: ObligationState, unasked: bool) -> dict[str, Any]:
+    """One window; "untracked" when nobody was asked about it and nobody answered it either
+    (mentormail started after its requests were due): it is never overdue nor flagged."""
     return {
         "key": s.key,
         "title": s.title,
         "who": list(s.who),
         "due_at": iso_z(s.due_at) if s.due_at else None,
-        "state": s.state,
+        "state": "untracked" if unasked and s.state not in DONE else s.state,
         "answered_by": list(s.answered_by),
         "missing": list(s.missing),
     }

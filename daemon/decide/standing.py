@@ -66,6 +66,39 @@ def without_withdrawn(timeline: list[Action], standing: Mapping[str, Standing]) 
     return [a for a in timeline if not (a.kind == "invite" and set(a.recipients) <= gone)]
 
 
+def after_leaving(timeline: list[Action], standing: Mapping[str, Standing]) -> list[Action]:
+    """The timeline with people who left taken out of the obligation windows that opened after
+    they left (and out of those windows' flags): nobody owes anything, nor is named in a flag,
+    for a window they were gone before. A window left with nobody is dropped with its mail."""
+    left = {who: s.withdrawn_at for who, s in standing.items() if s.withdrawn_at is not None}
+    if not left:
+        return timeline
+    remaining: dict[str, tuple[str, ...]] = {}
+    for a in timeline:
+        if a.kind == "obligation" and any(
+            (at := left.get(who)) is not None and a.at >= at for who in a.who
+        ):
+            remaining[a.key] = tuple(
+                who for who in a.who if (at := left.get(who)) is None or a.at < at
+            )
+    if not remaining:
+        return timeline
+    out = []
+    for a in timeline:
+        keys = [k for k in (a.key, *a.asks) if k in remaining]
+        if not keys:
+            out.append(a)
+        elif not (who := remaining[keys[0]]):
+            continue  # nobody left to owe it: no window, no request, no flag
+        elif a.kind == "obligation":
+            out.append(a._replace(who=who, recipients=who))
+        elif a.kind == "flag":
+            out.append(a._replace(who=who))
+        else:
+            out.append(a)  # mail to the one who left is held back as usual
+    return out
+
+
 def held_back(action: Action, standing: Mapping[str, Standing]) -> str:
     """Why this planned send must not go (a reason to record), or "" if it may."""
     reasons = []

@@ -14,6 +14,7 @@ from daemon.inbound import trust
 from daemon.inbound.directory import Ledger, ProgramDirectory
 from daemon.ledger.records import Command, Intent, Recorded
 from daemon.program.instance import Program
+from daemon.program.refs import parse_window_ref
 from daemon.program.timeline import Action
 from daemon.program.timespec import local_time, to_utc
 from daemon.views.participant import status_answer
@@ -154,11 +155,13 @@ class CommandMeaning:
         who, wanted = str(args.get("participant", "")), str(args.get("obligation", ""))
         person = self.directory.person(who) if who else None
         instance = None
+        ref = parse_window_ref(wanted)
         if person is not None:
             opened = [
                 a for a in self.timeline
-                if a.kind == "obligation" and a.item == wanted and person.address in a.who
-                and a.at <= self.now
+                if a.kind == "obligation" and a.item == ref.obligation
+                and person.address in a.who and a.at <= self.now
+                and (ref.number is None or a.occurrence == ref.number - 1)
             ]  # fmt: skip
             instance = opened[-1] if opened else None
         problem = event.error or (
@@ -172,7 +175,8 @@ class CommandMeaning:
                                                    "problem": problem})  # fmt: skip
             return self._done("organizer-command", sender, "", f"{name}: {problem}", reply)
         title = self._title(instance.key)
-        record = {"participant": person.address, "obligation": wanted, "key": instance.key}
+        record = {"participant": person.address, "obligation": wanted,
+                  "key": instance.key}  # fmt: skip
         if name == "EXTEND":
             day = dt.date.fromisoformat(str(args["until"]))
             until = to_utc(day, dt.time(23, 59), self.program.tz)

@@ -116,6 +116,6 @@ def _organizer(name: str, rest: str) -> Parsed:
             return Parsed(name, {}, f"{words[2]!r} is not a date like 2026-05-01")
         return Parsed(name, {"participant": words[0].lower(), "obligation": words[1],
                              "until": day.isoformat()})  # fmt: skip
-    usage = "EXCUSE <address> <obligation>" if name == "EXCUSE" else (
-        "EXTEND <address> <obligation> <YYYY-MM-DD>")  # fmt: skip
+    usage = "EXCUSE <address> <obligation>[#N]" if name == "EXCUSE" else (
+        "EXTEND <address> <obligation>[#N] <YYYY-MM-DD>")  # fmt: skip
     return Parsed(name, {}, f"write {usage}")

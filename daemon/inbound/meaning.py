@@ -24,6 +24,7 @@ from daemon.inbound import events as ev
 from daemon.inbound.classify import REFUSED_TOKEN
 from daemon.inbound.command_meaning import CommandMeaning
 from daemon.inbound.directory import Ledger, ProgramDirectory
+from daemon.inbound.relay import relayed
 from daemon.ledger.records import Bouncing, Checkin, Command, Intent, Recorded, Rsvp, Seen
 from daemon.program.instance import Program
 from daemon.program.timeline import Action
@@ -54,6 +55,8 @@ class Understanding(CommandMeaning):
         inbound = classify(raw, self.directory, authserv_ids=self.authserv_ids)
         self._seen, self._message_id = seen, inbound.message_id or ""
         self._seen_digest = seen.digest
+        self._subject = inbound.subject
+        self._verified = inbound.proved or inbound.verdict.authenticated
         sender = inbound.sender or ""
         event = inbound.event
         if trust.refused(event, inbound.verdict, inbound.proved):  # never recorded, never answered
@@ -122,9 +125,13 @@ class Understanding(CommandMeaning):
         elif titles:
             answer = {"kind": "recorded", "subject": f"Recorded: {', '.join(titles)}",
                       "recorded": titles, "fields": fields, "private": private}  # fmt: skip
-        else:
-            note = "Nothing is open for you that a reply can answer right now; it is kept."
-            answer = {"kind": "noted", "subject": "Received", "note": note}
+        else:  # not an answer to anything open: it is for a person, so a person gets it
+            relay, answer = relayed(
+                self.program, self.directory.person(who), event.text, self._subject,
+                verified=self._verified, key=self._relay_key(who),
+            )  # fmt: skip
+            return Recorded("relayed", self.processed, sender, who, "passed on to the organizers",
+                            replies=(self._answer(who, answer), relay))  # fmt: skip
         summary = f"counts for {len(keys)}" + (f", answer {event.answer}" if event.answer else "")
         reply = self._answer(who, answer)
         return Recorded("checkin", self.processed, sender, who, summary, checkin=checkin,
@@ -188,6 +195,9 @@ class Understanding(CommandMeaning):
     def _answer(self, to: str, answer: dict[str, Any]) -> Intent:
         key = f"{self.program.id}/answer/{self._seen.digest[:32]}/{to}"
         return Intent(key, to, self._message_id, answer)
+
+    def _relay_key(self, who: str) -> str:
+        return f"{self.program.id}/relay/{self._seen.digest[:32]}/{who}"
 
     def _notice(self, subject: str, lines: list[str]) -> Intent:
         """A note to the organizers about this message (one row, all organizers)."""

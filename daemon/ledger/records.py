@@ -203,13 +203,14 @@ class PendingCommand:
 class Intent:
     """An answer or a note to compose and send because of a message that arrived, recorded
     with that message (so it is sent exactly once, even across a crash). `to` is one address,
-    or "" for all the organizers; `answer` is what the `answer` template says."""
+    or "" for all the organizers; `answer` is what the `answer` template says. A `relay` is
+    a participant's message passed on to the organizers (Reply-To: the participant)."""
 
     key: str
     to: str
     in_reply_to: str
     answer: dict[str, Any]
-    kind: Literal["answer", "notice", "confirm"] = "answer"
+    kind: Literal["answer", "notice", "confirm", "relay"] = "answer"
 
 
 @dataclass(frozen=True)

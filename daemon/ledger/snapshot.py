@@ -24,6 +24,7 @@ from daemon.ledger.records import (
 @dataclass(frozen=True)
 class Snapshot:
     known: frozenset[str] = frozenset()  # every key in the outbox, whatever its state
+    skipped: frozenset[str] = frozenset()  # the keys recorded as skipped (never sent)
     events: Mapping[str, EventVersion] = field(default_factory=dict)  # by UID
     checkins: tuple[tuple[dt.datetime, Checkin], ...] = ()  # in arrival order
     commands: tuple[tuple[dt.datetime, Command], ...] = ()  # in arrival order
@@ -41,3 +42,4 @@ class Snapshot:
     # the last time sending could not be done at all: (from, until, why), once it works again
     outage: tuple[dt.datetime, dt.datetime, str] | None = None
     mailbox_problem: tuple[dt.datetime, str] | None = None  # since when, why it is not read
+    first_pass: dt.datetime | None = None  # when mentormail first ran a pass on this store

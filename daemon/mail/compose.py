@@ -63,6 +63,7 @@ class Composer:
         self.context = ContextBuilder(program, timeline)
         self.people: dict[str, Person] = {p.email: p for p in program.participants}
         self.people |= {o.email: o for o in program.organizers}
+        self.participants = {p.email for p in program.participants}
         self.sender = program.sender
         self.domain = domain_of(program.sender.address)
         self.reply_base = program.sender.reply_base
@@ -190,7 +191,11 @@ class Composer:
             title=str(intent.answer["subject"]), item=intent.kind,
         )  # fmt: skip
         body = Body(rendered, in_reply_to=intent.in_reply_to)
-        return dataclasses.replace(self._row(intent.key, action, now, body), kind=intent.kind)
+        # a participant's message passed on: answering it reaches them (their roster address)
+        writer = str(intent.answer.get("reply_to", "")) if intent.kind == "relay" else ""
+        reply_to = writer if writer in self.participants else ""
+        row = self._row(intent.key, action, now, body, reply_to=reply_to)
+        return dataclasses.replace(row, kind=intent.kind)
 
     def digest(self, digest: Digest, now: dt.datetime) -> OutboxRow:
         """The organizers' weekly digest (`digest.md.j2`), composed when it is due."""
@@ -209,7 +214,9 @@ class Composer:
 
     # --- helpers -------------------------------------------------------------------------------
 
-    def _row(self, key: str, action: Action, now: dt.datetime, body: Body | None) -> OutboxRow:
+    def _row(
+        self, key: str, action: Action, now: dt.datetime, body: Body | None, reply_to: str = ""
+    ) -> OutboxRow:
         token = reply_token(self.secret, key)
         message = b""
         if body is not None:
@@ -219,7 +226,8 @@ class Composer:
             )
             out = Outgoing(
                 key=key, sender_name=self.sender.name, sender_address=self.sender.address, to=to,
-                reply_to=reply_address(self.reply_base, token), date=now, rendered=body.rendered,
+                reply_to=reply_to or reply_address(self.reply_base, token), date=now,
+                rendered=body.rendered,
                 calendar=body.calendar, attachments=body.attachments,
                 in_reply_to=body.in_reply_to,
                 auto="auto-replied" if body.in_reply_to else "auto-generated",

@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 from daemon.mail.inert import Inert, inert
 from daemon.program.instance import Program
 from daemon.program.people import Participant, first_name_of
+from daemon.program.refs import command_links, window_ref
 from daemon.program.timeline import Action, Person
 from daemon.program.timespec import local_date, local_time, zone
 from daemon.program.windows import phase_span
@@ -40,13 +41,17 @@ class ContextBuilder:
         self.groups = program.groups()
         self.names = {p.email: p.name for p in program.participants}
         self.pairs = program.pairs()
+        self.organizers = {o.email for o in program.organizers}
 
     def build(self, action: Action, person: Person) -> dict[str, Any]:
         tz = zone(person.timezone)
         program = self.program
+        to_organizers = action.kind == "flag" or (
+            len(action.recipients) > 1 and set(action.recipients) <= self.organizers
+        )
         ctx: dict[str, Any] = {
             "program": program_context(program),
-            "recipient": _person(person),
+            "recipient": organizers_recipient(program) if to_organizers else _person(person),
             "sent_at": local_time(action.at, tz),
             "week": (action.at.astimezone(program.tz).date() - program.start).days // 7 + 1,
             "occurrence": action.occurrence,
@@ -137,8 +142,14 @@ class ContextBuilder:
         assert ob_action.opens_at is not None and ob_action.due_at is not None
         form = self.forms.get(ob.form)
         names = [self.names.get(email, email) for email in ob_action.who]
+        ref = window_ref(ob.id, ob_action.occurrence, ob.repeat is not None)
+        mailbox = self.program.sender.reply_base
+        member = ob_action.who[0] if ob_action.who else ""
+        links = command_links(mailbox, member, ref, ob_action.due_at, self.program.tz)
         return {
             "title": ob_action.title,
+            "id": ref,
+            "commands": links,
             "description": ob.description,
             "question": ob.question,
             "require_yes": ob.require_yes,
@@ -193,10 +204,9 @@ def program_context(program: Program) -> dict[str, Any]:
 
 def alert_context(program: Program, failed: dict[str, Any]) -> dict[str, Any]:
     """For `alert.md.j2`: a send that failed or whose outcome is unknown."""
-    organizer = program.organizers[0]
     return {
         "program": program_context(program),
-        "recipient": _person(organizer),
+        "recipient": organizers_recipient(program),
         "failed": inert(failed),  # a server's words, an address
     }
 
@@ -206,16 +216,27 @@ def answer_context(
 ) -> dict[str, Any]:
     """For `answer.md.j2`: the reply to a participant's (or organizer's) mail."""
     recipient = (
-        _person(person) if person else inert({"name": "", "first_name": "", "email": address})
-    )
+        _person(person) if person
+        else organizers_recipient(program) if not address
+        else inert({"name": "", "first_name": "", "email": address})
+    )  # fmt: skip
     # what a person wrote, echoed back (a command's argument), names, a server's diagnostic
     return {"program": program_context(program), "recipient": recipient, "answer": inert(answer)}
 
 
 def digest_context_for(program: Program, digest: dict[str, Any]) -> dict[str, Any]:
-    """For `digest.md.j2`: the organizers' weekly summary (greeting the first organizer)."""
-    recipient = _person(program.organizers[0]) if program.organizers else {"first_name": ""}
-    return {"program": program_context(program), "recipient": recipient, "digest": inert(digest)}
+    """For `digest.md.j2`: the organizers' weekly summary (greeting them all)."""
+    shown = inert(digest)
+    for unit, raw in zip(shown["units"], digest["units"], strict=True):
+        for owed, links in zip(unit["owing"], raw["owing"], strict=True):
+            for name in ("excuse_link", "extend_link"):  # URLs we built: quoted, not text
+                if name in links:
+                    owed[name] = links[name]
+    return {
+        "program": program_context(program),
+        "recipient": organizers_recipient(program),
+        "digest": shown,
+    }
 
 
 def cancel_context(
@@ -247,6 +268,26 @@ def _midday(day: dt.date, tz: ZoneInfo) -> dt.datetime:
     return dt.datetime.combine(day, dt.time(12), tzinfo=tz)
 
 
+def organizers_recipient(program: Program) -> dict[str, Any]:
+    """Mail to all the organizers greets them all ("Hello Ashley and Morgan")."""
+    people = program.organizers
+    if not people:
+        return {"name": "", "first_name": "", "email": "", "organizer": True}
+    firsts = [first_name_of(o.name) or o.name for o in people]
+    return {
+        "name": Inert(_and([o.name for o in people])),
+        "first_name": Inert(_and(firsts)),
+        "email": people[0].email,
+        "role": Inert("organizer"),
+        "timezone": people[0].timezone,
+        "organizer": True,
+    }
+
+
+def _and(words: list[str]) -> str:
+    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
+
+
 def _person(p: Person) -> dict[str, Any]:
     """A person as templates see them: names from the roster or the config shown inert; the
     address is a checked address (templates make it a mailto link: `<{{ person.email }}>`)."""
@@ -257,6 +298,7 @@ def _person(p: Person) -> dict[str, Any]:
         "email": p.email,
         "role": Inert(getattr(p, "role", "organizer")),
         "timezone": p.timezone,
+        "organizer": not isinstance(p, Participant),
     }
 
 
@@ -278,6 +320,10 @@ SAMPLE_ANSWERS: tuple[dict[str, Any], ...] = (
      "unit": "pair"},
     {"kind": "not-understood", "subject": "Not understood", "problem": "no date after PAUSE"},
     {"kind": "notice", "subject": "Sam Sample left the program", "lines": ["Sent WITHDRAW."]},
+    {"kind": "relay", "subject": "From Sam Sample: a message for the organizers",
+     "name": "Sam Sample", "email": "sam@example.org", "reply_to": "sam@example.org",
+     "subject_was": "Re: Week 1", "lines": ["Can I still opt in?", "", "Sam"], "cut": False,
+     "verified": False},
     {"kind": "confirm", "subject": "Please confirm: leave the program", "what": "leave the program",
      "command": "WITHDRAW", "until": "Monday 11 May 2026"},
 )  # fmt: skip
@@ -292,7 +338,19 @@ SAMPLE_DIGEST: dict[str, Any] = {
             "pending": 1,
             "overdue": 1,
             "excused": 0,
-            "owing": ["Small Group Meeting 1 (Sam Sample)"],
+            "owing": [
+                {
+                    "title": "Small Group Meeting 1",
+                    "who": "Sam Sample",
+                    "id": "small-group-meeting-1",
+                    "excuse": "EXCUSE sam@example.org small-group-meeting-1",
+                    "extend": "EXTEND sam@example.org small-group-meeting-1 2026-05-11",
+                    "excuse_link": "mailto:program@example.org?subject=EXCUSE%20sam%40example"
+                    ".org%20small-group-meeting-1",
+                    "extend_link": "mailto:program@example.org?subject=EXTEND%20sam%40example"
+                    ".org%20small-group-meeting-1%202026-05-11",
+                }
+            ],
         }
     ],
     "rsvps": {"accepted": 3, "declined": 1},
@@ -310,4 +368,5 @@ SAMPLE_DIGEST: dict[str, Any] = {
     "unmatched": 2,
     "refused": 1,
     "checkins": 5,
+    "untracked": 1,
 }

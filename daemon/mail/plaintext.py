@@ -43,9 +43,32 @@ class TaskItems(Treeprocessor):
                     break
 
 
+# Gmail and Outlook drop or ignore a stylesheet's table rules: borders and padding go inline
+TABLE_STYLES = {
+    "table": "border-collapse:collapse;margin:12px 0;font-size:15px;",
+    "th": "border:1px solid #b8b8b0;padding:6px 10px;background:#efefe9;text-align:left;",
+    "td": "border:1px solid #b8b8b0;padding:6px 10px;",
+}
+
+
+class TableStyles(Treeprocessor):
+    """Tables readable in every mail client: ruled cells with room around the text."""
+
+    def run(self, root: ET.Element) -> None:
+        for element in root.iter():
+            style = TABLE_STYLES.get(element.tag)
+            if style:
+                align = element.get("align")
+                element.set("style", style + (f"text-align:{align};" if align else ""))
+                if element.tag == "table":
+                    element.set("cellpadding", "6")
+                    element.set("border", "1")
+
+
 class TaskExtension(markdown.Extension):
     def extendMarkdown(self, md: markdown.Markdown) -> None:
         md.treeprocessors.register(TaskItems(md), "tasks", 5)
+        md.treeprocessors.register(TableStyles(md), "table-styles", 4)
 
 
 def converter() -> markdown.Markdown:
@@ -113,6 +136,10 @@ def _inline(element: ET.Element) -> str:
             address = href.removeprefix("mailto:")
             if href.startswith("mailto:") and shown == address:
                 out.append(f"<{address}>")
+            elif href.startswith("mailto:") and "?" in address:
+                # a ready-made reply ("EXCUSE … "): its text is what to write; the mailbox is
+                # the one this mail comes from, so replying is enough
+                out.append(shown)
             else:
                 out.append(shown if not href or address in shown else f"{shown} ({address})")
         elif child.tag == "img":

@@ -30,6 +30,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from daemon.clock import Clock
 from daemon.config.deployment import Deployment
+from daemon.decide.tracking import ended
 from daemon.errors import ImapError, UserError
 from daemon.program.timeline import Action, plan
 from daemon.runtime.deliver import Transport
@@ -98,6 +99,8 @@ class Service:
                 "serving %s: %d participants, %s; state in %s",
                 program.title, len(program.participants), self._mailbox(), directory,
             )  # fmt: skip
+            if over := ended(program, self.timeline, self.clock.now()):
+                log.warning("%s", over)
             self.notifier.ready(f"serving {program.title}")
             catch_up = asyncio.create_task(self.tick())  # a task: a stop is heard meanwhile
             stack.push_async_callback(_settle, catch_up)

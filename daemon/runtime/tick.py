@@ -136,6 +136,7 @@ class _Tick:
     async def run(self, inbox: Mailbox | None, mailbox_problem: str) -> TickReport:
         store = self.store
         report = TickReport(at=self.clock.now(), recovered=store.recover(self.clock.now()))
+        store.note_first_pass(report.at)
         for key in report.recovered:
             log.error("%s was interrupted while sending; recorded as unknown", key)
         if inbox is not None:

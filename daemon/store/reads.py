@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 
-from daemon.ledger.records import EventVersion, Failure, Pending, from_ts
+from daemon.ledger.records import EventVersion, Failure, Pending, from_ts, ts
 from daemon.ledger.snapshot import Snapshot
 from daemon.store.inbox import InboxStore
 from daemon.store.meta import MetaStore
@@ -15,6 +15,7 @@ from daemon.store.versions import read_events
 RESTORED_WINDOW = "restored-window"  # meta, after a restore: "backup instant|restore instant"
 OUTAGE = "outage"  # meta, while the SMTP server cannot be used: "since|why"
 MAILBOX_PROBLEM = "mailbox-problem"  # meta, while the mailbox cannot be read: "since|why"
+FIRST_PASS = "first-pass"  # meta: the instant of the first pass on this store
 OUTAGE_OVER = "outage-over"  # meta, the last outage once sending worked: "since|until|why"
 
 
@@ -23,7 +24,9 @@ class SnapshotStore(InboxStore, MetaStore):
         """The whole ledger a pass decides from (messages themselves are not read)."""
         self.db.execute("BEGIN")
         try:
-            known = frozenset(row[0] for row in self.db.execute("SELECT key FROM outbox"))
+            rows = self.db.execute("SELECT key, state = 'skipped' FROM outbox").fetchall()
+            known = frozenset(row[0] for row in rows)
+            skipped = frozenset(row[0] for row in rows if row[1])
             pending = self.db.execute(
                 "SELECT key, action_key, kind, title, recipients, message_id, deadline_at,"
                 " attempts, last_error FROM outbox WHERE state = 'pending' ORDER BY id"
@@ -45,6 +48,7 @@ class SnapshotStore(InboxStore, MetaStore):
             counts = self.inbox_counts()
             return Snapshot(
                 known=known,
+                skipped=skipped,
                 events=read_events(self.db),
                 checkins=tuple(self.checkins()),
                 commands=tuple(self.commands()),
@@ -59,9 +63,22 @@ class SnapshotStore(InboxStore, MetaStore):
                 restored=_window(self.value(RESTORED_WINDOW)),
                 outage=_outage(self.value(OUTAGE_OVER)),
                 mailbox_problem=_since(self.value(MAILBOX_PROBLEM)),
+                first_pass=_instant(self.value(FIRST_PASS)),
             )
         finally:
             self.db.execute("COMMIT")
+
+    def note_first_pass(self, now: dt.datetime) -> dt.datetime:
+        """When mentormail first ran a pass on this store: kept once (for a store older than
+        this record, the first send it planned)."""
+        if (known := _instant(self.value(FIRST_PASS))) is not None:
+            return known
+        row = self.db.execute(
+            "SELECT MIN(planned_at) FROM outbox WHERE state != 'skipped'"
+        ).fetchone()
+        first = min(now, from_ts(row[0])) if row and row[0] else now
+        self.set_value(FIRST_PASS, ts(first))
+        return first
 
     def sent(self, column: str, value: str) -> tuple[str, str, tuple[str, ...], str] | None:
         """(key, kind, recipients, action key) of the send whose `column` ("token" or
@@ -93,3 +110,7 @@ def _window(value: str | None) -> tuple[dt.datetime, dt.datetime] | None:
         return None
     backup, restored = value.split("|", 1)
     return from_ts(backup), from_ts(restored)
+
+
+def _instant(value: str | None) -> dt.datetime | None:
+    return from_ts(value) if value else None

@@ -47,6 +47,23 @@ def overview_table(program: Program, view: dict[str, Any]) -> str:
         f"{view['refused']} refused (sender not vouched for)"
     )
     lines += ["", totals]
+    if "untracked" in counts:
+        lines.append(
+            "untracked: its check-in requests fell due before mentormail started, so nobody "
+            "was asked; it is never flagged."
+        )
+    for paused in view.get("paused", []):
+        until = paused["until"]
+        end = (
+            f"until {dt.datetime.fromisoformat(until).astimezone(tz):%a %d %b}"
+            if until else "until RESUME"
+        )  # fmt: skip
+        lines.append(f"Paused: {names.get(paused['participant'], paused['participant'])} {end}")
+    for left in view.get("withdrawn", []):
+        when = dt.datetime.fromisoformat(left["at"]).astimezone(tz)
+        lines.append(
+            f"Withdrew: {names.get(left['participant'], left['participant'])} on {when:%a %d %b}"
+        )
     service = view["service"]
     if service["sending_held_until"]:
         until = dt.datetime.fromisoformat(service["sending_held_until"]).astimezone(tz)
