@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import tarfile
+import tomllib
 import zipfile
 from pathlib import Path
 
@@ -76,3 +78,26 @@ def test_wheel_runs_the_shipped_programs(tmp_path: Path) -> None:
         check=True,
     ).stdout.strip()
     assert where.startswith(str(target))
+
+
+def test_the_sdist_carries_the_units_its_tests_check_and_the_license(tmp_path: Path) -> None:
+    """tests/test_deploy.py ships in the sdist, so the units it reads must too; the MIT
+    license pyproject declares is there as a file, named in the metadata."""
+    build = "import sys, hatchling.build as b; print(b.build_sdist(sys.argv[1]))"
+    name = subprocess.run(
+        [sys.executable, "-c", build, str(tmp_path)],
+        capture_output=True, text=True, cwd=ROOT, check=True, timeout=120,
+    ).stdout.split()[-1]  # fmt: skip
+    with tarfile.open(tmp_path / name) as sdist:
+        root = sdist.getnames()[0].split("/")[0]
+        names = {n.removeprefix(f"{root}/") for n in sdist.getnames()}
+        pkg_info = sdist.extractfile(f"{root}/PKG-INFO")
+        assert pkg_info is not None
+        metadata = pkg_info.read().decode()
+    units = {f"deploy/{p.name}" for p in (ROOT / "deploy").iterdir()}
+    assert units and units <= names, units - names
+    assert {"tests/test_deploy.py", "LICENSE", "pyproject.toml"} <= names
+    assert "License-Expression: MIT\n" in metadata and "License-File: LICENSE\n" in metadata
+    text = (ROOT / "LICENSE").read_text(encoding="utf-8")
+    assert text.startswith("MIT License\n\nCopyright (c) 2026 mentormail contributors\n")
+    assert tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["license"] == "MIT"

@@ -10,7 +10,7 @@ from daemon.config.deployment import Deployment
 from daemon.errors import Problem
 from daemon.program.obligation_actions import event_window
 from daemon.program.timespec import WEEKDAYS
-from daemon.program.windows import event_span, obligation_windows, phase_span
+from daemon.program.windows import event_span, obligation_windows, occurrence_date, phase_span
 
 SLACK = dt.timedelta(weeks=8)  # messages may go out this long before or after the program
 
@@ -72,8 +72,8 @@ def check_timing(deployment: Deployment) -> Iterator[Problem]:
             )
             windows = [found] if found else []
         else:
-            windows = obligation_windows(ob, first)
-        for opens, due in windows:
+            windows = obligation_windows(ob, first, end)
+        for k, (opens, due) in enumerate(windows):
             if due <= opens:
                 yield s.problem(
                     ("obligations", i), f"window closes ({due}) before it opens ({opens})"
@@ -83,17 +83,33 @@ def check_timing(deployment: Deployment) -> Iterator[Problem]:
                 yield s.problem(
                     ("obligations", i),
                     f"window {opens:%Y-%m-%d} to {due:%Y-%m-%d} lies outside the program; {span}",
-                    "move the window inside the program, or lengthen the program (weeks or months)",
+                    _outside_fix(ob.last_window, opens.date() < first or opens.date() >= end),
                 )
                 break
             request = ob.request
-            if request is not None and request.send is None:
-                asked = opens.date() + dt.timedelta(days=request.after_open_days)
+            if request is not None:
+                if request.send is None:
+                    asked = opens.date() + dt.timedelta(days=request.after_open_days)
+                    fix = "lower after_open_days"
+                else:
+                    asked = occurrence_date(request.send, first, ob.repeat, k)
+                    fix = "send the request earlier"
                 if asked > due.date():
                     yield s.problem(
                         ("obligations", i, "request"),
                         f"the check-in request ({asked}) would go out after the due date "
                         f"({due:%Y-%m-%d})",
-                        "lower after_open_days",
+                        fix,
                     )
                     break
+
+
+def _outside_fix(last_window: str, opens_outside: bool) -> str:
+    """How to bring a window inside the program: one that only runs past the end may be
+    clipped there (`last_window = "clip"`); one that opens outside it must move."""
+    fix = "move the window inside the program, or lengthen the program (weeks or months)"
+    if last_window == "whole" and not opens_outside:
+        return f'set last_window = "clip" to end this window with the program; or {fix}'
+    if opens_outside:
+        return f"{fix}; with a repeat, a lower count"
+    return fix

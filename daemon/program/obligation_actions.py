@@ -69,7 +69,7 @@ def plan_obligations(program: Program) -> Iterator[Action]:
                     window = make_window(program, ob, 0, local, ob.title)
                     yield from _unit(program, window, scope, members, people)
             continue
-        windows = obligation_windows(ob, program.start)
+        windows = obligation_windows(ob, program.start, program.end)
         for k, local in enumerate(windows):
             title = ob.title if len(windows) == 1 else f"{ob.title} #{k + 1}"
             window = make_window(program, ob, k, local, title)

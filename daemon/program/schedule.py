@@ -166,6 +166,9 @@ class Obligation(Frozen):
     opens: When | None = None
     due: When | None = None
     repeat: Repeat | None = None
+    # "clip": a window that runs past the program's end is cut there (due at the end of the
+    # program's last day); "whole": such a window is an error that `validate` reports
+    last_window: Literal["whole", "clip"] = "whole"
     after_event: str = ""
     within_days: int = Field(default=0, ge=0, le=366)
     form: str = ""
@@ -191,6 +194,8 @@ class Obligation(Frozen):
                 raise ValueError("after_event replaces weeks/opens/due: give one or the other")
             if self.repeat is not None:
                 raise ValueError("an after_event window follows its event: drop repeat")
+            if self.last_window != "whole":
+                raise ValueError("an after_event window follows its event: drop last_window")
         elif (self.weeks is None) == (self.opens is None or self.due is None):
             raise ValueError(
                 "give either weeks = [FIRST, LAST], both opens and due, or after_event"

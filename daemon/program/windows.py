@@ -57,8 +57,13 @@ def occurrences(repeat: Repeat | None) -> range:
     return range(repeat.count if repeat else 1)
 
 
-def obligation_windows(ob: Obligation, start: dt.date) -> list[tuple[dt.datetime, dt.datetime]]:
-    """Each occurrence's (opens, due) as naive local datetimes in the program zone."""
+def obligation_windows(
+    ob: Obligation, start: dt.date, end: dt.date
+) -> list[tuple[dt.datetime, dt.datetime]]:
+    """Each occurrence's (opens, due) as naive local datetimes in the program zone. With
+    `last_window = "clip"`, a window still open at the program's `end` (its first day after)
+    is due at the end of the program's last day instead; one that opens after it is kept
+    whole, for validation to refuse."""
     if ob.weeks is not None:
         first, last = ob.weeks
         opens = When(week=first, time=MIDNIGHT)
@@ -66,7 +71,7 @@ def obligation_windows(ob: Obligation, start: dt.date) -> list[tuple[dt.datetime
     else:
         assert ob.opens is not None and ob.due is not None
         opens, due = ob.opens, ob.due
-    return [
+    windows = [
         (
             dt.datetime.combine(
                 occurrence_date(opens, start, ob.repeat, k), opens.time or MIDNIGHT
@@ -75,6 +80,19 @@ def obligation_windows(ob: Obligation, start: dt.date) -> list[tuple[dt.datetime
         )
         for k in occurrences(ob.repeat)
     ]
+    if ob.last_window == "clip":
+        return [clip(window, end) for window in windows]
+    return windows
+
+
+def clip(window: tuple[dt.datetime, dt.datetime], end: dt.date) -> tuple[dt.datetime, dt.datetime]:
+    """`window` due at the end of the day before `end` (23:59), if it opens before then and
+    is due on or after `end`; otherwise unchanged."""
+    opens, due = window
+    last = dt.datetime.combine(end - dt.timedelta(days=1), END_OF_DAY)
+    if due.date() >= end and opens < last:
+        return opens, last
+    return window
 
 
 def event_zone(event: Event, program_tz: ZoneInfo) -> ZoneInfo:
