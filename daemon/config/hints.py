@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from daemon.config.zones import zone_hint
+
 BY_KEY = {
     "timezone": "use an IANA zone name such as America/Chicago or Australia/Sydney",
     "start": "write a date such as 2021-07-12 (no quotes)",
@@ -47,10 +49,12 @@ BY_KIND = {
 }
 
 
-def hint_for(key: str, kind: str) -> str:
-    """A hint for an error of `kind` at a key named `key`."""
+def hint_for(key: str, kind: str, value: object = None) -> str:
+    """A hint for an error of `kind` at a key named `key`, about the `value` written there."""
     if kind in ("extra_forbidden", "missing"):
         return BY_KIND[kind]
+    if key == "timezone" and kind == "value_error" and isinstance(value, str):
+        return zone_hint(value)
     return BY_KEY.get(key) or BY_KIND.get(kind, "")
 
 
