@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from daemon.cli import main
+from daemon.config.load import load_deployment
 from daemon.config.validate import validate
 from tests.conftest import ROOT, until
 
@@ -68,6 +69,29 @@ def dropping_table(header: str, *, nth: int = 1) -> Edit:
 
 
 ONE_ORGANIZER = dropping_table("[[organizers]]", nth=2)
+TOML_ROSTER = """\
+[[participants]]
+name = "Dana Whitfield"
+email = "dana.whitfield@example.org"
+timezone = "America/New_York"
+role = "peer"
+group = "sparrows"
+
+[[participants]]
+name = "Jürgen Weiß"
+email = "{email}"
+timezone = "Europe/Berlin"
+role = "peer"
+group = "sparrows"
+
+[[participants]]
+name = "Luis Ortega"
+email = "luis.ortega@example.org"
+timezone = "America/Chicago"
+role = "peer"
+group = "sparrows"
+aliases = ["luis@home.example.net", "{alias}"]
+"""
 
 
 @dataclass(frozen=True)
@@ -129,6 +153,43 @@ CASES = [
                      "unknown time zone", "did you mean Europe/Berlin?"),
             Expected("config.toml", '"morgan reyes@', "organizers[1].email",
                      "not a valid email", "a full address"),
+        ),
+    ),
+    Case(
+        "an organizer's address with a non-ASCII letter",
+        (setting("[[organizers]]", "email", '"jürgen@example.org"'),),
+        expected=(
+            Expected("config.toml", "jürgen@", "organizers[0].email",
+                     "'ü' before the @", "only ASCII letters before the @"),
+        ),
+    ),
+    Case(
+        "a CSV participant with a non-ASCII address",
+        roster=(replacing("kenji.mori@example.org", "kenji.möri@example.org"),),
+        expected=(
+            Expected("roster.csv", "kenji.möri", "email", "'ö' before the @",
+                     "only ASCII letters before the @"),
+        ),
+    ),
+    Case(
+        "a TOML roster with a non-ASCII address (and a non-ASCII alias, which is fine)",
+        (setting("[roster]", "file", '"roster.toml"'),),
+        files={"roster.toml": TOML_ROSTER.format(email="jürgen@example.org",
+                                                 alias="lüis@example.org")},
+        expected=(  # the alias is only matched against From: it may be any address
+            Expected("roster.toml", '"jürgen@', "participants[1].email", "'ü' before the @",
+                     "only ASCII letters before the @"),
+        ),
+    ),
+    Case(
+        "a sender address and reply_to with non-ASCII letters",
+        (setting("[sender]", "address", '"pémento@example.org"'),
+         setting("[sender]", "reply_to", '"réponses@example.org"')),
+        expected=(
+            Expected("config.toml", "pémento@", "sender.address", "'é' before the @",
+                     "only ASCII letters before the @"),
+            Expected("config.toml", "réponses@", "sender.reply_to", "'é' before the @",
+                     "only ASCII letters before the @"),
         ),
     ),
     Case(
@@ -281,3 +342,24 @@ async def test_a_reload_logs_each_problem_and_keeps_the_running_config(
 
 def _reload_logs(caplog: pytest.LogCaptureFixture) -> list[logging.LogRecord]:
     return [r for r in caplog.records if "not reloaded" in r.getMessage()]
+
+
+def test_an_idn_domain_is_kept_in_its_ascii_form(tmp_path: Path) -> None:
+    """The SMTP transport sends bare ASCII addresses: a domain written in Unicode (or in its
+    xn-- form) is used in its ASCII form, which is the same domain."""
+    config = _write(
+        tmp_path,
+        Case(
+            "",
+            (setting("[sender]", "address", '"pemento@bücher.example"'),
+             setting("[[organizers]]", "email", '"ashley@xn--bcher-kva.example"')),
+            (replacing("kenji.mori@example.org", "kenji@Bücher.Example"),),
+        ),
+    )  # fmt: skip
+    deployment = load_deployment(config)
+    program = deployment.program
+    assert program.sender.address == "pemento@xn--bcher-kva.example"
+    assert program.organizers[0].email == "ashley@xn--bcher-kva.example"
+    assert "kenji@xn--bcher-kva.example" in {p.email for p in program.participants}
+    for address in (program.sender.address, *(p.email for p in program.participants)):
+        assert address.isascii()
