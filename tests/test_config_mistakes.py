@@ -19,9 +19,10 @@ from pathlib import Path
 import pytest
 
 from daemon.cli import main
-from daemon.config.load import load_deployment
+from daemon.config.load import load, load_deployment
+from daemon.config.replies import check_replies_readable
 from daemon.config.validate import validate
-from tests.conftest import ROOT, until
+from tests.conftest import ROOT, mini_program, until
 
 EXAMPLE = ROOT / "config.example.toml"
 ROSTER = ROOT / "examples" / "pemento-2021" / "roster.csv"
@@ -193,6 +194,22 @@ CASES = [
         ),
     ),
     Case(
+        "obligations, but [imap] host is empty",
+        (setting("[imap]", "host", '""'),),
+        expected=(
+            Expected("config.toml", 'host = ""', "imap.host", "3 obligations",
+                     "set [imap] host"),
+        ),
+    ),
+    Case(
+        "obligations, and no [imap] table at all",
+        (dropping_table("[imap]"),),
+        expected=(
+            Expected("config.toml", 'schedule = "pemento-2021"', "imap.host",
+                     "answers are not read", "set [imap] host"),
+        ),
+    ),
+    Case(
         "zone names: an abbreviation, the wrong case, a city alone, a far miss",
         (setting("[program]", "timezone", '"PST"'),
          setting("[[organizers]]", "timezone", '"america/chicago"')),
@@ -344,6 +361,30 @@ def _reload_logs(caplog: pytest.LogCaptureFixture) -> list[logging.LogRecord]:
     return [r for r in caplog.records if "not reloaded" in r.getMessage()]
 
 
+def test_doctor_says_what_validate_says_about_an_unread_mailbox(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`doctor` validates first: a config file with obligations and no [imap] stops it with
+    the same FILE:LINE problem (exit 2, before any server is tried). An [imap] host emptied
+    from the environment passes both, and doctor's replies check warns in the same words."""
+    from daemon.doctor.checks import routes_check
+
+    config = _write(tmp_path, Case("", (dropping_table("[imap]"),)))
+    assert main(["-c", str(config), "doctor"]) == 2
+    err = capsys.readouterr().err
+    line = _line(config, 'schedule = "pemento-2021"')
+    assert f"{config}:{line}: imap.host: the schedule has 3 obligations" in err, err
+    assert "set [imap] host" in err and "Traceback" not in err
+
+    config = _write(tmp_path, Case(""))
+    monkeypatch.setenv("MENTORMAIL_IMAP__HOST", "")
+    check = routes_check(load_deployment(config))
+    assert check.ok and check.warning, check
+    assert check.detail.startswith("MENTORMAIL_IMAP__HOST: the schedule has 3 obligations")
+    assert "every obligation would become overdue" in check.detail
+    assert check.fix.startswith("set [imap] host")
+
+
 def test_an_idn_domain_is_kept_in_its_ascii_form(tmp_path: Path) -> None:
     """The SMTP transport sends bare ASCII addresses: a domain written in Unicode (or in its
     xn-- form) is used in its ASCII form, which is the same domain."""
@@ -363,3 +404,40 @@ def test_an_idn_domain_is_kept_in_its_ascii_form(tmp_path: Path) -> None:
     assert "kenji@xn--bcher-kva.example" in {p.email for p in program.participants}
     for address in (program.sender.address, *(p.email for p in program.participants)):
         assert address.isascii()
+
+
+def test_replies_need_not_be_read_without_obligations(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    people = [
+        ("Ann A", "ann@example.org", "UTC", "mentor"),
+        ("Bo B", "bo@example.org", "UTC", "mentee"),
+    ]
+    config = mini_program(tmp_path, people)  # no [imap], and no obligations
+    assert main(["-c", str(config), "validate"]) == 0, capsys.readouterr().err
+    assert check_replies_readable(load_deployment(config)) == []
+
+
+def test_check_replies_readable_is_pure_and_quiet_when_imap_is_set(tmp_path: Path) -> None:
+    assert check_replies_readable(load_deployment(_write(tmp_path, Case("")))) == []
+    broken = _write(tmp_path, Case("", (setting("[imap]", "host", '""'),)))
+    deployment, _ = load(broken)
+    assert deployment is not None
+    (problem,) = check_replies_readable(deployment)
+    assert (problem.file, problem.line, problem.key) == (
+        str(broken),
+        _line(broken, 'host = ""'),
+        "imap.host",
+    )
+    assert "[imap] host" in problem.hint
+
+
+def test_an_empty_imap_host_from_the_environment_is_a_rehearsal(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """MENTORMAIL_IMAP__HOST= turns reading off on purpose (a rehearsal against a local sink):
+    not the forgotten host of a config file."""
+    monkeypatch.setenv("MENTORMAIL_IMAP__HOST", "")
+    config = _write(tmp_path, Case(""))
+    assert main(["-c", str(config), "validate"]) == 0, capsys.readouterr().err
+    assert check_replies_readable(load_deployment(config)) == []
