@@ -22,7 +22,7 @@ def check_roster(deployment: Deployment) -> Iterator[Problem]:
         e: RosterEntry = entry[id(p)]
         return Problem(e.file, e.line_of(key), key, message, hint)
 
-    seen = {o.email.lower(): "an organizer" for o in program.organizers}
+    seen = _organizers(deployment)
     for e in deployment.roster_entries:
         for address in (e.participant.email, *e.participant.aliases):
             first = seen.setdefault(address.lower(), f"{e.file}:{e.line}")
@@ -50,6 +50,22 @@ def check_roster(deployment: Deployment) -> Iterator[Problem]:
         for rule, message, hint in _ineligible(p, program.schedule.eligibility):
             yield at(p, f"attributes.{rule.attribute}", message, hint)
     yield from _units(deployment, at)
+
+
+def _organizers(deployment: Deployment) -> dict[str, str]:
+    """Each organizer's address (lower-cased), with where it is written ("FILE:LINE")."""
+    source = deployment.config_source
+    rows = source.data.get("organizers")
+    written = [
+        str(row.get("email", "")).strip().lower() if isinstance(row, dict) else ""
+        for row in (rows if isinstance(rows, list) else [])
+    ]
+    where: dict[str, str] = {}
+    for organizer in deployment.program.organizers:
+        email = organizer.email.lower()
+        line = source.line(("organizers", written.index(email), "email")) if email in written else 0
+        where.setdefault(email, f"{source.name}:{line} (an organizer)" if line else "an organizer")
+    return where
 
 
 def _units(deployment: Deployment, at: Locator) -> Iterator[Problem]:

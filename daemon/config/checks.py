@@ -27,11 +27,13 @@ def _check_ids(deployment: Deployment) -> Iterator[Problem]:
     s = deployment.schedule_source
     sch = deployment.program.schedule
     for kind in ("options", "resources", "phases", "messages", "events", "obligations", "forms"):
-        seen: set[str] = set()
+        seen: dict[str, int] = {}
         for i, item in enumerate(getattr(sch, kind)):
-            if item.id in seen:
-                yield s.problem((kind, i, "id"), f"duplicate id {item.id!r}", "ids must be unique")
-            seen.add(item.id)
+            first = seen.setdefault(item.id, i)
+            if first != i:
+                where = f"{s.name}:{s.line((kind, first, 'id'))} ({kind}[{first}])"
+                hint = f"already used at {where}; ids must be unique"
+                yield s.problem((kind, i, "id"), f"duplicate id {item.id!r}", hint)
 
 
 def _check_references(deployment: Deployment) -> Iterator[Problem]:

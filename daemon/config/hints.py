@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from daemon.config.zones import zone_hint
+from daemon.program.people import NOT_ASCII
+
 BY_KEY = {
     "timezone": "use an IANA zone name such as America/Chicago or Australia/Sydney",
     "start": "write a date such as 2021-07-12 (no quotes)",
@@ -44,13 +47,17 @@ BY_KIND = {
     "greater_than": "use a value within the range the message gives",
     "string_too_short": "it must not be empty",
     "value_error": "",
+    NOT_ASCII: "give an address with only ASCII letters before the @ (ask its owner for "
+    "one: most providers offer such an alias); README 'Configuration reference'",
 }
 
 
-def hint_for(key: str, kind: str) -> str:
-    """A hint for an error of `kind` at a key named `key`."""
-    if kind in ("extra_forbidden", "missing"):
+def hint_for(key: str, kind: str, value: object = None) -> str:
+    """A hint for an error of `kind` at a key named `key`, about the `value` written there."""
+    if kind in ("extra_forbidden", "missing", NOT_ASCII):
         return BY_KIND[kind]
+    if key == "timezone" and kind == "value_error" and isinstance(value, str):
+        return zone_hint(value)
     return BY_KEY.get(key) or BY_KIND.get(kind, "")
 
 

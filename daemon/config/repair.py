@@ -72,6 +72,31 @@ class _Tracked:
         container[key] = _GONE
         return True
 
+    def knock_on(self, loc: Loc, kind: str) -> bool:
+        """Whether an error only follows from an earlier removal: a key missing inside a part
+        removed, or a list too short because its broken elements were removed (the only
+        organizer, dropped for its bad zone, is not also "no organizers")."""
+        if kind == "missing":
+            return any(loc[: len(r)] == r for r in self.removed)
+        if kind == "too_short":
+            return any(len(r) > len(loc) and r[: len(loc)] == loc for r in self.removed)
+        return False
+
+    def put(self, loc: Loc, value: Any) -> bool:
+        """Set a stand-in value at a key path of tables (not inside lists). The value is a
+        copy (a stand-in is shared by every load in the process: a reload must find it
+        intact) and its lists are indexed like the rest."""
+        node: Any = self.data
+        for part in loc[:-1]:
+            if not isinstance(node, dict) or not isinstance(node.get(part, {}), dict):
+                return False
+            node = node.setdefault(part, {})
+        if not isinstance(node, dict):
+            return False
+        node[loc[-1]] = copy.deepcopy(value)
+        self._index(node[loc[-1]])
+        return True
+
     def sweep(self, node: Any = None) -> None:
         node = self.data if node is None else node
         if isinstance(node, dict):
@@ -111,12 +136,12 @@ def validate_repairing(
             steps, original = tracked.walk(tuple(err["loc"]))
             kind = err["type"]
             missing = kind == "missing"
-            if not (missing and any(original[: len(r)] == r for r in tracked.removed)):
+            if not tracked.knock_on(original, kind):
                 key = next((str(p) for p in reversed(original) if isinstance(p, str)), "")
-                problems.append(
-                    problem_for(original, kind, message_for(kind, err["msg"]), hint_for(key, kind))
-                )
-            if original in fallbacks and _put(tracked.data, original, fallbacks.pop(original)):
+                message = message_for(kind, err["msg"])
+                hint = hint_for(key, kind, err.get("input"))
+                problems.append(problem_for(original, kind, message, hint))
+            if original in fallbacks and tracked.put(original, fallbacks.pop(original)):
                 repaired = True
             elif tracked.mark(steps, missing=missing):
                 tracked.removed.add(original[: len(steps)])
@@ -125,16 +150,3 @@ def validate_repairing(
         if not repaired:
             return None, problems
     return None, problems
-
-
-def _put(data: dict[str, Any], loc: Loc, value: Any) -> bool:
-    """Set a stand-in value at a key path of tables (not inside lists)."""
-    node: Any = data
-    for part in loc[:-1]:
-        if not isinstance(node, dict) or not isinstance(node.get(part, {}), dict):
-            return False
-        node = node.setdefault(part, {})
-    if not isinstance(node, dict):
-        return False
-    node[loc[-1]] = value
-    return True

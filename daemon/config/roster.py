@@ -70,7 +70,7 @@ def load_inline(source: TomlSource, rows: list[Any], base: Loc) -> Roster:
                     source.problem(
                         (*loc, *err["loc"]),
                         message_for(err["type"], err["msg"]),
-                        hint_for(key, err["type"]),
+                        hint_for(key, err["type"], err.get("input")),
                     )
                 )
             dropped.update(_units(row))
@@ -132,7 +132,8 @@ def _load_csv(path: Path) -> Roster:
         except ValidationError as exc:
             for err in exc.errors():
                 key = str(err["loc"][0]) if err["loc"] else ""
-                message, hint = message_for(err["type"], err["msg"]), hint_for(key, err["type"])
+                message = message_for(err["type"], err["msg"])
+                hint = hint_for(key, err["type"], err.get("input"))
                 roster.problems.append(Problem(str(path), line, key, message, hint))
             dropped.update(_units(record))
             continue

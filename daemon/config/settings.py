@@ -16,7 +16,6 @@ from typing import Annotated, Any, Literal
 from pydantic import (
     BaseModel,
     ConfigDict,
-    EmailStr,
     Field,
     SecretStr,
     field_validator,
@@ -34,7 +33,7 @@ from daemon.config.providers import with_preset
 from daemon.config.repair import validate_repairing
 from daemon.config.tomlfile import Loc, TomlSource, dotted
 from daemon.errors import Problem
-from daemon.program.people import Organizer
+from daemon.program.people import Address, Organizer
 from daemon.program.timespec import TimeZoneName
 
 Security = Literal["none", "starttls", "tls"]
@@ -76,8 +75,8 @@ class ProgramSettings(Section):
 
 class SenderSettings(Section):
     name: str = Field(min_length=1)
-    address: EmailStr
-    reply_to: EmailStr | None = None
+    address: Address
+    reply_to: Address | None = None
 
     @field_validator("reply_to", mode="before")
     @classmethod

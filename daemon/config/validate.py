@@ -8,6 +8,7 @@ from pathlib import Path
 
 from daemon.config.deployment import Deployment
 from daemon.config.load import load
+from daemon.config.replies import check_replies_readable
 from daemon.config.tomlfile import dotted
 from daemon.errors import ConfigError, Problem, TemplateProblem
 from daemon.mail.context import (
@@ -33,6 +34,7 @@ def validate(config_path: Path) -> tuple[Deployment, list[Action]]:
         raise ConfigError(problems)
     timeline = plan(deployment.program)
     problems += check_templates(deployment, timeline)
+    problems += check_replies_readable(deployment)
     if problems:
         raise ConfigError(problems)
     return deployment, timeline

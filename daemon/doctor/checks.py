@@ -14,6 +14,7 @@ import os
 import tempfile
 
 from daemon.config.deployment import Deployment
+from daemon.config.replies import chosen, unread_obligations
 from daemon.doctor.grants import grant_checks
 from daemon.doctor.result import Check
 from daemon.errors import AlreadyRunning, StoreError, TransportError
@@ -76,8 +77,13 @@ def routes_check(deployment: Deployment) -> Check:
     the invitations' ORGANIZER (the sending address), replies go to Reply-To (reply_to, or the
     sending address, with a +token), and some people reply to From."""
     s, program = deployment.settings, deployment.program
+    unread = unread_obligations(deployment)
+    if unread:  # the same rule as `validate`'s: only an empty MENTORMAIL_IMAP__HOST gets here
+        where = f"{unread.file}:{unread.line}" if unread.line else unread.file
+        ok = chosen(deployment, unread)
+        return Check("replies", ok, f"{where}: {unread.message}", unread.hint, warning=ok)
     if not s.imap.host:
-        asks = bool(program.schedule.obligations or program.schedule.events)
+        asks = bool(program.schedule.events)
         return Check(
             "replies", True, "[imap] host is empty: replies, commands and RSVPs are not read",
             "set [imap] to the mailbox of the sending address" if asks else "", warning=asks,
