@@ -32,6 +32,7 @@ from __future__ import annotations
 import base64
 import binascii
 import contextlib
+import dataclasses
 import hashlib
 import json
 import secrets
@@ -256,6 +257,14 @@ class OAuthServer:
             for tokens in (state.access, state.refresh):
                 for token in [t for t, grant in tokens.items() if grant.username == username]:
                     del tokens[token]
+
+    def expire_access(self, username: str) -> None:
+        """Every access token of `username` dies now (before the time it said); refresh
+        tokens keep working."""
+        with self._lock:
+            for token, grant in list(self._state.access.items()):
+                if grant.username == username:
+                    self._state.access[token] = dataclasses.replace(grant, expires_at=time.time())
 
     def fail_token(self, error: str, *, status: int = 400, times: int = 1) -> None:
         """Answer the next `times` /token requests with `error` (e.g. "temporarily_unavailable"

@@ -88,6 +88,12 @@ def test_an_after_event_window_cannot_be_clipped() -> None:
         )
 
 
+@pytest.fixture(autouse=True)
+def _no_mailbox(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A rehearsal without a mailbox (the obligations-without-[imap] rule then only warns)."""
+    monkeypatch.setenv("MENTORMAIL_IMAP__HOST", "")
+
+
 def _program(tmp_path: Path, clipped: bool, start: str, count: int = 4) -> Path:
     extra = MONTHLY.format(count=count, clip='last_window = "clip"' if clipped else "")
     return mini_program(tmp_path, PEOPLE, start=start, weeks=16, extra_schedule=extra)
