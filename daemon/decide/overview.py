@@ -8,7 +8,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from daemon.decide.standing import standings
+from daemon.decide.standing import after_leaving, standings
 from daemon.decide.states import DONE, ObligationState, adjustments, evaluate_all
 from daemon.decide.tracking import untracked
 from daemon.ledger.records import Rsvp
@@ -22,6 +22,9 @@ def overview(
     program: Program, timeline: list[Action], snapshot: Snapshot, at: dt.datetime
 ) -> dict[str, Any]:
     obligations = {o.id: o for o in program.schedule.obligations}
+    zones: dict[str, dt.tzinfo] = {p.email: zone(p.timezone) for p in program.participants}
+    left = standings(((when, c) for when, c in snapshot.commands if when <= at), zones)
+    timeline = after_leaving(timeline, left)  # who left is not named in later windows
     checkins = [(when, c) for when, c in snapshot.checkins if when <= at]
     decided = adjustments((when, c) for when, c in snapshot.commands if when <= at)
     states = evaluate_all(timeline, obligations, checkins, at, decided)

@@ -10,7 +10,6 @@ from dataclasses import dataclass, field
 
 from daemon.config.deployment import Deployment
 from daemon.decide.overview import overview
-from daemon.decide.standing import standings
 from daemon.demo.personas import Outgoing
 from daemon.demo.sandbox import Delivered
 from daemon.program.instance import Program
@@ -91,18 +90,10 @@ def summary(deployment: Deployment, at: dt.datetime) -> str:
     finally:
         store.close()
     table = overview_table(program, overview(program, plan(program), snapshot, at))
-    zones: dict[str, dt.tzinfo] = {p.email: program.tz for p in program.participants}
-    standing = standings(snapshot.commands, zones)
     out = state.parent
-    names = {p.email: p.name for p in program.participants}
     lines = ["The organizers' view at the end (what `mentormail status` shows):", "", table]
     lines.append(f"Flagged to the organizers ({len(flags)}):")
     lines += [f"  {title}" for title in flags] or ["  nothing"]
-    withdrawn = [names.get(w, w) for w, s in standing.items() if s.withdrawn_at]
-    paused = [names.get(w, w) for w, s in standing.items() if s.paused_at and not s.withdrawn_at]
-    lines.append(
-        f"Withdrew: {', '.join(withdrawn) or 'nobody'}; paused: {', '.join(paused) or 'nobody'}"
-    )
     mail = out / "mail"
     lines += [
         "",
