@@ -120,6 +120,7 @@ def mini_program(
     extra_schedule: str = "",
     stale_days: int = 7,
     digest: bool = True,
+    timezone: str = "America/Chicago",
 ) -> Path:
     """A small program in tmp_path: people are (name, email, timezone, role) in pair p1, p2..."""
     write(
@@ -147,7 +148,7 @@ def mini_program(
         [program]
         schedule = "schedule.toml"
         start = {start}
-        timezone = "America/Chicago"
+        timezone = "{timezone}"
         templates = "templates"
 
         [sender]

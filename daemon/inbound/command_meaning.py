@@ -15,6 +15,7 @@ from daemon.inbound.directory import Ledger, ProgramDirectory
 from daemon.ledger.records import Command, Intent, Recorded
 from daemon.program.instance import Program
 from daemon.program.refs import parse_window_ref
+from daemon.program.time_text import deadline
 from daemon.program.timeline import Action
 from daemon.program.timespec import local_time, to_utc
 from daemon.views.participant import status_answer
@@ -181,7 +182,7 @@ class CommandMeaning:
             day = dt.date.fromisoformat(str(args["until"]))
             until = to_utc(day, dt.time(23, 59), self.program.tz)
             record["until"] = until.isoformat()
-            due = local_time(until, self.program.tz)
+            due = deadline(until, self.program.tz, self.program.tz).text
             note = f"Extended: {title} for {person.name}, now due {due}."
         else:
             note = f"Excused: {title} for {person.name}. No more reminders or flags about it."

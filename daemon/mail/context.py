@@ -9,9 +9,11 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from daemon.mail.inert import Inert, inert
+from daemon.program.actions import planned_day
 from daemon.program.instance import Program
 from daemon.program.people import Participant, first_name_of
 from daemon.program.refs import command_links, window_ref
+from daemon.program.time_text import day_text, deadline, opening_day, week_of
 from daemon.program.timeline import Action, Person
 from daemon.program.timespec import local_date, local_time, zone
 from daemon.program.windows import phase_span
@@ -49,11 +51,12 @@ class ContextBuilder:
         to_organizers = action.kind == "flag" or (
             len(action.recipients) > 1 and set(action.recipients) <= self.organizers
         )
+        today = action.at.astimezone(tz).date()
         ctx: dict[str, Any] = {
             "program": program_context(program),
             "recipient": organizers_recipient(program) if to_organizers else _person(person),
             "sent_at": local_time(action.at, tz),
-            "week": (action.at.astimezone(program.tz).date() - program.start).days // 7 + 1,
+            "week": week_of(program.start, planned_day(action, tz, program.tz)),
             "occurrence": action.occurrence,
             "title": action.title,
             "group": None,
@@ -62,7 +65,7 @@ class ContextBuilder:
             "event": None,
             "obligation": None,
             "resources": [],
-            "upcoming": self._upcoming(person.email, action.at, tz),
+            "upcoming": self._upcoming(person.email, action.at, tz, today),
         }
         if isinstance(person, Participant):
             ctx["group"] = self._group(person)
@@ -77,7 +80,7 @@ class ContextBuilder:
         if action.kind == "invite":
             ctx["event"] = self._event(action, tz)
         if action.asks and action.asks[0] in self.by_key:
-            ctx["obligation"] = self._obligation(self.by_key[action.asks[0]], tz)
+            ctx["obligation"] = self._obligation(self.by_key[action.asks[0]], tz, today)
         return ctx
 
     def _message_phase(self, action: Action) -> str:
@@ -137,9 +140,10 @@ class ContextBuilder:
             "repeat": event.repeat.model_dump() if event.repeat else None,
         }
 
-    def _obligation(self, ob_action: Action, tz: ZoneInfo) -> dict[str, Any]:
+    def _obligation(self, ob_action: Action, tz: ZoneInfo, today: dt.date) -> dict[str, Any]:
         ob = self.obligations[ob_action.item]
         assert ob_action.opens_at is not None and ob_action.due_at is not None
+        due = deadline(ob_action.due_at, tz, self.program.tz, today)
         form = self.forms.get(ob.form)
         names = [self.names.get(email, email) for email in ob_action.who]
         ref = window_ref(ob.id, ob_action.occurrence, ob.repeat is not None)
@@ -153,9 +157,9 @@ class ContextBuilder:
             "description": ob.description,
             "question": ob.question,
             "require_yes": ob.require_yes,
-            "opens": local_date(ob_action.opens_at, tz),
-            "due": local_time(ob_action.due_at, tz),
-            "due_date": local_date(ob_action.due_at, tz),
+            "opens": day_text(opening_day(ob_action.opens_at, tz, self.program.tz), today),
+            "due": due.text,
+            "due_date": due.day,
             "satisfied_by": ob.satisfied_by,
             "who_names": Inert(", ".join(names)),
             "who": [
@@ -179,13 +183,15 @@ class ContextBuilder:
             },
         }
 
-    def _upcoming(self, email: str, at: dt.datetime, tz: ZoneInfo) -> list[dict[str, str]]:
+    def _upcoming(
+        self, email: str, at: dt.datetime, tz: ZoneInfo, today: dt.date
+    ) -> list[dict[str, str]]:
         items = self.due_by_person.get(email, [])
         dues = [a.due_at or a.at for a in items]
         start = bisect_left(dues, at)
         horizon = at + dt.timedelta(days=UPCOMING_DAYS)
         return [
-            {"title": a.title, "due": local_time(a.due_at or a.at, tz)}
+            {"title": a.title, "due": deadline(a.due_at or a.at, tz, self.program.tz, today).text}
             for a in items[start:]
             if (a.opens_at or a.at) <= horizon
         ][:5]

@@ -6,6 +6,7 @@ import datetime as dt
 import hashlib
 from collections.abc import Iterator
 from typing import Literal, NamedTuple
+from zoneinfo import ZoneInfo
 
 from daemon.program.instance import Program
 from daemon.program.people import Organizer, Participant
@@ -85,6 +86,14 @@ class Action(NamedTuple):
     @property
     def ends_at(self) -> dt.datetime | None:
         return self.event.ends_at if self.event else None
+
+
+def planned_day(action: Action, recipient_tz: ZoneInfo, program_tz: ZoneInfo) -> dt.date:
+    """The day the planner chose for `action`, as the schedule names it: a send to one person
+    is planned in their own zone ("week 1, Monday 09:00" is 09:00 where they are), obligation
+    windows and flags in the program's zone."""
+    tz = program_tz if action.kind in ("obligation", "flag") else recipient_tz
+    return action.at.astimezone(tz).date()
 
 
 Windows = dict[tuple[str, str], list[Action]]

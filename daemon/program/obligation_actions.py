@@ -23,7 +23,7 @@ from daemon.program.timespec import to_utc, zone
 from daemon.program.windows import END_OF_DAY, obligation_windows, occurrence_date, occurrences
 
 FOREVER = dt.datetime.max.replace(tzinfo=dt.UTC)
-REMINDER_SUBJECT = "Reminder: {{ obligation.title }} is due {{ obligation.due }}"
+REMINDER_SUBJECT = "Reminder: {{ obligation.title }} is due {{ obligation.due_date }}"
 OVERDUE_SUBJECT = "Overdue: {{ obligation.title }}"
 FLAG_SUBJECT = "Overdue: {{ obligation.title }} ({{ obligation.who_names }})"
 People = dict[str, tuple[ZoneInfo, tuple[str]]]

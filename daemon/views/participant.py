@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 from daemon.decide.standing import standings
 from daemon.ledger.records import Checkin, Command
 from daemon.program.instance import Program
+from daemon.program.time_text import deadline
 from daemon.program.timeline import Action
 from daemon.program.timespec import local_date, local_time
 
@@ -39,7 +40,11 @@ def status_answer(
         if action.key in counted:
             done.append(title)
         elif action.at <= now + HORIZON and (action.due_at is None or action.due_at >= now):
-            due = local_date(action.due_at, tz) if action.due_at else "no date"
+            due = (
+                deadline(action.due_at, tz, program.tz, now.astimezone(tz).date()).text
+                if action.due_at
+                else "no date"
+            )
             open_items.append({"title": title, "due": due})
     events = [
         {"title": a.title, "when": local_time(a.starts_at, tz)}
