@@ -17,7 +17,7 @@ from daemon.clock import Clock, parse_instant
 from daemon.config.deployment import Deployment
 from daemon.config.load import load_deployment
 from daemon.config.validate import validate
-from daemon.errors import ConfigError, MentormailError, UserError
+from daemon.errors import ConfigError, MentormailError, Problem, UserError
 from daemon.program.instance import Program
 from daemon.program.timeline import Action, plan
 from daemon.program.timespec import zone
@@ -162,13 +162,16 @@ def _dispatch(args: argparse.Namespace) -> int:
         return _restore(args, load_deployment(args.config))
     if args.command == "login":
         return _login(args, load_deployment(args.config))
-    deployment, timeline = validate(args.config)
+    warnings: list[Problem] = []
+    deployment, timeline = validate(args.config, warnings)
     if args.command == "run":
         return _run(args, deployment, timeline)
     if args.command == "doctor":
         return _doctor(deployment, timeline)
     if args.command == "validate":
         program = deployment.program
+        for warning in warnings:
+            print(f"warning: {warning}")
         print(
             f"{args.config}: ok — {program.title}: {len(program.participants)} participants, "
             f"{len(program.organizers)} organizers, {len(timeline)} planned items"

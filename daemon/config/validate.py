@@ -1,5 +1,7 @@
 """`validate`: load everything, plan, and render every template for every recipient and
-every occurrence (StrictUndefined), so a broken template fails here, not in an inbox."""
+every occurrence (StrictUndefined), so a broken template fails here, not in an inbox. A subject
+that renders longer than mail clients show (mail/subject.py) is a warning: it goes out
+shortened."""
 
 from __future__ import annotations
 
@@ -21,27 +23,34 @@ from daemon.mail.context import (
     cancel_context,
     digest_context_for,
 )
-from daemon.mail.render import Renderer
+from daemon.mail.render import Rendered, Renderer
+from daemon.mail.subject import MAX_SUBJECT
 from daemon.program.actions import Action, Person, Spec
 from daemon.program.instance import Program
 from daemon.program.timeline import plan
 
 
-def validate(config_path: Path) -> tuple[Deployment, list[Action]]:
-    """The loaded deployment and its timeline, or ConfigError with every problem."""
+def validate(
+    config_path: Path, warnings: list[Problem] | None = None
+) -> tuple[Deployment, list[Action]]:
+    """The loaded deployment and its timeline, or ConfigError with every problem; what works
+    but reads badly (a subject too long) is added to `warnings`."""
     deployment, problems = load(config_path)
     if deployment is None:
         raise ConfigError(problems)
     timeline = plan(deployment.program)
-    problems += check_templates(deployment, timeline)
+    problems += check_templates(deployment, timeline, warnings)
     problems += check_replies_readable(deployment)
     if problems:
         raise ConfigError(problems)
     return deployment, timeline
 
 
-def check_templates(deployment: Deployment, timeline: list[Action]) -> list[Problem]:
-    """Render each send once per recipient and occurrence; report each failure once."""
+def check_templates(
+    deployment: Deployment, timeline: list[Action], warnings: list[Problem] | None = None
+) -> list[Problem]:
+    """Render each send once per recipient and occurrence; report each failure once, and each
+    item whose subject is too long once (in `warnings`)."""
     program = deployment.program
     renderer = Renderer(program.templates)
     builder = ContextBuilder(program, timeline)
@@ -49,6 +58,7 @@ def check_templates(deployment: Deployment, timeline: list[Action]) -> list[Prob
     people |= {o.email: o for o in program.organizers}
     phases = {p.id for p in program.schedule.phases}
     problems: dict[tuple[str, str], Problem] = {}
+    long: dict[tuple[str, str], Problem] = {}
     seen: set[tuple[str, str, str, int, str]] = set()
     for action in [*timeline, *_unaddressed(program, timeline)]:
         if not action.template or (action.phase and action.phase not in phases):
@@ -62,7 +72,11 @@ def check_templates(deployment: Deployment, timeline: list[Action]) -> list[Prob
             seen.add(mark)
             try:
                 context = builder.build(action, people[email])
-                renderer.render(action.template, action.subject, context)
+                rendered = renderer.render(action.template, action.subject, context)
+                if rendered.long_subject:
+                    long.setdefault(
+                        (action.item, action.kind), _long_subject(deployment, action, rendered)
+                    )
             except TemplateProblem as exc:
                 problems.setdefault(
                     (exc.template, exc.detail), _problem(deployment, action, exc, email)
@@ -79,13 +93,52 @@ def check_templates(deployment: Deployment, timeline: list[Action]) -> list[Prob
     )  # fmt: skip
     for name, subject, context in runtime:
         try:
-            renderer.render(name, subject, context)
+            rendered = renderer.render(name, subject, context)
         except TemplateProblem as exc:
             key = (exc.template, exc.detail)
             problems.setdefault(
                 key, Problem(exc.template, exc.line, "", exc.detail, _hint(exc.detail))
             )
+            continue
+        if rendered.long_subject:  # a built-in subject: the program's title made it long
+            long.setdefault(
+                (name, ""),
+                deployment.config_problem(
+                    ("program", "title"), *_too_long(rendered, f"the {name} mail")
+                ),
+            )
+    if warnings is not None:
+        warnings += long.values()
     return list(problems.values())
+
+
+def _long_subject(deployment: Deployment, action: Action, rendered: Rendered) -> Problem:
+    loc = _subject_loc(deployment.program, action)
+    source = deployment.schedule_source
+    message, hint = _too_long(rendered, f"{action.title!r}")
+    return Problem(source.name, source.line(loc), dotted(loc), message, hint)
+
+
+def _too_long(rendered: Rendered, what: str) -> tuple[str, str]:
+    full = rendered.long_subject
+    return (
+        f"the subject of {what} is {len(full)} characters, over {MAX_SUBJECT} (mail clients "
+        f"cut it): {full!r}; it goes out as {rendered.subject!r}",
+        "make it shorter, or the titles it includes",
+    )
+
+
+def _subject_loc(program: Program, action: Action) -> tuple[str | int, ...]:
+    """Where an action's subject comes from: a message's or a request's `subject`, else the
+    title of the item that built-in subjects (reminders, flags, invitations) name."""
+    loc = _loc_of(program, action)
+    if not loc:
+        return loc
+    if loc[0] == "messages":
+        return (*loc[:2], "subject")
+    if loc[0] == "obligations" and action.kind == "email":
+        return (*loc[:2], "request", "subject")
+    return (*loc[:2], "title")
 
 
 def _unaddressed(program: Program, timeline: list[Action]) -> list[Action]:

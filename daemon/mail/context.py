@@ -162,6 +162,7 @@ class ContextBuilder:
             "due_date": due.day,
             "satisfied_by": ob.satisfied_by,
             "who_names": Inert(", ".join(names)),
+            "who_first_names": Inert(_and([first_name_of(n) or n for n in names]) if names else ""),
             "who": [
                 {"name": Inert(n), "email": e} for n, e in zip(names, ob_action.who, strict=False)
             ],

@@ -23,6 +23,7 @@ from jinja2.sandbox import SandboxedEnvironment
 from daemon.errors import TemplateProblem
 from daemon.mail.inert import Inert
 from daemon.mail.plaintext import converter, to_text
+from daemon.mail.subject import shorten
 from daemon.program.instance import TemplateFile
 
 _HEADER_UNSAFE = re.compile(r"[\x00-\x1f\x7f]+")
@@ -34,6 +35,7 @@ class Rendered:
     subject: str
     text: str
     html: str
+    long_subject: str = ""  # the subject as rendered, when it was too long and was shortened
 
 
 class _Environment(SandboxedEnvironment):
@@ -141,7 +143,8 @@ class Renderer:
     def render(self, name: str, subject: str, context: Mapping[str, Any]) -> Rendered:
         filename = f"{name}.md.j2"
         try:
-            subject_text = header_safe(self._subjects(subject).render(context))
+            full_subject = header_safe(self._subjects(subject).render(context))
+            subject_text = shorten(full_subject)
             text = self.text_env.get_template(filename).render(context)
             body = self.html_env.get_template(filename).render(context)
             html = self.html_env.get_template("layout.html.j2").render(
@@ -160,4 +163,5 @@ class Renderer:
             raise TemplateProblem(where, f"undefined variable: {exc.message}", line) from None
         except jinja2.exceptions.SecurityError as exc:
             raise TemplateProblem(filename, f"not allowed in a template: {exc}") from None
-        return Rendered(subject_text, self._to_text(text).strip() + "\n", html)
+        long_subject = full_subject if subject_text != full_subject else ""
+        return Rendered(subject_text, self._to_text(text).strip() + "\n", html, long_subject)

@@ -25,7 +25,7 @@ from daemon.program.windows import END_OF_DAY, obligation_windows, occurrence_da
 FOREVER = dt.datetime.max.replace(tzinfo=dt.UTC)
 REMINDER_SUBJECT = "Reminder: {{ obligation.title }} is due {{ obligation.due_date }}"
 OVERDUE_SUBJECT = "Overdue: {{ obligation.title }}"
-FLAG_SUBJECT = "Overdue: {{ obligation.title }} ({{ obligation.who_names }})"
+FLAG_SUBJECT = "Overdue: {{ obligation.title }} ({{ obligation.who_first_names }})"
 People = dict[str, tuple[ZoneInfo, tuple[str]]]
 
 
