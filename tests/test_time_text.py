@@ -158,7 +158,9 @@ def test_week_is_the_programs_week_in_every_zone(tmp_path: Path) -> None:
         week = builder.build(action, person)["week"]
         assert week == action.occurrence + 1, (action.key, action.at)
         row, _ = composer.row(Send(action.key, action, 0), action.at)
-        assert f"{week}".encode() in row.message.split(b"\r\nSubject: ", 1)[1].split(b"\r\n")[0]
+        message = email.message_from_bytes(row.message, policy=email.policy.default)
+        word = {"weekly": "Week", "first-thing": "Early", "last-thing": "Late"}[action.item]
+        assert message["Subject"] == f"{word} {action.occurrence + 1}"
         checked += 1
     assert checked == 3 * 4 * len(people)
 
