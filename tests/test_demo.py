@@ -153,7 +153,7 @@ def test_initiatives_are_commands_at_their_week() -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.timeout(120)
+@pytest.mark.timeout(300)  # two whole rehearsals; a loaded machine takes its time
 def test_the_demo_rehearses_pemento_end_to_end(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
