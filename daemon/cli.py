@@ -62,11 +62,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="check the config, templates, state folder, SMTP and IMAP; say what to fix",
     )
     demo = commands.add_parser(
-        "demo", help="rehearse a shipped program on a virtual clock, against built-in servers"
+        "demo",
+        help="rehearse your config (or a shipped program) on a virtual clock, against "
+        "built-in servers, with simulated participants",
     )
     demo.add_argument(
-        "--program", default="pemento-2021", metavar="NAME",
-        help="which shipped program (default pemento-2021)",
+        "--program", default=None, metavar="NAME|PATH",
+        help="a shipped program's name, or a config file (default: the config -c names; "
+        "pemento-2021 when there is no ./config.toml)",
     )  # fmt: skip
     demo.add_argument(
         "--out", type=Path, default=Path("mentormail-demo"), metavar="DIR",
@@ -150,7 +153,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _dispatch(args: argparse.Namespace) -> int:
-    if args.command == "demo":  # needs no config: it brings its own
+    if args.command == "demo":  # a config is optional: the sandbox replaces its servers
         return _demo(args)
     if args.command == "plan":
         return _plan(args, load_deployment(args.config).program)
@@ -181,7 +184,12 @@ def _dispatch(args: argparse.Namespace) -> int:
 
 
 def _demo(args: argparse.Namespace) -> int:
+    from daemon.demo.choose import choose
     from daemon.demo.rehearse import rehearse
+
+    config = args.config
+    named = bool(os.environ.get("MENTORMAIL_CONFIG")) or str(config) != "config.toml"
+    choice = choose(args.program, config, named)
 
     def echo(line: str) -> None:
         print(line, flush=True)
@@ -189,7 +197,7 @@ def _demo(args: argparse.Namespace) -> int:
     if args.log_level == "INFO":  # the progress lines tell the story; warnings still show
         logs.configure("WARNING")
 
-    asyncio.run(rehearse(args.program, args.out, echo))
+    asyncio.run(rehearse(choice, args.out, echo))
     return 0
 
 
