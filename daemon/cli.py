@@ -49,7 +49,14 @@ def build_parser() -> argparse.ArgumentParser:
     plan.add_argument("--json", action="store_true", help="print JSON (see README)")
     plan.add_argument("--participant", metavar="EMAIL", help="only what concerns this person")
     tick = commands.add_parser("tick", help="one pass: send what is due as of now (or --at)")
-    tick.add_argument("--at", metavar="ISO8601", help="the instant to act as of (default: now)")
+    tick.add_argument(
+        "--at", metavar="ISO8601",
+        help="the instant to act as of (default: now; a future one only with --dry-run)",
+    )  # fmt: skip
+    tick.add_argument(
+        "--dry-run", action="store_true",
+        help="say what would be sent (recipients, subjects, keys); send and record nothing",
+    )  # fmt: skip
     run = commands.add_parser(
         "run", help="the service: send everything when it is due, until stopped"
     )
@@ -314,6 +321,14 @@ def _tick(args: argparse.Namespace, deployment: Deployment) -> int:
     from daemon.runtime.tick import run_tick
     from daemon.transport.connect import Servers
 
+    if args.dry_run:
+        return _dry_run(args, deployment)
+    if args.at and clock.in_future(_at(args)):
+        raise UserError(
+            f"--at {args.at} is in the future: a pass sends real mail now, and it would be dated "
+            "then (its Date: header) and recorded as sent then. To see what would go then: "
+            "mentormail tick --dry-run --at …; to rehearse the whole program: mentormail demo"
+        )
     pass_clock = Clock.starting_at(_at(args)) if args.at else Clock.system()
     timeline = plan(deployment.program)
     if over := ended(deployment.program, timeline, pass_clock.now()):
@@ -337,6 +352,15 @@ def _tick(args: argparse.Namespace, deployment: Deployment) -> int:
     # a provider's pause or the daily limit is the normal course of things; a server that
     # cannot be used (refused, TLS, password) needs someone: exit 1 so a timer unit shows it
     return 1 if report.halted.startswith(UNUSABLE) else 0
+
+
+def _dry_run(args: argparse.Namespace, deployment: Deployment) -> int:
+    from daemon.runtime.dryrun import dry_run
+
+    program = deployment.program
+    found = dry_run(program, plan(program), deployment.state_dir, _at(args))
+    print("\n".join(found.lines()))
+    return 0
 
 
 async def _open_inbox(servers: Servers) -> tuple[ImapInbox | None, str]:

@@ -137,7 +137,7 @@ def test_which_program_is_rehearsed(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     assert choose("career-mentoring", config, named=True).shipped == "career-mentoring"
     (tmp_path / "config.toml").write_text(config.read_text())
     assert choose(None, Path("config.toml"), named=False).config == Path("config.toml")
-    with pytest.raises(UserError, match="no config file missing.toml"):
+    with pytest.raises(UserError, match=r"no config file missing\.toml"):
         choose(None, Path("missing.toml"), named=True)
     with pytest.raises(UserError, match=r"no config file schedule\.toml.*--program NAME"):
         choose("./schedule.toml", None, named=False)  # looks like a path: never a name
