@@ -271,19 +271,11 @@ def _at(args: argparse.Namespace) -> dt.datetime:
 
 
 def _status(args: argparse.Namespace, deployment: Deployment) -> int:
-    from daemon.decide.overview import overview
-    from daemon.ledger.snapshot import Snapshot
-    from daemon.store.sqlite import Store
+    from daemon.runtime.look import status_view
     from daemon.views.status import overview_json, overview_table
 
     program = deployment.program
-    store = Store.reader(deployment.state_dir)  # read-only: no lock needed (WAL), nothing made
-    try:
-        snapshot = store.snapshot() if store is not None else Snapshot()
-    finally:
-        if store is not None:
-            store.close()
-    view = overview(program, plan(program), snapshot, _at(args))
+    view = status_view(program, plan(program), deployment.state_dir, _at(args))
     sys.stdout.write(overview_json(view) + "\n" if args.json else overview_table(program, view))
     return 0
 

@@ -278,7 +278,7 @@ def _outcome(
 ) -> Finish:
     """What to record for a send that ended at `now`, and what it means for the rest of the
     delivery."""
-    detail = f"{sent.code} {sent.detail}" if sent.code else sent.detail
+    detail = sent.described
     outcome = sent.outcome
     if sent.session and outcome is not Outcome.SENT:
         # nothing about this message is wrong: keep it and hold all sending, backing off

@@ -13,6 +13,7 @@ import json
 import sqlite3
 from collections.abc import Iterable, Sequence
 
+from daemon.ledger.outbox_lines import OutboxLine
 from daemon.ledger.records import (
     COLUMNS,
     Batch,
@@ -170,6 +171,20 @@ class OutboxStore(Base):
             else self.db.execute(query + " ORDER BY id")
         )
         return [row_of(r) for r in cursor]
+
+    def lines(self, states: Sequence[State], limit: int = 1000) -> list[OutboxLine]:
+        """Rows in these states, without their messages, oldest plan first."""
+        marks = ", ".join("?" * len(states))
+        cursor = self.db.execute(
+            "SELECT key, kind, title, recipients, state, attempts, next_attempt_at, updated_at,"
+            f" last_error FROM outbox WHERE state IN ({marks}) ORDER BY planned_at, key LIMIT ?",
+            (*states, limit),
+        )
+        return [
+            OutboxLine(r[0], r[1], r[2], tuple(json.loads(r[3])), r[4], int(r[5]),
+                       from_ts(r[6]), from_ts(r[7]), r[8] or "")
+            for r in cursor
+        ]  # fmt: skip
 
     def counts(self) -> dict[str, int]:
         return dict(self.db.execute("SELECT state, count(*) FROM outbox GROUP BY state").fetchall())
