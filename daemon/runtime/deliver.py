@@ -314,7 +314,8 @@ def _outcome(
         deadline = row.deadline_at if row.attempts else min(row.deadline_at, now + RETRY_HORIZON)
         if retry_at <= deadline:
             out.outcomes["retry"] += 1
-            log.info("%s: temporary failure (%s); retrying at %s", row.key, detail, retry_at)
+            log.info("%s: temporary failure (%s); retrying at %s", row.key, detail,
+                     f"{retry_at:%Y-%m-%d %H:%M}Z")  # fmt: skip
             return Finish(row.key, "pending", detail, retry_at, now)
         detail = f"gave up after {row.attempts + 1} attempts: {detail}"
         outcome = Outcome.FAILED

@@ -96,7 +96,7 @@ class Service:
             self.progress.watch(SEND, self._send_limit())
             program = self.deployment.program
             log.info(
-                "serving %s: %d participants, %s; state in %s",
+                "serving %s: %d participants, %s; state in %s; the first pass runs now",
                 program.title, len(program.participants), self._mailbox(), directory,
             )  # fmt: skip
             if over := ended(program, self.timeline, self.clock.now()):
@@ -115,6 +115,7 @@ class Service:
             self.notifier.stopping()
             self.stopping.set()
             scheduler.shutdown(wait=False)  # stop accepting new work: jobs only enqueue
+        log.info("stopped, after %d pass%s", self.ticks, "" if self.ticks == 1 else "es")
 
     def replace(self, deployment: Deployment, timeline: list[Action] | None = None) -> None:
         """Serve `deployment` from now on (a reloaded config): re-plan at once, and reconnect
