@@ -82,6 +82,18 @@ def build_parser() -> argparse.ArgumentParser:
         "--out", type=Path, default=Path("mentormail-demo"), metavar="DIR",
         help="where the sent mail (.eml) and the state go (default ./mentormail-demo)",
     )  # fmt: skip
+    preview = commands.add_parser(
+        "preview", help="write the mail planned for one person as .eml and .html files, to open"
+    )
+    preview.add_argument("--participant", required=True, metavar="EMAIL", help="whose mail")
+    preview.add_argument(
+        "--item", default="", metavar="ID",
+        help="only this schedule item (a message, event or obligation id)",
+    )  # fmt: skip
+    preview.add_argument(
+        "--out", type=Path, default=Path("mentormail-preview"), metavar="DIR",
+        help="where the files go (default ./mentormail-preview)",
+    )  # fmt: skip
     login = commands.add_parser(
         "login", help="sign in to the mailbox once with OAuth2 ([oauth] provider); kept 0600"
     )
@@ -168,6 +180,8 @@ def _dispatch(args: argparse.Namespace) -> int:
         return _tick(args, load_deployment(args.config))
     if args.command == "status":
         return _status(args, load_deployment(args.config))
+    if args.command == "preview":  # templates render as each mail is composed
+        return _preview(args, load_deployment(args.config))
     if args.command == "restore":
         return _restore(args, load_deployment(args.config))
     if args.command == "login":
@@ -205,6 +219,16 @@ def _demo(args: argparse.Namespace) -> int:
         logs.configure("WARNING")
 
     asyncio.run(rehearse(choice, args.out, echo))
+    return 0
+
+
+def _preview(args: argparse.Namespace, deployment: Deployment) -> int:
+    from daemon.demo.preview import preview
+
+    def say(line: str) -> None:
+        print(line, flush=True)
+
+    preview(deployment, args.participant, args.item, args.out, say)
     return 0
 
 
