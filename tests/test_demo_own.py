@@ -76,9 +76,9 @@ name = "Pia Pier"
 email = "pia@harbor.example"
 timezone = "Europe/Lisbon"
 
-[smtp]
-host = "smtp.harbor.example"
-username = "harbor@harbor.example"
+[oauth]  # the sandbox signs in with a password all the same
+provider = "microsoft365"
+client_id = "00000000-1111-2222-3333-444444444444"
 
 [state]
 path = "real-state"

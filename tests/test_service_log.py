@@ -14,6 +14,8 @@ import pytest
 
 from daemon.clock import Clock
 from daemon.config.load import load_deployment
+from daemon.decide.decision import Decision, Expiry
+from daemon.runtime.enqueue import log_decision
 from daemon.runtime.service import Service
 from daemon.transport.smtp import SmtpTransport
 from tests.conftest import ROOT, until
@@ -57,3 +59,21 @@ async def test_the_service_says_what_it_does(
     assert len(keys) == count
     assert "SMTP retry: refused: olivia.brennan@example.org 451 4.3.0 Try later" in info
     assert any(m.endswith("retrying at 2021-07-21 16:05Z") for m in info)
+
+
+def test_a_catch_up_of_queued_sends_is_one_line_a_kind(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG, logger="daemon")
+    expiries = [
+        Expiry(f"k/{i}", "skipped", "stale: not delivered by its deadline") for i in range(276)
+    ]
+    expiries += [Expiry("k/tried", "failed", "not delivered by its deadline; last error: 451")]
+    revokes = tuple((f"r/{i}", "met") for i in range(3))
+    log_decision(Decision(expiries=tuple(expiries), revokes=revokes))
+    said = [r.getMessage() for r in caplog.records if r.levelno >= logging.INFO]
+    assert said == [
+        "3 sends queued no longer sent (met, or people left)",
+        "276 sends queued skipped: stale before they could go",
+        "1 send queued failed: not delivered by their deadline",
+    ]
+    keys = [r.getMessage() for r in caplog.records if r.levelno == logging.DEBUG]
+    assert len(keys) == 280 and "k/tried: not delivered by its deadline; last error: 451" in keys
