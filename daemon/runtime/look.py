@@ -13,7 +13,7 @@ from daemon.ledger.snapshot import Snapshot
 from daemon.program.instance import Program
 from daemon.program.timeline import Action
 from daemon.store.sqlite import Store
-from daemon.views.outbox import outbox_view
+from daemon.views.outbox import SHOWN, OutboxRead, outbox_view
 
 
 def status_view(
@@ -21,15 +21,26 @@ def status_view(
 ) -> dict[str, Any]:
     """`status --json`'s data as of `at` (README, "status --json")."""
     store = Store.reader(state_dir)  # None: no store yet, and none is made
-    try:
-        snapshot = store.snapshot() if store is not None else Snapshot()
-        lines = store.lines(("pending", "failed", "unknown")) if store is not None else []
-        counts = store.counts() if store is not None else {}
-    finally:
-        if store is not None:
+    if store is None:
+        snapshot, read = Snapshot(), OutboxRead({}, 0, None)
+    else:
+        try:
+            snapshot, read = store.snapshot(), _read(store, at)
+        finally:
             store.close()
     view = overview(program, timeline, snapshot, at)
     later = [a.at for a in timeline if a.kind in SENDABLE and a.at > at and a.key not in
              snapshot.known]  # fmt: skip
-    view["outbox"] = outbox_view(lines, counts, snapshot.hold, at, min(later, default=None))
+    view["outbox"] = outbox_view(read, snapshot.hold, at, min(later, default=None))
     return view
+
+
+def _read(store: Store, at: dt.datetime) -> OutboxRead:
+    return OutboxRead(
+        counts=store.counts(),
+        due_now=store.due_count(at),
+        next_attempt=store.next_attempt(),
+        retrying=store.lines("pending", SHOWN, tried=True),
+        failed=store.lines("failed", SHOWN),
+        unknown=store.lines("unknown", SHOWN),
+    )

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -32,23 +33,29 @@ def hold_kind(reason: str) -> str:
     return "other"
 
 
+@dataclass(frozen=True)
+class OutboxRead:
+    """What `status` reads of the outbox (the store's lists are cut at SHOWN rows)."""
+
+    counts: Mapping[str, int]  # rows by state
+    due_now: int
+    next_attempt: dt.datetime | None  # the earliest a queued row may be tried
+    retrying: Sequence[OutboxLine] = ()  # queued rows tried before
+    failed: Sequence[OutboxLine] = ()
+    unknown: Sequence[OutboxLine] = ()
+
+
 def outbox_view(
-    lines: Sequence[OutboxLine],
-    counts: Mapping[str, int],
-    hold: Hold | None,
-    at: dt.datetime,
-    next_planned: dt.datetime | None,
+    read: OutboxRead, hold: Hold | None, at: dt.datetime, next_planned: dt.datetime | None
 ) -> dict[str, Any]:
-    """`lines`: the pending, failed and unknown rows; `counts`: rows by state."""
+    counts = read.counts
     held = hold if hold is not None and hold.until > at else None
-    pending = [line for line in lines if line.state == "pending"]
-    retrying = [line for line in pending if line.attempts or line.last_error]
-    next_try = min((line.next_attempt_at for line in pending), default=None)
+    next_try = read.next_attempt
     if next_try is not None and held is not None:
         next_try = max(next_try, held.until)
     return {
         "queued": counts.get("pending", 0),
-        "due_now": sum(1 for line in pending if line.next_attempt_at <= at),
+        "due_now": read.due_now,
         "sending": counts.get("sending", 0),
         "sent": counts.get("sent", 0),
         "skipped": counts.get("skipped", 0),
@@ -63,9 +70,9 @@ def outbox_view(
         else None,
         "next_send_at": iso_z(next_try) if next_try else None,
         "next_planned_at": iso_z(next_planned) if next_planned else None,
-        "retrying": [_line(line) for line in retrying[:SHOWN]],
-        "failed_sends": [_line(line) for line in lines if line.state == "failed"][:SHOWN],
-        "unknown_sends": [_line(line) for line in lines if line.state == "unknown"][:SHOWN],
+        "retrying": [_line(line) for line in read.retrying[:SHOWN]],
+        "failed_sends": [_line(line) for line in read.failed[:SHOWN]],
+        "unknown_sends": [_line(line) for line in read.unknown[:SHOWN]],
     }
 
 
