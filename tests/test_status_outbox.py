@@ -77,6 +77,16 @@ async def test_the_outbox_through_a_refusal_and_then_delivery(
         assert outbox["next_send_at"] == min(r["next_attempt_at"] for r in outbox["retrying"])
         assert outbox["queued"] == len(outbox["retrying"])  # all tried, all for her
 
+        # the provider asks to slow down: everything waits an hour
+        server.clear_faults()
+        server.fault("MAIL", "421 4.7.0 Too many messages, slow down", times=9)
+        assert await _cli("tick", "--at", "2021-07-05T16:00Z") == 0  # the normal course
+        held = (await _status(capsys, "2021-07-05T16:01Z"))["outbox"]["held"]
+        assert held["kind"] == "provider-pause" and held["until"] == "2021-07-05T17:00:00Z"
+        assert held["because"] == (
+            "the provider asked to slow down: MAIL FROM: 421 4.7.0 Too many messages, slow down"
+        )
+
 
 def test_status_in_an_empty_state_folder_creates_nothing(
     rehearsal: Path, capsys: pytest.CaptureFixture[str]
