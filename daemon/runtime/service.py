@@ -244,7 +244,12 @@ class Service:
     def _arm(self, report: TickReport) -> None:
         """Wake at the next due instant (or when a pause ends)."""
         wake = report.paused_until or report.next_due
-        if wake is None or self._scheduler is None or self.stopping.is_set():
+        if self._scheduler is None or self.stopping.is_set():
+            return
+        if wake is None:
+            every = self.safety_seconds
+            log.info("nothing more is planned: a pass every %s, and when mail arrives",
+                     f"{every / 60:g} minutes" if every >= 60 else f"{every:g} s")  # fmt: skip
             return
         run_at = max(wake, self.clock.now() + dt.timedelta(seconds=1))
         self._scheduler.add_job(
