@@ -104,7 +104,8 @@ def preview(
     written = []
     for number, action in enumerate(actions, start=1):
         if action.item == "digest":
-            row = composer.digest(Digest(action, SAMPLE_DIGEST), action.at)
+            sample = SAMPLE_DIGEST | {"week": action.occurrence}  # its figures are made up
+            row = composer.digest(Digest(action, sample), action.at)
         else:
             row = composer.row(Send(action.key, action), action.at)[0]
         stem = f"{number:03d}-{action.at:%Y%m%d}-{_slug(action.item)}-{action.occurrence}"
