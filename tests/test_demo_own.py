@@ -108,6 +108,7 @@ def test_the_demo_rehearses_the_organizers_own_config(
     assert "Harbor Circle: 4 simulated participants" in text
     for week in (1, 2, 3):
         assert f"\nweek {week} " in text, week
+    assert text.count("\nafter the end    24 May ") == 1  # the weeks after it, in one line
     assert "“Harbor launch call”" in text  # the simulated participants answer its invitation
     answered = text.split("answered “Logbook entry: please reply”: ", 1)[1].split("\n", 1)[0]
     assert sorted(answered.split(", ")) == ["Ivo Stern", "Wren Keel"]  # p2 waits for reminders
