@@ -49,7 +49,14 @@ def build_parser() -> argparse.ArgumentParser:
     plan.add_argument("--json", action="store_true", help="print JSON (see README)")
     plan.add_argument("--participant", metavar="EMAIL", help="only what concerns this person")
     tick = commands.add_parser("tick", help="one pass: send what is due as of now (or --at)")
-    tick.add_argument("--at", metavar="ISO8601", help="the instant to act as of (default: now)")
+    tick.add_argument(
+        "--at", metavar="ISO8601",
+        help="the instant to act as of (default: now; a future one only with --dry-run)",
+    )  # fmt: skip
+    tick.add_argument(
+        "--dry-run", action="store_true",
+        help="say what would be sent (recipients, subjects, keys); send and record nothing",
+    )  # fmt: skip
     run = commands.add_parser(
         "run", help="the service: send everything when it is due, until stopped"
     )
@@ -62,15 +69,30 @@ def build_parser() -> argparse.ArgumentParser:
         help="check the config, templates, state folder, SMTP and IMAP; say what to fix",
     )
     demo = commands.add_parser(
-        "demo", help="rehearse a shipped program on a virtual clock, against built-in servers"
+        "demo",
+        help="rehearse your config (or a shipped program) on a virtual clock, against "
+        "built-in servers, with simulated participants",
     )
     demo.add_argument(
-        "--program", default="pemento-2021", metavar="NAME",
-        help="which shipped program (default pemento-2021)",
+        "--program", default=None, metavar="NAME|PATH",
+        help="a shipped program's name, or a config file (default: the config -c names; "
+        "pemento-2021 when there is no ./config.toml)",
     )  # fmt: skip
     demo.add_argument(
         "--out", type=Path, default=Path("mentormail-demo"), metavar="DIR",
         help="where the sent mail (.eml) and the state go (default ./mentormail-demo)",
+    )  # fmt: skip
+    preview = commands.add_parser(
+        "preview", help="write the mail planned for one person as .eml and .html files, to open"
+    )
+    preview.add_argument("--participant", required=True, metavar="EMAIL", help="whose mail")
+    preview.add_argument(
+        "--item", default="", metavar="ID",
+        help="only this schedule item (a message, event or obligation id)",
+    )  # fmt: skip
+    preview.add_argument(
+        "--out", type=Path, default=Path("mentormail-preview"), metavar="DIR",
+        help="where the files go (default ./mentormail-preview)",
     )  # fmt: skip
     login = commands.add_parser(
         "login", help="sign in to the mailbox once with OAuth2 ([oauth] provider); kept 0600"
@@ -150,7 +172,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _dispatch(args: argparse.Namespace) -> int:
-    if args.command == "demo":  # needs no config: it brings its own
+    if args.command == "demo":  # a config is optional: the sandbox replaces its servers
         return _demo(args)
     if args.command == "plan":
         return _plan(args, load_deployment(args.config).program)
@@ -158,6 +180,8 @@ def _dispatch(args: argparse.Namespace) -> int:
         return _tick(args, load_deployment(args.config))
     if args.command == "status":
         return _status(args, load_deployment(args.config))
+    if args.command == "preview":  # templates render as each mail is composed
+        return _preview(args, load_deployment(args.config))
     if args.command == "restore":
         return _restore(args, load_deployment(args.config))
     if args.command == "login":
@@ -181,7 +205,12 @@ def _dispatch(args: argparse.Namespace) -> int:
 
 
 def _demo(args: argparse.Namespace) -> int:
+    from daemon.demo.choose import choose
     from daemon.demo.rehearse import rehearse
+
+    config = args.config
+    named = bool(os.environ.get("MENTORMAIL_CONFIG")) or str(config) != "config.toml"
+    choice = choose(args.program, config, named)
 
     def echo(line: str) -> None:
         print(line, flush=True)
@@ -189,7 +218,17 @@ def _demo(args: argparse.Namespace) -> int:
     if args.log_level == "INFO":  # the progress lines tell the story; warnings still show
         logs.configure("WARNING")
 
-    asyncio.run(rehearse(args.program, args.out, echo))
+    asyncio.run(rehearse(choice, args.out, echo))
+    return 0
+
+
+def _preview(args: argparse.Namespace, deployment: Deployment) -> int:
+    from daemon.demo.preview import preview
+
+    def say(line: str) -> None:
+        print(line, flush=True)
+
+    preview(deployment, args.participant, args.item, args.out, say)
     return 0
 
 
@@ -256,19 +295,11 @@ def _at(args: argparse.Namespace) -> dt.datetime:
 
 
 def _status(args: argparse.Namespace, deployment: Deployment) -> int:
-    from daemon.decide.overview import overview
-    from daemon.ledger.snapshot import Snapshot
-    from daemon.store.sqlite import Store
+    from daemon.runtime.look import status_view
     from daemon.views.status import overview_json, overview_table
 
     program = deployment.program
-    store = Store.reader(deployment.state_dir)  # read-only: no lock needed (WAL), nothing made
-    try:
-        snapshot = store.snapshot() if store is not None else Snapshot()
-    finally:
-        if store is not None:
-            store.close()
-    view = overview(program, plan(program), snapshot, _at(args))
+    view = status_view(program, plan(program), deployment.state_dir, _at(args))
     sys.stdout.write(overview_json(view) + "\n" if args.json else overview_table(program, view))
     return 0
 
@@ -306,6 +337,14 @@ def _tick(args: argparse.Namespace, deployment: Deployment) -> int:
     from daemon.runtime.tick import run_tick
     from daemon.transport.connect import Servers
 
+    if args.dry_run:
+        return _dry_run(args, deployment)
+    if args.at and clock.in_future(_at(args)):
+        raise UserError(
+            f"--at {args.at} is in the future: a pass sends real mail now, and it would be dated "
+            "then (its Date: header) and recorded as sent then. To see what would go then: "
+            "mentormail tick --dry-run --at …; to rehearse the whole program: mentormail demo"
+        )
     pass_clock = Clock.starting_at(_at(args)) if args.at else Clock.system()
     timeline = plan(deployment.program)
     if over := ended(deployment.program, timeline, pass_clock.now()):
@@ -329,6 +368,15 @@ def _tick(args: argparse.Namespace, deployment: Deployment) -> int:
     # a provider's pause or the daily limit is the normal course of things; a server that
     # cannot be used (refused, TLS, password) needs someone: exit 1 so a timer unit shows it
     return 1 if report.halted.startswith(UNUSABLE) else 0
+
+
+def _dry_run(args: argparse.Namespace, deployment: Deployment) -> int:
+    from daemon.runtime.dryrun import dry_run
+
+    program = deployment.program
+    found = dry_run(program, plan(program), deployment.state_dir, _at(args))
+    print("\n".join(found.lines()))
+    return 0
 
 
 async def _open_inbox(servers: Servers) -> tuple[ImapInbox | None, str]:

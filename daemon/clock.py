@@ -21,6 +21,15 @@ def parse_instant(text: str) -> datetime:
     return value.astimezone(UTC)
 
 
+SKEW = timedelta(minutes=1)  # an --at this close to now is "now" (clocks drift; typing takes time)
+
+
+def in_future(at: datetime, slack: timedelta = SKEW) -> bool:
+    """`at` is later than now (by more than `slack`): a pass as of then must not send for real,
+    or mail would go now dated then."""
+    return at > now() + slack
+
+
 def monotonic() -> float:
     """Seconds on a clock that never jumps (for timeouts and progress, never for planning)."""
     return time.monotonic()

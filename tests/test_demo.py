@@ -155,11 +155,14 @@ def test_initiatives_are_commands_at_their_week() -> None:
 @pytest.mark.slow
 @pytest.mark.timeout(300)  # two whole rehearsals; a loaded machine takes its time
 def test_the_demo_rehearses_pemento_end_to_end(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.chdir(tmp_path)  # no ./config.toml, and no config named: the shipped default
+    monkeypatch.delenv("MENTORMAIL_CONFIG", raising=False)
     out = tmp_path / "demo"
     assert main(["demo", "--out", str(out)]) == 0
     text = capsys.readouterr().out
+    assert text.startswith("Rehearsing the shipped program pemento-2021 (no ./config.toml here")
     for week in range(1, 8):
         assert f"\nweek {week} " in text, week
     assert "before the start" in text and "after the end" in text
@@ -200,4 +203,4 @@ def test_the_demo_will_not_clear_a_folder_it_did_not_make(
     assert "not made by `mentormail demo`" in capsys.readouterr().err
     assert (tmp_path / "thesis.txt").read_text() == "precious"
     assert main(["demo", "--program", "nonesuch", "--out", str(tmp_path / "x")]) == 2
-    assert "choose one of: acl-mentoring" in capsys.readouterr().err
+    assert "choose one of: acl-mentoring" in capsys.readouterr().err  # and a path would do

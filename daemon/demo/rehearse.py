@@ -1,4 +1,5 @@
-"""`mentormail demo`: a whole shipped program on a virtual clock, against the sandbox.
+"""`mentormail demo`: a whole program — a shipped one, or the organizer's own config (its
+schedule, roster and templates) — on a virtual clock, against the sandbox.
 
 The real code paths run — `run_tick` plans, composes and sends over SMTP to the sink, and
 reads the mailbox over IMAP — at virtual instants: every instant something is due, every
@@ -20,9 +21,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from daemon.clock import Clock
-from daemon.config.bundled import bundled
 from daemon.config.deployment import Deployment
 from daemon.config.load import load_deployment
+from daemon.config.validate import validate
+from daemon.demo.choose import Choice
 from daemon.demo.personas import Outgoing, Person, cast, initiatives, respond
 from daemon.demo.report import Week, summary
 from daemon.demo.sandbox import Delivered, Sandbox
@@ -43,10 +45,6 @@ class Rehearsal:
     people: dict[str, Person]
     weeks: list[Week] = field(default_factory=list)
     end: dt.datetime | None = None
-
-
-def examples() -> list[str]:
-    return sorted(p.parent.name for p in bundled("examples").glob("*/config.toml"))
 
 
 def prepare(out: Path) -> None:
@@ -82,13 +80,6 @@ def environment(values: dict[str, str]) -> Iterator[None]:
         os.environ.update(saved)
 
 
-def config_of(name: str) -> Path:
-    config = bundled("examples") / name / "config.toml"
-    if not config.is_file():
-        raise UserError(f"no shipped program {name!r}; choose one of: {', '.join(examples())}")
-    return config
-
-
 def program_mailbox(config: Path) -> str:
     """The address of the mailbox the config reads: the sandbox delivers only mail to it."""
     with environment({}):
@@ -96,21 +87,24 @@ def program_mailbox(config: Path) -> str:
     return settings.imap.username or settings.sender.reply_to or settings.sender.address
 
 
-def load(name: str, out: Path, box: Sandbox) -> Deployment:
-    config = config_of(name)
+def load(config: Path, out: Path, box: Sandbox) -> Deployment:
+    """The program, validated (every template rendered), pointed at the sandbox: its servers,
+    password sign-in, no sending limits, and a state folder in `out` (the organizer's own
+    state, servers and credentials are never used)."""
     values = {"MENTORMAIL_STATE__PATH": str((out / "state").absolute())}
     for section, settings in box.settings().items():
         for key, value in settings.items():
             values[f"MENTORMAIL_{section.upper()}__{key.upper()}"] = str(value)
     with environment(values):
-        return load_deployment(config)
+        return validate(config)[0]
 
 
-async def rehearse(name: str, out: Path, echo: Callable[[str], None]) -> Rehearsal:
-    mailbox = program_mailbox(config_of(name))
+async def rehearse(choice: Choice, out: Path, echo: Callable[[str], None]) -> Rehearsal:
+    mailbox = program_mailbox(choice.config)
     prepare(out)
+    echo(f"Rehearsing {choice.why}")
     async with Sandbox(out, mailbox) as box:
-        deployment = load(name, out, box)
+        deployment = load(choice.config, out, box)
         program, settings = deployment.program, deployment.settings
         people = {p.email: p for p in cast([(p.name, p.email) for p in program.participants])}
         run = Rehearsal(deployment, out, people)
@@ -122,7 +116,7 @@ async def rehearse(name: str, out: Path, echo: Callable[[str], None]) -> Rehears
         for person in people.values():
             for item in initiatives(person, start, address):
                 heapq.heappush(queue, (item.at, len(queue), item))
-        echo(f"Rehearsing {program.title}: {len(people)} simulated participants, "
+        echo(f"{program.title}: {len(people)} simulated participants, "
              f"{first:%d %b %Y} to {last:%d %b %Y}, on a virtual clock\n")  # fmt: skip
         week = Week.of(first, start, program.weeks)
         at = first

@@ -40,7 +40,7 @@ class Week:
     @classmethod
     def of(cls, at: dt.datetime, start: dt.datetime, length: int) -> Week:
         days = (at.astimezone(start.tzinfo).date() - start.date()).days
-        number = max(0, days // 7 + 1)
+        number = min(max(0, days // 7 + 1), length + 1)  # after the end: one line for all
         first = start.date() + dt.timedelta(weeks=number - 1) if number else at.date()
         return cls(number, first, length)
 

@@ -187,10 +187,10 @@ class Sandbox:
         """The [smtp] and [imap] values that point a program at this sandbox."""
         return {
             "smtp": {"host": HOST, "port": self.smtp_port, "security": "none", "username": "",
-                     "max_per_minute": 0, "max_per_day": 0},
+                     "auth": "password", "max_per_minute": 0, "max_per_day": 0},
             "imap": {"host": HOST, "port": self.imap_port, "security": "none",
-                     "username": self.mailbox, "password": self.password, "poll_seconds": 10,
-                     "authserv_ids": AUTHSERV},
+                     "auth": "password", "username": self.mailbox, "password": self.password,
+                     "poll_seconds": 10, "authserv_ids": AUTHSERV},
         }  # fmt: skip
 
 

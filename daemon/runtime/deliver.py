@@ -278,7 +278,7 @@ def _outcome(
 ) -> Finish:
     """What to record for a send that ended at `now`, and what it means for the rest of the
     delivery."""
-    detail = f"{sent.code} {sent.detail}" if sent.code else sent.detail
+    detail = sent.described
     outcome = sent.outcome
     if sent.session and outcome is not Outcome.SENT:
         # nothing about this message is wrong: keep it and hold all sending, backing off
@@ -314,7 +314,8 @@ def _outcome(
         deadline = row.deadline_at if row.attempts else min(row.deadline_at, now + RETRY_HORIZON)
         if retry_at <= deadline:
             out.outcomes["retry"] += 1
-            log.info("%s: temporary failure (%s); retrying at %s", row.key, detail, retry_at)
+            log.info("%s: temporary failure (%s); retrying at %s", row.key, detail,
+                     f"{retry_at:%Y-%m-%d %H:%M}Z")  # fmt: skip
             return Finish(row.key, "pending", detail, retry_at, now)
         detail = f"gave up after {row.attempts + 1} attempts: {detail}"
         outcome = Outcome.FAILED

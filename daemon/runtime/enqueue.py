@@ -57,7 +57,7 @@ async def enqueue(
 ) -> Enqueued:
     """Compose and write all of `decision`; see the module docstring. A failure is marked
     reported in the transaction that queues its alert, never before."""
-    _log(decision)
+    log_decision(decision)
     now = clock.now()
     finished = tuple(Finish(e.key, e.state, e.error, at=now) for e in decision.expiries)
     store.apply(Batch(revoked=decision.revokes, finished=finished), now)
@@ -143,21 +143,23 @@ def _split(composed: list[tuple[OutboxRow, EventVersion | None]]) -> Chunk:
     return tuple(row for row, _ in composed), tuple(v for _, v in composed if v is not None)
 
 
-def _log(decision: Decision) -> None:
-    """What the decision skips or ends, in a line a kind (the keys at DEBUG)."""
-    stale = [s for s in decision.skips if s.stale and not s.paused]
-    during_pause = [s for s in decision.skips if s.stale and s.paused]
-    held = [s for s in decision.skips if not s.stale]
+def log_decision(decision: Decision) -> None:
+    """What the decision skips or ends, in a line a kind however many (the keys at DEBUG): a
+    catch-up after a long stop may skip hundreds."""
+    stale = [(s.action.key, s.reason) for s in decision.skips if s.stale and not s.paused]
+    during_pause = [(s.action.key, s.reason) for s in decision.skips if s.stale and s.paused]
+    held = [(s.action.key, s.reason) for s in decision.skips if not s.stale]
+    expired = [(e.key, e.error) for e in decision.expiries if e.state == "skipped"]
+    failed = [(e.key, e.error) for e in decision.expiries if e.state == "failed"]
     for found, level, what in (
         (stale, logging.WARNING, "skipped: no longer useful (due while nothing could send)"),
         (during_pause, logging.INFO, "skipped: due while their recipients had paused"),
         (held, logging.INFO, "not sent: held back"),
+        (list(decision.revokes), logging.INFO, "queued no longer sent (met, or people left)"),
+        (expired, logging.WARNING, "queued skipped: stale before they could go"),
+        (failed, logging.WARNING, "queued failed: not delivered by their deadline"),
     ):
         if found:
-            log.log(level, "%d sends %s", len(found), what)
-            for skip in found:
-                log.debug("%s: %s", skip.action.key, skip.reason)
-    for key, reason in decision.revokes:
-        log.info("%s: no longer sent: %s", key, reason)
-    for expiry in decision.expiries:
-        log.warning("%s: %s: %s", expiry.key, expiry.state, expiry.error)
+            log.log(level, "%d send%s %s", len(found), "" if len(found) == 1 else "s", what)
+            for key, why in found:
+                log.debug("%s: %s", key, why)

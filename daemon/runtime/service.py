@@ -96,7 +96,7 @@ class Service:
             self.progress.watch(SEND, self._send_limit())
             program = self.deployment.program
             log.info(
-                "serving %s: %d participants, %s; state in %s",
+                "serving %s: %d participants, %s; state in %s; the first pass runs now",
                 program.title, len(program.participants), self._mailbox(), directory,
             )  # fmt: skip
             if over := ended(program, self.timeline, self.clock.now()):
@@ -115,6 +115,7 @@ class Service:
             self.notifier.stopping()
             self.stopping.set()
             scheduler.shutdown(wait=False)  # stop accepting new work: jobs only enqueue
+        log.info("stopped, after %d pass%s", self.ticks, "" if self.ticks == 1 else "es")
 
     def replace(self, deployment: Deployment, timeline: list[Action] | None = None) -> None:
         """Serve `deployment` from now on (a reloaded config): re-plan at once, and reconnect
@@ -243,7 +244,12 @@ class Service:
     def _arm(self, report: TickReport) -> None:
         """Wake at the next due instant (or when a pause ends)."""
         wake = report.paused_until or report.next_due
-        if wake is None or self._scheduler is None or self.stopping.is_set():
+        if self._scheduler is None or self.stopping.is_set():
+            return
+        if wake is None:
+            every = self.safety_seconds
+            log.info("nothing more is planned: a pass every %s, and when mail arrives",
+                     f"{every / 60:g} minutes" if every >= 60 else f"{every:g} s")  # fmt: skip
             return
         run_at = max(wake, self.clock.now() + dt.timedelta(seconds=1))
         self._scheduler.add_job(

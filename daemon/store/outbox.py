@@ -13,6 +13,7 @@ import json
 import sqlite3
 from collections.abc import Iterable, Sequence
 
+from daemon.ledger.outbox_lines import OutboxLine
 from daemon.ledger.records import (
     COLUMNS,
     Batch,
@@ -170,6 +171,30 @@ class OutboxStore(Base):
             else self.db.execute(query + " ORDER BY id")
         )
         return [row_of(r) for r in cursor]
+
+    def lines(self, state: State, limit: int, *, tried: bool = False) -> list[OutboxLine]:
+        """Up to `limit` rows in `state` without their messages: pending ones oldest plan
+        first, others latest change first; `tried`: only those tried before (a retry waits)."""
+        more = " AND (attempts > 0 OR last_error != '')" if tried else ""
+        order = "planned_at, key" if state == "pending" else "updated_at DESC, key"
+        cursor = self.db.execute(
+            "SELECT key, kind, title, recipients, state, attempts, next_attempt_at, updated_at,"
+            f" last_error FROM outbox WHERE state = ?{more} ORDER BY {order} LIMIT ?",
+            (state, limit),
+        )
+        return [
+            OutboxLine(r[0], r[1], r[2], tuple(json.loads(r[3])), r[4], int(r[5]),
+                       from_ts(r[6]), from_ts(r[7]), r[8] or "")
+            for r in cursor
+        ]  # fmt: skip
+
+    def due_count(self, now: dt.datetime) -> int:
+        """How many pending rows may be tried at `now`."""
+        row = self.db.execute(
+            "SELECT count(*) FROM outbox WHERE state = 'pending' AND next_attempt_at <= ?",
+            (ts(now),),
+        ).fetchone()
+        return int(row[0])
 
     def counts(self) -> dict[str, int]:
         return dict(self.db.execute("SELECT state, count(*) FROM outbox GROUP BY state").fetchall())

@@ -130,7 +130,7 @@ class SmtpTransport:
                 if after != "redo" or not reused or attempt == 2:
                     break
         level = logging.DEBUG if result.outcome is Outcome.SENT else logging.WARNING
-        log.log(level, "SMTP %s (%s): %s", result.outcome.value, result.code, result.detail)
+        log.log(level, "SMTP %s: %s", result.outcome.value, result.described)
         return result
 
     async def check(self) -> None:

@@ -35,6 +35,13 @@ class SendResult:
     session: bool = False  # the connection, TLS or login failed: no message can go now
     signin: bool = False  # the OAuth2 sign-in is missing or withdrawn: `mentormail login`
 
+    @property
+    def described(self) -> str:
+        """The detail with the reply code in front, unless it names it already (or none)."""
+        if self.code is None or str(self.code) in self.detail.replace(":", " ").split():
+            return self.detail
+        return f"{self.code} {self.detail}"
+
 
 def classify(phase: Phase, code: int, text: str) -> Outcome:
     """The outcome of a server reply; see the table in the module docstring."""

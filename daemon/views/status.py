@@ -10,6 +10,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from daemon.program.instance import Program
+from daemon.views.outbox import outbox_text
 
 
 def overview_json(view: dict[str, Any]) -> str:
@@ -73,4 +74,6 @@ def overview_table(program: Program, view: dict[str, Any]) -> str:
         since = dt.datetime.fromisoformat(service["mailbox_problem_since"]).astimezone(tz)
         lines.append(f"The mailbox has not been read since {since:%a %d %b %H:%M}: "
                      f"{service['mailbox_problem']}")  # fmt: skip
+    if "outbox" in view:
+        lines += outbox_text(view["outbox"], tz)
     return "\n".join(lines) + "\n"
