@@ -138,11 +138,11 @@ class ImapSession:
         finally:
             if not task.done():  # timed out, or we are cancelled: the protocol is mid-command
                 self.broken = True
-            for pending in (task, lost):
-                if not pending.done():
-                    pending.cancel()
-                    with contextlib.suppress(BaseException):
-                        await pending
+            stale = [pending for pending in (task, lost) if not pending.done()]
+            for pending in stale:
+                pending.cancel()
+            if stale:  # a cancellation of ours arriving now still propagates (gather raises it)
+                await asyncio.gather(*stale, return_exceptions=True)
         if task not in done or task.cancelled():
             self.broken = True
             why = "the connection was lost" if lost in done else f"timed out after {limit:g} s"
