@@ -108,6 +108,14 @@ QUOTE = "> Hello Grace,\n>\n> Did your small group meet during weeks 2–3?\n"
         ("Nein.\n\nVon: PeMento <pemento@example.org>\nGesendet: Mittwoch, 28. Juli 2021\n"
          "An: Jonas\nBetreff: Did you meet?\n\nHello", "Nein."),
         ("Yes.\n\n-----Original Message-----\nFrom: PeMento\nSent: Monday\n\nHello", "Yes."),
+        ("Sí.\n\nDe: PeMento <pemento@example.org>\nEnviado el: miércoles, 28 de julio de 2021\n"
+         "Para: Lucía\nAsunto: Did you meet?\n\nHello", "Sí."),  # a label the library misses
+        ("We met.\n\nFrom: PeMento <pemento@example.org>\nDate: Wednesday, 28 July 2021 at 18:14"
+         "\nTo: Grace\nSubject: Did you meet?\n\nHello", "We met."),  # Outlook for Mac
+        # a line of another shape naming an address, right above the quote
+        ("Yes\n\n2021-07-28 18:14 GMT+02:00 PeMento <pemento@example.org>:\n> Hello", "Yes"),
+        ("Tak\n\nW dniu 28.07.2021 o 18:14, PeMento pisze:\n> Hello", "Tak"),
+        ("Write to me at <g@x.org>:\nyes", "Write to me at <g@x.org>:\nyes"),  # no quote below
         # signatures
         ("We met.\n\n-- \nGrace Okafor\nLibrarian\n", "We met."),
         ("Not yet\n\nSent from my iPhone\n\n> On 28 Jul 2021, at 09:14, X <x@y> wrote:\n> Hi\n",

@@ -34,7 +34,7 @@ INVISIBLE = str.maketrans(
 
 _VERB = (
     r"(?:wrote|schrieb|a\s+[ée]crit|escribi[óo]|ha\s+scritto|schreef|skrev|napisa[łl](?:\(a\))?"
-    r"|napsal(?:\(a\))?|escreveu)"
+    r"|napsal(?:\(a\))?|pisze|escreveu)"
 )
 _OPENED = tuple(
     re.compile(pattern, re.IGNORECASE)
@@ -63,6 +63,13 @@ _LIBRARY_SEPARATOR = re.compile(GENERIC_MAIL_SEPARATOR, re.IGNORECASE)
 _UNDERSCORES = re.compile(r"^_{10,}$")
 # the first line of a header block: From, in the languages of LANGUAGES ("*From:*" in bold)
 _FROM = re.compile(r"^\**\s*(?:from|von|de|da|van|od|fr[åa]n|fra)\s*\**\s*:", re.IGNORECASE)
+# header labels the library's table misses (Outlook in Spanish writes "Enviado el:")
+_LABEL = re.compile(
+    r"^\**\s*(?:sent|to|cc|subject|date|gesendet|an|betreff|datum|envoy[ée]|[àa]|objet"
+    r"|enviado(?: el)?|para|asunto|fecha)\s*\**\s*:",
+    re.IGNORECASE,
+)
+_ADDRESS = re.compile(r"<[^<>\s@]{1,100}@[^<>\s@]{1,200}>|\([^()\s@]{0,2}<?[^<>\s@]{1,100}@")
 _HEADER_BLOCK = re.compile(
     "|".join(MAIL_LANGUAGES[language]["from_header"] for language in LANGUAGES), re.IGNORECASE
 )
@@ -76,11 +83,15 @@ _SENT_FROM = re.compile(
     r"|enviado desde (?:mi|outlook) ?.{0,60}|(?:obtener|descargar) outlook para \w+.{0,40})$",
     re.IGNORECASE,
 )
-_LIBRARY_SENT_FROM = tuple(
-    re.compile(f"^(?:{found})", re.IGNORECASE)
-    for language in LANGUAGES
-    if (found := MAIL_LANGUAGES[language].get("sent_from"))
-)
+_LIBRARY_SENT_FROM = re.compile(  # one pattern: it is tried on every short line
+    "^(?:"
+    + "|".join(
+        f"(?:{found})" for language in LANGUAGES
+        if (found := MAIL_LANGUAGES[language].get("sent_from"))
+    )
+    + ")",
+    re.IGNORECASE,
+)  # fmt: skip
 MAX_SIGNATURE_LINE = 80
 
 
@@ -95,20 +106,22 @@ def quoted(line: str) -> bool:
 
 def attribution(line: str) -> bool:
     """ "On … wrote:" and its kin, in one line (`line` cleaned)."""
+    if not line.endswith(":"):  # every one does (and most lines are quickly ruled out)
+        return False
     return opened(line) or (len(line) <= MAX_LINE and _NAMED.match(line) is not None)
 
 
 def opened(line: str) -> bool:
     """An attribution that begins as one ("On …", "Am …", "Quoting …", "X schrieb am …"): the
     only kind that may be wrapped over two lines."""
-    return len(line) <= MAX_LINE and any(p.match(line) for p in _OPENED)
+    return len(line) <= MAX_LINE and line.endswith(":") and any(p.match(line) for p in _OPENED)
 
 
 def signature(line: str) -> bool:
     """The first line of a signature: "-- " or a client's "sent from" line (`line` cleaned)."""
     if len(line) > MAX_SIGNATURE_LINE:
         return False
-    return bool(_SENT_FROM.match(line)) or any(p.match(line) for p in _LIBRARY_SENT_FROM)
+    return bool(_SENT_FROM.match(line) or _LIBRARY_SENT_FROM.match(line))
 
 
 def history(lines: list[str], i: int) -> bool:
@@ -116,8 +129,8 @@ def history(lines: list[str], i: int) -> bool:
     header block ("From: …" and at least one more header line), perhaps under a line of
     underscores (Outlook on the web)."""
     line = clean(lines[i])
-    if len(line) > MAX_LINE:
-        return False
+    if len(line) > MAX_LINE or not (":" in line or line.startswith(("-", "_"))):
+        return False  # every separator and header block has one of these
     if _SEPARATOR.match(line) or _LIBRARY_SEPARATOR.match(line):
         return True
     if _UNDERSCORES.match(line):
@@ -130,4 +143,16 @@ def _header_block(lines: list[str], i: int) -> bool:
     if not _FROM.match(clean(lines[i])):
         return False
     window = "\n".join(clean(line)[:MAX_LINE] for line in lines[i : i + HEADER_WINDOW])
-    return _HEADER_BLOCK.match(window) is not None
+    if _HEADER_BLOCK.match(window) is not None:
+        return True
+    following = (clean(line)[:MAX_LINE] for line in lines[i + 1 : i + HEADER_WINDOW])
+    return sum(_LABEL.match(line) is not None for line in following) >= 2
+
+
+def introduces(line: str, following: str) -> bool:
+    """A line of another shape that names an address and ends in ":" right above a quote
+    ("2021-07-28 18:14 GMT+02:00 X <x@y>:"): it introduces the quote (both cleaned)."""
+    return (
+        len(line) <= MAX_LINE and line.endswith(":") and quoted(following)
+        and _ADDRESS.search(line) is not None
+    )  # fmt: skip

@@ -56,22 +56,29 @@ def kinds(lines: list[str]) -> list[Kind]:
     """What each line is (see the module's docstring)."""
     out: list[Kind] = []
     signed = False  # in a signature, until the next quote or attribution
+    cleaned = [marks.clean(line) for line in lines]  # once: the checks below all read them
+    ahead = _written_after(cleaned)
     i = 0
     while i < len(lines):
-        line = marks.clean(lines[i])
-        if marks.quoted(lines[i]):
+        line = cleaned[i]
+        if not line:  # blank: nothing to recognise (and quick, however many there are)
+            out.append("signature" if signed else "own")
+        elif marks.quoted(lines[i]):
             out.append("quote")
             signed = False
-        elif marks.history(lines, i):
+        elif marks.history(cleaned, i):
             return out + ["history"] * (len(lines) - i)
         elif marks.attribution(line):
             out.append("attribution")
             signed = False
-        elif _wrapped(lines, i):
+        elif _wrapped(cleaned, i):
             out += ["attribution", "attribution"]
             signed = False
             i += 2
             continue
+        elif line and marks.introduces(line, ahead[i]):
+            out.append("attribution")
+            signed = False
         elif signed or (line and marks.signature(line)):
             out.append("signature")
             signed = True
@@ -81,12 +88,21 @@ def kinds(lines: list[str]) -> list[Kind]:
     return out
 
 
-def _wrapped(lines: list[str], i: int) -> bool:
+def _written_after(cleaned: list[str]) -> list[str]:
+    """For each line, the next line after it that is not blank, or "" (linear)."""
+    out, found = [""] * len(cleaned), ""
+    for n in range(len(cleaned) - 1, -1, -1):
+        out[n] = found
+        found = cleaned[n] or found
+    return out
+
+
+def _wrapped(cleaned: list[str], i: int) -> bool:
     """An attribution a client wrapped over two lines: neither half is one alone."""
-    if i + 1 >= len(lines) or marks.quoted(lines[i + 1]):
+    if i + 1 >= len(cleaned) or not cleaned[i + 1].endswith(":"):  # as every attribution
         return False
-    first, second = marks.clean(lines[i]), marks.clean(lines[i + 1])
-    if not first or not second or marks.opened(second):
+    first, second = cleaned[i], cleaned[i + 1]
+    if not first or marks.quoted(second) or marks.opened(second):
         return False
     return marks.opened(f"{first} {second}")
 

@@ -35,6 +35,7 @@ _BOUNDARY = re.compile(
 )
 _WORD = re.compile(r"[^\W\d_]+|\U0001f44d|\u2705|\u2714\ufe0f?|\U0001f44e|\u274c")
 BEFORE, AFTER, AHEAD = 6, 3, 4  # how many words a negator, a late negator, a "next" reach
+PLAN_REACH = 8  # how many words before a verb a plan or a condition reaches (bounded work)
 
 
 @dataclass(frozen=True)
@@ -139,11 +140,12 @@ def _negator(clause: list[str], s: int, e: int) -> str:
 
 def _planned(clause: list[str], s: int, e: int) -> bool:
     """A plan before the verb ("we will have met") or a time ahead just after it."""
-    return bool(_find(clause[:s], PLANS)) or bool(AHEAD_WORDS & set(clause[e : e + AHEAD]))
+    before = clause[max(0, s - PLAN_REACH) : s]
+    return bool(_find(before, PLANS)) or bool(AHEAD_WORDS & set(clause[e : e + AHEAD]))
 
 
 def _conditional(clause: list[str], s: int) -> bool:
-    return bool(_find(clause[:s], CONDITIONS))
+    return bool(_find(clause[max(0, s - PLAN_REACH) : s], CONDITIONS))
 
 
 def _prefix(clause: list[str], table: frozenset[Phrase]) -> Phrase | None:

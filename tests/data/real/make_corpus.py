@@ -146,6 +146,10 @@ SPECS = [
          "Update: the meeting was cancelled because of the heat wave.\n\n"
          f"{GMAIL_WRAPPED}\n\n{Q.format('olivia')}\n",
          no("Update: the meeting was cancelled because of the heat wave.")),
+    Spec("old-gmail-date-attribution", "sam",
+         "Yes! Everyone came.\n\n2021-07-28 18:14 GMT-07:00 PeMento Organizers "
+         f"<pemento@example.org>:\n\n{Q.format('sam')}\n",
+         yes("Yes! Everyone came.")),
     Spec("yahoo-had-our-call", "ruth",
          f"We had our call on Monday, all four of us.\n\n{YAHOO}\n\n{Q.format('ruth')}\n",
          yes("We had our call on Monday, all four of us."), client="yahoo"),
@@ -242,6 +246,18 @@ SPECS = [
          "Sí, ya nos hemos reunido.\n\nSaludos,\nLucía\n\n" + outlook_block("lucia", "es"),
          yes("Sí, ya nos hemos reunido.\n\nSaludos,\nLucía"), client="outlook"),
     # --- Outlook shapes ------------------------------------------------------------------------
+    Spec("outlook-mac-from-date", "grace",
+         "We got together on Sunday afternoon.\n\nFrom: PeMento Organizers "
+         "<pemento@example.org>\nDate: Wednesday, 28 July 2021 at 18:14\nTo: Grace Okafor "
+         "<grace.okafor@example.org>\nSubject: Did your PeMento small group meet? (weeks 2–3)"
+         "\n\n%%COPY:grace%%\n",
+         yes("We got together on Sunday afternoon."), client="outlook-mac"),
+    Spec("es-outlook-enviado-el", "lucia",
+         "No, todavía no hemos encontrado un día.\n\n"
+         "De: PeMento Organizers <pemento@example.org>\nEnviado el: miércoles, 28 de julio de "
+         "2021 18:14\nPara: Lucía Fernández <lucia.fernandez@example.es>\nAsunto: Did your "
+         "PeMento small group meet? (weeks 2–3)\n\n%%COPY:lucia%%\n",
+         no("No, todavía no hemos encontrado un día."), client="outlook"),
     Spec("outlook-didnt-manage", "tomasz",
          "We didn't manage to find a time that works for everyone.\n\n"
          + outlook_block("tomasz"),
@@ -318,6 +334,7 @@ MAILERS = {
     "Thunderbird/78.12.0\n",
     "outlook": "X-Mailer: Microsoft Outlook 16.0\nThread-Index: AQHXg0Z1r2k3mV7bS0mYb3xN1w==\n",
     "horde": "User-Agent: Horde Application Framework 5\n",
+    "outlook-mac": "User-Agent: Microsoft-MacOutlook/16.51.21071101\n",
     "yahoo": "X-Mailer: WebService/1.1.18749 YMailNorrin\n",
 }
 
