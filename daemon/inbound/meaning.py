@@ -136,6 +136,7 @@ class Understanding(CommandMeaning):
             note = "Nothing is open for you that a reply can answer right now; it is kept."
             answer = {"kind": "noted", "subject": "Received", "note": note}
         summary = f"counts for {len(keys)}" + (f", answer {event.answer}" if event.answer else "")
+        summary += f" ({event.why})" if event.why else ""  # words of yesno's tables only
         reply = self._answer(who, answer)
         return Recorded("checkin", self.processed, sender, who, summary, checkin=checkin,
                         replies=(reply,))  # fmt: skip

@@ -50,7 +50,9 @@ class Verdict:
     cues: tuple[Cue, ...] = ()
 
     def explain(self) -> str:
-        """ "no: 'not … meet'", "unknown: 'yes' and 'not yet'", "unknown: no yes or no"."""
+        """ "no: 'not … meet'", "unknown: 'yes' and 'not yet'", "unknown: no yes or no". Only
+        words of the tables (yesno_words) or of the form's label appear: nothing else a person
+        wrote, so it may be logged."""
         if not self.cues:
             return "unknown: no yes or no"
         said = " and ".join(f"'{w}'" for w in dict.fromkeys(c.words for c in self.cues))
