@@ -150,6 +150,11 @@ def test_a_long_line_starting_with_on_is_read_quickly() -> None:
          "> - Anything you'd like to note for yourself (stays private):\n\nGood.",
          {"met": "yes", "date": "Monday", "notes": "Good."}, "yes"),
         ("Status update: we met on Monday.", {}, "yes"),
+        # typed into the quoted request; the rest of the quote is ours and ignored
+        ("On Wed X <x@y> wrote:\n> Hi Sam,\n> - Did your group meet? (yes/no): no\n"
+         "> - When did you meet?\n> - Anything you'd like to note for yourself (stays private):"
+         "\n>\n> Private (only you): Anything.\n>> - When did you meet? Old answer",
+         {"met": "no"}, "no"),
     ],
 )  # fmt: skip
 def test_the_request_s_own_format_is_read(

@@ -2,8 +2,9 @@
 carried, and the check-in's yes or no (yesno.py).
 
 Form answers are read from "Label: answer" lines, as the request suggests ("You can copy these
-lines into your reply and write your answer after each one"), and also from an interleaved
-reply that types the answer under the quoted line of the form.
+lines into your reply and write your answer after each one"), from an interleaved reply that
+types the answer under the quoted line of the form, and from answers typed into the quoted
+form lines themselves.
 
 The check-in's answer is the answer to the form's own yes/no question when the person gave
 one: a request whose form begins with a yes/no field ("Did your group meet? (yes/no)") asks
@@ -37,7 +38,30 @@ def read_reply(text: str, form: FormSpec | None) -> Reply:
     found = quotes.blocks(text)
     own = "\n\n".join("\n".join(block.lines) for block in found)
     fields = form_fields(_with_asked(found, form), form)
+    fields = _typed_into_quote(text, form) | fields  # what they wrote themselves first
     return Reply(own, fields, checkin_answer(own, fields, form))
+
+
+def _typed_into_quote(text: str, form: FormSpec | None) -> dict[str, str]:
+    """Answers typed into the quoted request itself ("> - Did your group meet? (yes/no): yes"),
+    as a person editing the quote in their client leaves them: the request's form lines end at
+    the label, so anything after a label on a once-quoted line is theirs. Only that line is
+    read (the rest of the quote is ours)."""
+    if form is None or not form.fields:
+        return {}
+    names, kinds = _names(form.fields), {f.id: f.kind for f in form.fields}
+    out: dict[str, str] = {}
+    for line in text.splitlines():
+        stripped = line.strip()
+        if not stripped.startswith(">") or stripped.startswith(">>"):
+            continue
+        said = stripped[1:].strip().lstrip(_BULLETS).strip()
+        hit = _field_line(said, names) if said else None
+        if hit is None or not hit[1] or hit[0] in out:
+            continue
+        value = hit[1]
+        out[hit[0]] = (yes_or_no(value) or value) if kinds.get(hit[0]) == "yesno" else value
+    return out
 
 
 def new_text(text: str) -> str:

@@ -176,6 +176,12 @@ SPECS = [
          "> - Anything you'd like to note for yourself (stays private):\n\nGood energy.\n",
          yes("Yes\n\nMonday evening\n\nGood energy.",
              fields={"met": "yes", "date": "Monday evening", "notes": "Good energy."})),
+    Spec("typed-into-the-quote", "grace",
+         f"{GMAIL}\n> Hi Grace,\n>\n> Did your small group meet during weeks 2–3?\n>\n"
+         "> - Did your group meet? (yes/no): yes\n> - When did you meet? Saturday morning\n"
+         "> - Anything you'd like to note for yourself (stays private):\n>\n> Thank you!\n",
+         {"kind": "checkin", "answer": "yes", "text": "", "counts": 1, "reply": "recorded",
+          "fields": {"met": "yes", "date": "Saturday morning"}}),
     Spec("flowed-wrapped-no", "jonas",
          "We did not \nmeet this week: Camille was ill.\n\n"
          f"{THUNDERBIRD}\n{Q.format('jonas')}\n",
