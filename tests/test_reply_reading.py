@@ -48,7 +48,12 @@ FORM = FormSpec(
         ("Sí, nos reunimos el martes.", "yes"),
         ("No pudimos reunirnos esta semana.", "no"),
         ("Todavía no nos hemos reunido.", "no"),
+        ("We haven't had a chance to meet yet.", "no"),
+        ("There was no meeting this week.", "no"),
+        ("Pas de réunion cette semaine.", "no"),
+        ("Wir trafen uns nicht.", "no"),  # the negator after the verb
         # neither: kept unknown, never guessed
+        ("I can't find the meeting link, can you resend it?", None),  # not about meeting
         ("Quick question: where is the worksheet?", None),
         ("Thanks!", None),
         ("We will meet next week.", None),

@@ -4,9 +4,10 @@ People do not start with "yes": they write "Status update: we met on Tuesday", "
 couldn't meet", "Wir haben uns nicht getroffen" or "Replying from my other account – yes". So
 the whole text is read, clause by clause (split at punctuation, dashes and "but"), and every
 clause may give a cue: a reply word ("yes", "nein", "pas encore"), a verb of meeting
-("met", "getroffen", "rencontrés", "reunimos") — "no" when a negator stands before it ("didn't
-meet", "no hemos podido reunirnos"), nothing when it is planned ("we'll meet", "nos reunimos la
-próxima semana") or conditional ("if we meet") — or a failure ("cancelled", "abgesagt").
+("met", "getroffen", "rencontrés", "reunimos") — "no" when a negator stands before it with
+nothing but filler words between ("didn't meet", "no hemos podido reunirnos"), nothing when
+it is planned ("we'll meet", "nos reunimos la próxima semana") or conditional ("if we meet")
+— or a failure ("cancelled", "abgesagt").
 Questions (a clause ending in "?", such as a copied form line) give none.
 
 The answer is the one all cues agree on; without a cue, or with cues for both, it is unknown
@@ -69,6 +70,7 @@ NOT_YET, FAILED = _table(words.NOT_YET), _table(words.FAILED)
 MET, MEET, IDIOMS = _table(words.MET), _table(words.MEET), _table(words.IDIOMS)
 PLANS, CONDITIONS = _table(words.PLANS), _table(words.CONDITIONS)
 NEGATORS, AFTER_NEGATORS = frozenset(words.NEGATORS), frozenset(words.AFTER_NEGATORS)
+FILLERS = frozenset(words.FILLERS)
 AHEAD_WORDS = frozenset(words.AHEAD)
 TABLES = (WHOLE_YES, WHOLE_NO, NOT_YET, FAILED, MET, MEET, IDIOMS, PLANS, CONDITIONS)
 LONGEST = max(len(phrase) for table in TABLES for phrase in table)
@@ -128,16 +130,26 @@ def _cues(clause: list[str]) -> list[Cue]:
 
 def _negator(clause: list[str], s: int, e: int) -> str:
     """The negator of the verb at clause[s:e], if any: up to BEFORE words before it, or one of
-    AFTER_NEGATORS up to AFTER words after ("wir trafen uns nicht"). French "ne … que" is
-    "only", not "not": "on ne s'est vus qu'une fois" met."""
-    before = [w for w in clause[max(0, s - BEFORE) : s] if w in NEGATORS]
-    after = [w for w in clause[e : e + AFTER] if w in AFTER_NEGATORS]
+    AFTER_NEGATORS up to AFTER words after ("wir trafen uns nicht"), with nothing between but
+    FILLERS ("didn't get a chance to meet"; not "can't find the meeting link"). French
+    "ne … que" is "only", not "not": "on ne s'est vus qu'une fois" met."""
+    before: list[str] = []
+    for word in reversed(clause[max(0, s - BEFORE) : s]):
+        if word in NEGATORS:
+            before.append(word)
+        elif word not in FILLERS:
+            break
+    after = ""
+    for word in clause[e : e + AFTER]:
+        if word in AFTER_NEGATORS:
+            after = word
+            break
+        if word not in FILLERS:
+            break
     only = {"que", "qu"} & set(clause[e : e + AHEAD])
     if before and set(before) <= {"ne", "n"} and not after and only:
         return ""
-    if before:
-        return before[-1]
-    return after[0] if after else ""
+    return before[0] if before else after
 
 
 def _planned(clause: list[str], s: int, e: int) -> bool:

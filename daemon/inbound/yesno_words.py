@@ -97,6 +97,26 @@ NEGATORS = (
     "jamás", "jamas", "tampoco", "ni", "sin",
 )  # fmt: skip
 
+# What may stand between a negator and the verb it negates ("did not get a chance to meet",
+# "no nos hemos reunido", "n'a pas pu se voir"). Any other word ends the negation's reach:
+# "I can't find the meeting link" says nothing about a meeting.
+FILLERS = (
+    "we", "i", "us", "you", "they", "our", "my", "the", "a", "an", "any", "to", "yet", "been",
+    "be", "able", "have", "had", "has", "having", "do", "did", "does", "could", "can", "ca",
+    "would", "will", "wo", "get", "got", "gotten", "chance", "time", "manage", "managed",
+    "really", "actually", "even", "once", "all", "together", "properly", "formally", "in",
+    "person", "as", "group", "still", "so", "far", "ever", "officially",
+    "wir", "uns", "noch", "leider", "es", "zu", "haben", "hat", "habe", "sind", "ist", "konnten",
+    "können", "ein", "einen", "eine", "einem", "wirklich", "richtig", "persönlich", "bisher",
+    "gemeinsam", "zusammen", "als", "gruppe", "mal", "einmal", "geschafft",
+    "nous", "on", "se", "s", "est", "sommes", "avons", "a", "eu", "été", "le", "la", "l", "les",
+    "de", "d", "temps", "encore", "pu", "réussi", "à", "vraiment", "ensemble", "toujours", "y",
+    "en", "un", "une",
+    "nos", "nosotros", "hemos", "he", "ha", "han", "hubo", "habido", "hay", "podido", "pudimos",
+    "pude", "podemos", "logramos", "conseguido", "conseguimos", "tiempo", "para", "el",
+    "todavía", "todavia", "aún", "aun", "realmente", "juntos", "ninguna", "ningún", "ningun",
+)  # fmt: skip
+
 # Negators that may come up to three words after the verb: "wir trafen uns nicht".
 AFTER_NEGATORS = ("nicht", "nie", "niemals", "pas", "jamais")
 
