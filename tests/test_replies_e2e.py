@@ -158,7 +158,8 @@ async def test_a_checkin_reply_is_recorded_acknowledged_and_moved_once(
         assert report.inbox is not None and report.inbox.recorded == {"checkin": 1, "rsvp": 1}
         acks = received(server)[before:]
         assert len(acks) == 1 and acks[0]["To"].addresses[0].addr_spec == OLIVIA
-        assert str(acks[0]["Subject"]).startswith("Recorded: ")
+        assert str(acks[0]["Subject"]) == "Re: Check-in"  # in her thread, with what it recorded
+        assert "Recorded: " in acks[0].get_body(("plain",)).get_content()  # type: ignore[union-attr]
         assert acks[0]["In-Reply-To"] and acks[0]["Auto-Submitted"] == "auto-replied"
         assert account.uids("INBOX") == [] and len(account.uids("Processed")) == 2
         store = Store.open(state / "state")
@@ -256,8 +257,8 @@ async def test_commands_auto_replies_and_strangers(
         answers = received(server)[before:]
         by_subject = {str(m["Subject"]): [a.addr_spec for a in m["To"].addresses] for m in answers}
         organizers = sorted(o.email for o in program.organizers)
-        assert by_subject.pop("How to use the program's email") == [OLIVIA]
-        assert by_subject.pop(f"You have left {program.title}") == [OLIVIA]
+        assert by_subject.pop("Re: help") == [OLIVIA]  # answers stay in the sender's thread
+        assert by_subject.pop("Re: withdraw") == [OLIVIA]
         assert sorted(by_subject.pop("Olivia Brennan left the program")) == organizers
         # the schedule says her group hears of it too
         herons = [
@@ -265,9 +266,9 @@ async def test_commands_auto_replies_and_strangers(
             "ruth.nakamura@example.org",
             "sam.delgado@example.org",
         ]
-        told = sorted(m["To"].addresses[0].addr_spec for m in answers
-                      if str(m["Subject"]) == "Olivia Brennan has left the program")  # fmt: skip
-        assert told == herons
+        told = [m for m in answers if str(m["Subject"]) == "Olivia Brennan has left the program"]
+        assert sorted(m["To"].addresses[0].addr_spec for m in told) == herons
+        assert not any(m["In-Reply-To"] or m["References"] for m in told)  # not her thread
         by_subject.pop("Olivia Brennan has left the program")
         cancelled = {k: v for k, v in by_subject.items() if k.startswith("Cancelled: ")}
         assert cancelled and all(v == [OLIVIA] for v in cancelled.values())  # she left
@@ -315,12 +316,12 @@ async def test_run_survives_a_kick_and_a_uidvalidity_change(
         async def answered(subject: str, count: int) -> None:
             loop = asyncio.get_running_loop()
             began = loop.time()
-            while sum(str(m["Subject"]) == subject for m in received(server)) < count:
+            while sum(str(m["Subject"]).startswith(subject) for m in received(server)) < count:
                 assert loop.time() - began < 15.0, f"no answer {count} to {subject!r}"
                 await asyncio.sleep(0.05)
 
         async with serving(deployment):
-            help_subject = "How to use the program's email"
+            help_subject = "Re: help "  # each answer in its own thread: "Re: help 1", …
             await asyncio.to_thread(account.append, reply(base, "HELP", subject="help 1"))
             await answered(help_subject, 1)
             await asyncio.to_thread(account.kick)  # the server drops the IDLE connection
@@ -334,7 +335,7 @@ async def test_run_survives_a_kick_and_a_uidvalidity_change(
             await asyncio.to_thread(account.append, reply(base, "HELP", subject="help 3"))
             await answered(help_subject, 3)
             await asyncio.sleep(0.5)
-            assert sum(str(m["Subject"]) == help_subject for m in received(server)) == 3
+            assert sum(str(m["Subject"]).startswith(help_subject) for m in received(server)) == 3
         store = Store.open(state / "state")
         try:
             assert store.inbox_counts() == {"command": 3, "duplicate": 1}
@@ -359,7 +360,7 @@ async def test_meeting_invites_the_group_moves_and_asks_afterwards(
         before = len(server.received)
         await tick(deployment, AT + dt.timedelta(hours=1))
         sent = received(server)[before:]
-        [answer] = [m for m in sent if str(m["Subject"]) == "Meeting set"]
+        [answer] = [m for m in sent if str(m["Subject"]) == "Re: our meeting"]
         text = answer.get_body(("plain",)).get_content()  # type: ignore[union-attr]
         assert "Friday, July 30, 2021, 4:00 AM AEST" in text  # Olivia is in Sydney
         invites = [m for m in sent if str(m["Subject"]) == "Meeting: herons"]
@@ -451,9 +452,9 @@ async def test_excuse_and_extend_from_an_organizer_and_refused_from_a_participan
         await tick(deployment, AT + dt.timedelta(hours=1))
         answers = {str(m["Subject"]): m["To"].addresses[0].addr_spec
                    for m in received(server)[before:]}  # fmt: skip
-        assert answers["Done: EXCUSE Small Group Meeting 1"] == "morgan.reyes@example.org"
-        assert answers["Done: EXTEND Small Group Meeting 1"] == "morgan.reyes@example.org"
-        assert answers["Not understood"] == OLIVIA  # participants cannot excuse themselves
+        assert answers["Re: excuse"] == "morgan.reyes@example.org"
+        assert answers["Re: extend"] == "morgan.reyes@example.org"
+        assert answers["Re: me"] == OLIVIA  # participants cannot excuse themselves
         # the sparrows are asked later that day (a window nobody was asked about is never flagged)
         await tick(deployment, dt.datetime(2021, 7, 28, 23, tzinfo=dt.UTC))
         for day in (3, 5, 6, 7, 8):
@@ -494,7 +495,9 @@ async def test_a_reply_with_only_the_quote_counts_for_nothing_and_says_so(
         before = len(server.received)
         await tick(deployment, AT + dt.timedelta(hours=1))
         [answer] = received(server)[before:]
-        assert str(answer["Subject"]) == "Nothing recorded"
+        assert str(answer["Subject"]) == "Re: Check-in"
+        text = answer.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+        assert "no text of its own" in text and "Received" not in text
         store = Store.open(state / "state")
         try:
             [(_, checkin)] = store.checkins()
@@ -527,7 +530,7 @@ async def test_a_failing_reading_pass_does_not_stop_the_watcher(
             )
             loop = asyncio.get_running_loop()
             began = loop.time()
-            while not any(str(m["Subject"]).startswith("How to use") for m in received(server)):
+            while not any(str(m["Subject"]) == "Re: help" for m in received(server)):
                 assert loop.time() - began < 20, "the watcher died after a failed pass"
                 await asyncio.sleep(0.1)
     assert not failures  # it did fail once
@@ -600,8 +603,10 @@ async def test_a_flags_ready_reply_excuses_the_window_it_names(
         account.append(reply(target.path, "", sender="morgan.reyes@example.org", subject=subject))
         before = len(server.received)
         await tick(deployment, dt.datetime(2021, 8, 5, 13, tzinfo=dt.UTC))
-        answers = [str(m["Subject"]) for m in received(server)[before:]]
-        assert "Done: EXCUSE Small Group Meeting 1" in answers
+        [done] = [m for m in received(server)[before:]
+                  if m["To"].addresses[0].addr_spec == "morgan.reyes@example.org"]  # fmt: skip
+        assert str(done["Subject"]) == "Re: " + subject  # in the organizer's own thread
+        assert "Excused: Small Group Meeting 1" in done.get_body(("plain",)).get_content()
         capsys.readouterr()
         assert main(["-c", str(CONFIG), "status", "--json", "--at", "2021-08-05T14:00Z"]) == 0
         states = {o["key"]: o["state"] for o in json.loads(capsys.readouterr().out)
@@ -651,8 +656,10 @@ async def test_a_question_reaches_the_organizers_and_a_checkin_stays_private(
         assert "Week 1 is here" not in text  # only what she wrote
         assert "evil.example" in text and 'href="https://evil.example' not in html  # inert
         assert "Hello Ashley and Morgan," in text
-        told = {str(m["Subject"]) for m in new if m["To"].addresses[0].addr_spec == OLIVIA}
-        assert "Passed on to the organizers" in told
-        assert any(s.startswith("Recorded: ") for s in told)
+        told = [m.get_body(("plain",)).get_content() for m in new
+                if m["To"].addresses[0].addr_spec == OLIVIA]  # fmt: skip
+        assert any("passed on to the organizers (Ashley Chase and Morgan Reyes)" in t
+                   for t in told)  # fmt: skip
+        assert any("Recorded: " in t for t in told)
         assert not any("PRIVATE-WORDS" in m.as_string() for m in new if m is not None
                        and m["To"].addresses[0].addr_spec != OLIVIA)  # fmt: skip

@@ -7,7 +7,8 @@
 4. the send it answers: the reply token in the recipients first, then In-Reply-To and
    References; a token used by someone the send was not for -> Unmatched
 5. commands in the subject or the first line (organizer commands from organizers only)
-6. a participant's mail -> CheckIn (quotes and signature stripped, form fields, yes/no)
+6. a participant's mail -> CheckIn: their own text wherever they wrote it (quotes,
+   attributions, old messages and signatures cut), form fields, yes/no/unknown and why
 7. anything else -> Unmatched, with the reason
 """
 
@@ -32,7 +33,7 @@ from daemon.inbound.events import (
     Unmatched,
 )
 from daemon.inbound.parse import Limits, Mail, addresses, parse
-from daemon.inbound.replytext import form_fields, new_text, yes_or_no
+from daemon.inbound.replytext import confirmation_answer, new_text, read_reply
 from daemon.ledger.records import Command
 
 DEFAULT_LIMITS = Limits()
@@ -59,7 +60,8 @@ def classify(
     except Exception as exc:
         event, proved = Malformed(f"cannot be understood: {type(exc).__name__}"), False
         verdict = UNCHECKED
-    return Inbound(event, mail.message_id, mail.sender, mail.subject, verdict, proved)
+    return Inbound(event, mail.message_id, mail.sender, mail.subject, verdict, proved,
+                   tuple(mail.references))  # fmt: skip
 
 
 def _event(mail: Mail, directory: Directory) -> tuple[Event, bool]:
@@ -81,12 +83,12 @@ def _event(mail: Mail, directory: Directory) -> tuple[Event, bool]:
         if isinstance(tokened, str):
             return Unmatched(tokened), False
         if tokened.kind == "confirm":  # the token went to the roster address: proof
-            answer = yes_or_no(new_text(mail.text))
+            answer = confirmation_answer(new_text(mail.text))
             return Confirmation(address, tokened.key, answer), True
     proved = tokened is not None
     sent = tokened if proved else _referenced(mail, directory, person)
-    text = new_text(mail.text)
-    first = next((line.strip() for line in text.splitlines() if line.strip()), "")
+    reply = read_reply(mail.text, sent.form if sent else None)
+    first = next((line.strip() for line in reply.text.splitlines() if line.strip()), "")
     command = commands.find(mail.subject, first, organizer=True)
     if command is not None and command.name in commands.ORGANIZER:
         if organizer:
@@ -100,10 +102,9 @@ def _event(mail: Mail, directory: Directory) -> tuple[Event, bool]:
         return Unmatched(why), False
     if command is not None:
         return Command(person.address, command.name, command.args, command.error), proved
-    form = sent.form if sent else None
     return CheckIn(
-        participant=person.address, answers=sent, text=text, original_text=mail.text,
-        fields=form_fields(text, form), answer=yes_or_no(text),
+        participant=person.address, answers=sent, text=reply.text, original_text=mail.text,
+        fields=reply.fields, answer=reply.verdict.answer, why=reply.verdict.explain(),
     ), proved  # fmt: skip
 
 

@@ -35,7 +35,7 @@ class CommandMeaning:
     _message_id: str
     _seen_digest: str
 
-    def _answer(self, to: str, answer: dict[str, Any]) -> Intent:
+    def _answer(self, to: str, answer: dict[str, Any], *, thread: bool = True) -> Intent:
         raise NotImplementedError
 
     def _notice(self, subject: str, lines: list[str]) -> Intent:
@@ -116,7 +116,7 @@ class CommandMeaning:
         note = f"{name} has left {self.program.title}. The organizers know and will be in touch."
         for other in others:
             answer = {"kind": "notice", "subject": f"{name} has left the program", "lines": [note]}
-            notes.append(self._answer(other, answer))
+            notes.append(self._answer(other, answer, thread=False))  # not X's thread
         return notes
 
     def _command_answer(self, who: str, name: str, args: dict[str, Any]) -> dict[str, Any]:

@@ -101,7 +101,8 @@ class CheckIn:
     text: str  # the new text: quotes and signature stripped
     original_text: str
     fields: dict[str, str] = field(default_factory=dict)  # form field id -> answer
-    answer: Literal["yes", "no"] | None = None
+    answer: Literal["yes", "no"] | None = None  # None: unknown, never guessed
+    why: str = ""  # the words that made the answer ("no: 'not … meet'"); yesno.Verdict
 
 
 @dataclass(frozen=True)
@@ -157,3 +158,4 @@ class Inbound:
     subject: str = ""
     verdict: Verdict = UNCHECKED  # what our receiving server says of the sender
     proved: bool = False  # sent to the reply token of one of our sends to the sender
+    references: tuple[str, ...] = ()  # In-Reply-To, then References nearest first

@@ -1,5 +1,10 @@
-"""HTML-only replies as plain text: block elements become line breaks, scripts and styles and
-quoted blocks (blockquote, Gmail/Outlook quote containers) are dropped."""
+"""HTML-only replies as plain text: block elements become line breaks; scripts, styles, quoted
+blocks (blockquote) and signatures are skipped — the whole element, however deeply nested — and
+what follows them is kept, since a person may write below the quote (Gmail's "gmail_quote"
+container holds such an answer after its blockquote). Attribution lines ("On … wrote:") come
+through as text, to be removed with the plain-text ones (quotes.py). Outlook's and Yahoo's
+reply headers are different: the old message follows them unquoted, so everything after them
+is dropped."""
 
 from __future__ import annotations
 
@@ -7,34 +12,45 @@ import re
 from html.parser import HTMLParser
 
 _BLOCKS = {"p", "div", "br", "li", "tr", "h1", "h2", "h3", "h4", "h5", "h6", "table", "ul", "ol"}
+_VOID = {"br", "img", "hr", "meta", "link", "input", "wbr", "col", "area", "base", "source"}
 _SKIP = {"script", "style", "head", "title", "blockquote"}
-_QUOTE_CLASSES = ("gmail_quote", "yahoo_quoted", "moz-cite-prefix", "OutlookMessageHeader")
+_SKIP_CLASSES = ("gmail_signature", "moz-signature")  # the element, not what follows it
+_STOP_CLASSES = ("divRplyFwdMsg", "OutlookMessageHeader", "yahoo_quoted", "appendonsend_history")
 
 
 class _Text(HTMLParser):
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
         self.out: list[str] = []
-        self.skipping: list[str] = []  # tags whose content is dropped, innermost last
-        self.stopped = False  # the quoted part of the reply began: the rest is history
+        self.skipping: tuple[str, int] | None = None  # the element skipped, its nesting depth
+        self.stopped = False  # the old message began: the rest is history
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        classes = " ".join(v or "" for k, v in attrs if k in ("class", "id"))
-        if any(name in classes for name in _QUOTE_CLASSES) or "divRplyFwdMsg" in classes:
+        if self.skipping is not None:
+            name, depth = self.skipping
+            if tag == name and tag not in _VOID:
+                self.skipping = (name, depth + 1)
+            return
+        marks = " ".join(v or "" for k, v in attrs if k in ("class", "id"))
+        if any(name in marks for name in _STOP_CLASSES):
             self.stopped = True
-        if tag in _SKIP:
-            self.skipping.append(tag)
+        if (tag in _SKIP or any(name in marks for name in _SKIP_CLASSES)) and tag not in _VOID:
+            self.skipping = (tag, 1)
         if tag in _BLOCKS:
             self.out.append("\n")
 
     def handle_endtag(self, tag: str) -> None:
-        if self.skipping and self.skipping[-1] == tag:
-            self.skipping.pop()
+        if self.skipping is not None:
+            name, depth = self.skipping
+            if tag == name:
+                self.skipping = (name, depth - 1) if depth > 1 else None
+            if self.skipping is not None or tag not in _BLOCKS:
+                return
         if tag in _BLOCKS:
             self.out.append("\n")
 
     def handle_data(self, data: str) -> None:
-        if not self.skipping and not self.stopped:
+        if self.skipping is None and not self.stopped:
             self.out.append(data)
 
 
@@ -47,4 +63,5 @@ def html_to_text(html: str) -> str:
         return re.sub(r"<[^>]*>", " ", html)
     text = "".join(parser.out)
     text = re.sub(r"[ \t\xa0]+", " ", text)
+    text = re.sub(r" ?\n ?", "\n", text)
     return re.sub(r"\n\s*\n\s*\n+", "\n\n", text).strip()

@@ -5,8 +5,9 @@ intents: the pass composes and queues them with everything else it sends).
 - A check-in counts for the obligations the answered mail asked about, of which the sender is
   one of the people responsible; a plain reply to other mail counts for the sender's open
   obligations that have no form. A "no" is recorded but counts for nothing; an obligation that
-  requires a yes counts only for a "yes". The answer lists what was recorded, so a person can
-  correct it; private form fields are named, never echoed to organizers.
+  requires a yes counts only for a "yes" — a reply that says neither is asked for one. The
+  answer lists what was recorded, so a person can correct it; private form fields are named,
+  never echoed to organizers.
 - RSVPs are recorded without an answer (the calendar already shows it). Auto-replies and
   bounces never get one (no mail loops); a new bounce and a counter-proposal go to the
   organizers. Commands get their result; mail from a participant that means nothing gets a
@@ -57,6 +58,8 @@ class Understanding(CommandMeaning):
         self._seen_digest = seen.digest
         self._subject = inbound.subject
         self._verified = inbound.proved or inbound.verdict.authenticated
+        # an answer stays in their thread (mail/thread.py makes it "Re: <their subject>")
+        self._thread = {"subject": inbound.subject, "references": list(inbound.references)}
         sender = inbound.sender or ""
         event = inbound.event
         if trust.refused(event, inbound.verdict, inbound.proved):  # never recorded, never answered
@@ -125,14 +128,25 @@ class Understanding(CommandMeaning):
         elif titles:
             answer = {"kind": "recorded", "subject": f"Recorded: {', '.join(titles)}",
                       "recorded": titles, "fields": fields, "private": private}  # fmt: skip
+        elif waiting := self._awaiting_yes(who, event):
+            title = self._title(waiting[0])
+            note = (
+                f'We could not tell from your reply whether "{title}" has happened: reply '
+                'to this email with "yes" or "no".'
+            )
+            answer = {"kind": "noted", "subject": f"Yes or no? {title}", "note": note}
+            if "?" in event.text:  # it asks something too: a person answers that
+                relay, _ = self._relay(who, event)
+                answer["note"] = note + " Your question was passed on to the organizers."
+                return Recorded("relayed", self.processed, sender, who,
+                                "passed on to the organizers; asked yes or no",
+                                replies=(self._answer(who, answer), relay))  # fmt: skip
         else:  # not an answer to anything open: it is for a person, so a person gets it
-            relay, answer = relayed(
-                self.program, self.directory.person(who), event.text, self._subject,
-                verified=self._verified, key=self._relay_key(who),
-            )  # fmt: skip
+            relay, answer = self._relay(who, event)
             return Recorded("relayed", self.processed, sender, who, "passed on to the organizers",
                             replies=(self._answer(who, answer), relay))  # fmt: skip
         summary = f"counts for {len(keys)}" + (f", answer {event.answer}" if event.answer else "")
+        summary += f" ({event.why})" if event.why else ""  # words of yesno's tables only
         reply = self._answer(who, answer)
         return Recorded("checkin", self.processed, sender, who, summary, checkin=checkin,
                         replies=(reply,))  # fmt: skip
@@ -167,6 +181,19 @@ class Understanding(CommandMeaning):
             if not obligations[self.directory.actions[k].item].require_yes or answer == "yes"
         ]  # fmt: skip
 
+    def _awaiting_yes(self, who: str, event: ev.CheckIn) -> list[str]:
+        """The obligations the answered mail asked `who` about that count only for a "yes",
+        when the reply said neither yes nor no: they are still open, so ask, do not guess."""
+        sent = event.answers
+        if event.answer is not None or sent is None:
+            return []
+        obligations, actions = self.directory.obligations, self.directory.actions
+        needed = {o.id for o in obligations.values() if o.require_yes}
+        return [
+            k for k in sent.obligations
+            if who in self._who(k) and k in actions and actions[k].item in needed
+        ]  # fmt: skip
+
     def _open_plain(self, action: Action, who: str) -> bool:
         if action.kind != "obligation" or who not in action.who or action.at > self.now:
             return False
@@ -192,12 +219,21 @@ class Understanding(CommandMeaning):
               rsvp: Rsvp | None = None) -> Recorded:  # fmt: skip
         return Recorded(kind, self.processed, sender, who, summary, rsvp=rsvp, replies=replies)
 
-    def _answer(self, to: str, answer: dict[str, Any]) -> Intent:
+    def _answer(self, to: str, answer: dict[str, Any], *, thread: bool = True) -> Intent:
+        """An answer to this message; `thread=False` for mail to someone else about it, which
+        must not point at a message they never had."""
         key = f"{self.program.id}/answer/{self._seen.digest[:32]}/{to}"
-        return Intent(key, to, self._message_id, answer)
+        if not thread:
+            return Intent(key, to, "", answer)
+        return Intent(key, to, self._message_id, {**answer, "thread": self._thread})
 
-    def _relay_key(self, who: str) -> str:
-        return f"{self.program.id}/relay/{self._seen.digest[:32]}/{who}"
+    def _relay(self, who: str, event: ev.CheckIn) -> tuple[Intent, dict[str, Any]]:
+        """This message passed on to the organizers, and what to tell its writer."""
+        key = f"{self.program.id}/relay/{self._seen.digest[:32]}/{who}"
+        return relayed(
+            self.program, self.directory.person(who), event.text, self._subject,
+            verified=self._verified, key=key,
+        )  # fmt: skip
 
     def _notice(self, subject: str, lines: list[str]) -> Intent:
         """A note to the organizers about this message (one row, all organizers)."""

@@ -1,7 +1,8 @@
 """Reading a raw message safely: limits first, then headers decoded leniently, addresses parsed
-strictly, the text body found (HTML turned into text), and the calendar and delivery-status
-parts picked out. Anything that does not fit the limits or cannot be read raises MalformedMail;
-nothing else is allowed to escape (the classifier turns it into one `Malformed` event)."""
+strictly, the text body found (HTML turned into text, format=flowed unwrapped), and the
+calendar and delivery-status parts picked out. Anything that does not fit the limits or cannot
+be read raises MalformedMail; nothing else is allowed to escape (the classifier turns it into
+one `Malformed` event)."""
 
 from __future__ import annotations
 
@@ -153,4 +154,38 @@ def _text(part: Message, limits: Limits) -> str:
         text = body[: limits.max_text * 4].decode(charset, errors="replace")
     except (UnicodeError, ValueError, TypeError):  # a codec that fails in other ways
         text = body[: limits.max_text * 4].decode("utf-8", errors="replace")
-    return text.replace("\r\n", "\n").replace("\r", "\n")[: limits.max_text]
+    text = text.replace("\r\n", "\n").replace("\r", "\n")[: limits.max_text]
+    if _param(part, "format") == "flowed":
+        return unflowed(text, delsp=_param(part, "delsp") == "yes")
+    return text
+
+
+def unflowed(text: str, *, delsp: bool = False) -> str:
+    """RFC 3676 format=flowed text as its paragraphs (Thunderbird and Apple Mail send it): a line
+    ending in a space goes on in the next line of the same quote depth, so a sentence wrapped
+    at 72 characters ("we did not" / "meet") is read whole. Quote marks are kept ("> …")."""
+    out: list[str] = []
+    depth, carried = 0, None  # the quote depth and text of a paragraph still going on
+    for line in text.split("\n"):
+        level = len(line) - len(line.lstrip(">"))
+        body = line[level:].removeprefix(" ")  # space-stuffing undone
+        if carried is not None and level != depth:
+            out.append(_quoted(depth, carried))
+            carried = None
+        soft = body.endswith(" ") and body != "-- "
+        joined = (carried or "") + (body[:-1] if soft and delsp else body)
+        depth, carried = level, joined if soft else None
+        if not soft:
+            out.append(_quoted(level, joined))
+    if carried is not None:
+        out.append(_quoted(depth, carried))
+    return "\n".join(out)
+
+
+def _quoted(depth: int, text: str) -> str:
+    return ">" * depth + " " * bool(depth) + text
+
+
+def _param(part: Message, name: str) -> str:
+    value = part.get_param(name)
+    return str(value).strip().lower() if isinstance(value, str) else ""

@@ -34,6 +34,7 @@ from daemon.mail.message import (
     to_bytes,
 )
 from daemon.mail.render import Rendered, Renderer
+from daemon.mail.thread import reply_thread
 from daemon.program.instance import Program, ResourceFile
 from daemon.program.timeline import Action, Person
 from daemon.program.windows import event_zone
@@ -52,6 +53,7 @@ class Body:
     event_uid: str = ""
     sequence: int | None = None  # the invite's SEQUENCE (a request or a cancel)
     in_reply_to: str = ""  # an answer to a participant's mail: its Message-ID
+    references: tuple[str, ...] = ()  # and the thread it continues (mail/thread.py)
 
 
 class Composer:
@@ -183,14 +185,21 @@ class Composer:
         organizers about something that arrived (a withdrawal, a bounce, a counter-proposal)."""
         to = intent.to
         person = self.people.get(to) if to else None
-        context = answer_context(self.program, person, to, intent.answer)
-        rendered = self.renderer.render("answer", "{{ answer.subject }}", context)
+        thread = reply_thread(intent.answer, intent.in_reply_to)  # "Re: <their subject>"
+        answer, subject = intent.answer, "{{ answer.subject }}"
+        if thread.subject:
+            answer, subject = (
+                {**answer, "reply_subject": thread.subject},
+                "{{ answer.reply_subject }}",
+            )
+        context = answer_context(self.program, person, to, answer)
+        rendered = self.renderer.render("answer", subject, context)
         recipients = (to,) if to else tuple(o.email for o in self.program.organizers)
         action = Action(
             at=now, key=intent.key, kind="email", recipients=recipients,
             title=str(intent.answer["subject"]), item=intent.kind,
         )  # fmt: skip
-        body = Body(rendered, in_reply_to=intent.in_reply_to)
+        body = Body(rendered, in_reply_to=thread.in_reply_to, references=thread.references)
         # a participant's message passed on: answering it reaches them (their roster address)
         writer = str(intent.answer.get("reply_to", "")) if intent.kind == "relay" else ""
         reply_to = writer if writer in self.participants else ""
@@ -229,7 +238,7 @@ class Composer:
                 reply_to=reply_to or reply_address(self.reply_base, token), date=now,
                 rendered=body.rendered,
                 calendar=body.calendar, attachments=body.attachments,
-                in_reply_to=body.in_reply_to,
+                in_reply_to=body.in_reply_to, references=body.references,
                 auto="auto-replied" if body.in_reply_to else "auto-generated",
             )  # fmt: skip
             message = to_bytes(build(out))

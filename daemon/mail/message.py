@@ -76,6 +76,7 @@ class Outgoing:
     calendar: Calendar | None = None
     attachments: tuple[ResourceFile, ...] = ()  # worksheets shipped beside the schedule
     in_reply_to: str = ""  # the Message-ID answered (an acknowledgement), "<...>"
+    references: tuple[str, ...] = ()  # the thread it continues, oldest first, ending with it
     auto: str = "auto-generated"  # Auto-Submitted: "auto-replied" for an answer (RFC 3834)
 
 
@@ -139,7 +140,8 @@ def build(out: Outgoing) -> Message:
     msg["Message-ID"] = message_id(out.key, domain_of(out.sender_address))
     if _MSG_ID.fullmatch(out.in_reply_to):
         msg["In-Reply-To"] = out.in_reply_to
-        msg["References"] = out.in_reply_to
+        chain = [r for r in out.references if _MSG_ID.fullmatch(r)] or [out.in_reply_to]
+        msg["References"] = " ".join(chain)
     msg["Auto-Submitted"] = out.auto
     msg["X-Auto-Response-Suppress"] = "All"
     return msg
