@@ -86,10 +86,31 @@ def test_who_answers_a_checkin_request(persona: Persona, subject: str, answers: 
     assert parsed["In-Reply-To"] == "<request-1@example.org>"
     assert parsed["Subject"] == f"Re: {subject}"
     body = parsed.get_body(preferencelist=("plain",)).get_content()  # type: ignore[union-attr]
-    assert body.startswith("yes\n")
     assert "- Did your group meet? (yes/no) yes" in body
     assert f"- When did you meet? {reply.at.date().isoformat()}" in body
-    assert "> Start your reply with **yes** or **no**." in body  # the quote below
+    if persona is Persona.DILIGENT:  # Gmail: on top, then the wrapped attribution and quote
+        assert body.startswith("yes\n")
+        assert " PeMento Organizers <\npemento@example.org> wrote:" in body
+        assert body.index("(yes/no) yes") < body.index("> Start your reply with **yes**")
+    elif persona is Persona.HELP_SEEKER:  # bottom-posted
+        assert body.startswith("On Wed, Jul 28, 2021 at 1:00 PM PeMento Organizers <")
+        assert body.index("> Start your reply with **yes**") < body.index("(yes/no) yes")
+    else:  # Outlook: a sentence, then the original, unquoted, under its header block
+        assert body.startswith("Yes, we met last week")
+        assert "\nFrom: PeMento Organizers <pemento@example.org>\nSent: " in body
+        assert "\nStart your reply with **yes** or **no**." in body
+
+
+def test_a_question_for_the_organizers_answers_the_week_one_mail() -> None:
+    week1 = _mail("PeMento week 1", "To opt in, ask the organizers: just reply to this email.\n")
+    assert respond(_who(Persona.DILIGENT), week1, AT) == []  # nothing to ask: no check-in
+    week4 = _mail("PeMento week 4", "To opt in, ask the organizers: just reply to this email.\n")
+    assert respond(_who(Persona.DECLINER), week4, AT) == []  # asked once is enough
+    (question,) = respond(_who(Persona.DECLINER), week1, AT)
+    assert question.what == "wrote to the organizers"
+    parsed = email.message_from_bytes(question.raw, policy=email.policy.default)
+    assert parsed["To"] == "pemento-replies+tok3n@example.org"
+    assert "Is it too late to opt in?" in parsed.get_body(("plain",)).get_content()  # type: ignore[union-attr]
 
 
 def test_mail_that_asks_nothing_and_answers_from_mentormail_are_left_alone() -> None:

@@ -656,6 +656,7 @@ async def test_a_question_reaches_the_organizers_and_a_checkin_stays_private(
         assert "Week 1 is here" not in text  # only what she wrote
         assert "evil.example" in text and 'href="https://evil.example' not in html  # inert
         assert "Hello Ashley and Morgan," in text
+        assert "Olivia Brennan (olivia.brennan@example.org) wrote to" in text
         told = [m.get_body(("plain",)).get_content() for m in new
                 if m["To"].addresses[0].addr_spec == OLIVIA]  # fmt: skip
         assert any("passed on to the organizers (Ashley Chase and Morgan Reyes)" in t

@@ -1,9 +1,12 @@
 """The demo's simulated participants: pure decisions about what each one sends, and when.
 
 A persona answers a message it received (a check-in request, a reminder, an invitation) the way
-a person of that kind would — a reply in their mail client with the form filled in, or an RSVP
-from their calendar (iMIP METHOD:REPLY) — and some take the initiative: HELP on the first day,
-a holiday (PAUSE until a date), a WITHDRAW. Nothing here does I/O: the rehearsal delivers the
+a person of that kind would, in the shape their mail client gives it — Gmail's answer on top of
+a wrapped attribution and a quote, an answer bottom-posted under the quote, Outlook's sentence
+above an unquoted copy of the original — with the form's lines filled in; or an RSVP from their
+calendar (iMIP METHOD:REPLY) sent to the ORGANIZER. One writes a question for the organizers in
+reply to the week-1 mail; some take the initiative: HELP on the first day, a holiday (PAUSE
+until a date), a WITHDRAW. Nothing here does I/O: the rehearsal delivers the
 returned messages to the sandbox mailbox at their time.
 """
 
@@ -18,8 +21,11 @@ from enum import Enum
 
 from icalendar import Calendar, Event, vCalAddress
 
-ASK = ("Start your reply with", "just reply to this email", "please reply to this email")
+# what a check-in request or a reminder says (a weekly email's "just reply" asks no check-in)
+ASK = ("Start your reply with", "When it's done, just reply", "Please reply to this email by")
 WROTE = "We met on {day} and compared notes on our projects; next time we set goals."
+OPT_IN = "To opt in, ask the organizers"  # PeMento's week-1 mail: a question for a person
+QUESTION = "Hello! I'd like the bonus daily prompts too. Is it too late to opt in?\n\nThanks,\n"
 
 
 class Persona(Enum):
@@ -76,19 +82,36 @@ def respond(person: Person, mail: EmailMessage, at: dt.datetime) -> list[Outgoin
     if calendar is not None:
         return _rsvp(person, mail, calendar, at)
     text = _text(mail)
+    subject = str(mail["Subject"] or "")
+    if person.persona is Persona.DECLINER and OPT_IN in text and "week 1" in subject.lower():
+        when = at + dt.timedelta(hours=5)
+        body = QUESTION + person.name.split()[0] + "\n\n" + _gmail_quote(mail, text)
+        return [_reply(person, mail, when, body, "wrote to the organizers")]
     if person.persona not in ANSWERS or not any(p.lower() in text.lower() for p in ASK):
         return []
-    subject = str(mail["Subject"] or "")
     reminded = subject.startswith(("Reminder:", "Overdue:"))
     if person.persona is Persona.BUSY and not reminded:
         return []
     delay = dt.timedelta(hours=3 if person.persona is not Persona.BUSY else 20)
     when = at + delay
-    body = "yes\n\n" + _form(text, when) + "\n" + _quoted(mail, text)
+    form = _form(text, when)
+    if person.persona is Persona.BUSY:  # Outlook: a sentence on top, the original unquoted below
+        body = (
+            "Yes, we met last week, sorry for the delay!\n\n" + form + "\n" + _outlook(mail, text)
+        )
+    elif person.persona is Persona.HELP_SEEKER:  # bottom-posted, under the quote
+        body = _gmail_quote(mail, text) + "\nyes\n\n" + form
+    else:  # Gmail: the answer on top, the attribution wrapped over two lines, the quote
+        body = "yes\n\n" + form + "\n" + _gmail_quote(mail, text)
+    return [_reply(person, mail, when, body, "answered")]
+
+
+def _reply(person: Person, mail: EmailMessage, when: dt.datetime, body: str, what: str) -> Outgoing:
+    subject = str(mail["Subject"] or "")
     reply = _message(person, str(mail["Reply-To"] or mail["From"]), "Re: " + subject, when, body)
     reply["In-Reply-To"] = str(mail["Message-ID"])
     reply["References"] = str(mail["Message-ID"])
-    return [Outgoing(when, bytes(reply), person.name, "answered", subject)]
+    return Outgoing(when, bytes(reply), person.name, what, subject)
 
 
 def initiatives(person: Person, start: dt.datetime, program_address: str) -> list[Outgoing]:
@@ -182,10 +205,23 @@ def _form(text: str, at: dt.datetime) -> str:
     return "\n".join(lines) + ("\n" if lines else "")
 
 
-def _quoted(mail: EmailMessage, text: str) -> str:
-    sender = email.utils.parseaddr(str(mail["From"]))[0] or "the organizers"
-    return f"On {mail['Date']}, {sender} wrote:\n" + "".join(
-        f"> {line}\n" for line in text.splitlines()
+def _gmail_quote(mail: EmailMessage, text: str) -> str:
+    """Gmail's attribution, wrapped before the address as Gmail wraps it, and the quote."""
+    name, address = email.utils.parseaddr(str(mail["From"]))
+    when = email.utils.parsedate_to_datetime(str(mail["Date"]))
+    stamp = f"{when:%a, %b} {when.day}, {when.year} at {when:%I:%M %p}".replace(" 0", " ")
+    return f"On {stamp} {name or 'the organizers'} <\n{address}> wrote:\n\n" + "".join(
+        f"> {line}\n" if line else ">\n" for line in text.splitlines()
+    )
+
+
+def _outlook(mail: EmailMessage, text: str) -> str:
+    """Outlook's copy of the original: a rule, its From/Sent/To/Subject block, unquoted text."""
+    when = email.utils.parsedate_to_datetime(str(mail["Date"]))
+    return (
+        "________________________________\n"
+        f"From: {mail['From']}\nSent: {when:%A, %B} {when.day}, {when.year} {when:%I:%M %p}\n"
+        f"To: {mail['To']}\nSubject: {mail['Subject']}\n\n{text}"
     )
 
 
