@@ -3,29 +3,22 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
-import datetime as dt
 import os
-import sqlite3
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from daemon import clock
 from daemon.cli_parser import build_parser
-from daemon.clock import Clock, parse_instant
-from daemon.config.deployment import Deployment
-from daemon.config.load import load_deployment
-from daemon.config.validate import validate
-from daemon.errors import ConfigError, MentormailError, Problem, UserError
-from daemon.program.instance import Program
-from daemon.program.timeline import Action, plan
-from daemon.program.timespec import zone
-from daemon.runtime import collector, logs
-from daemon.views.plan import filter_participant, plan_json, plan_table
 
+# Only the parser is imported up front: `--version` and `--help` answer before anything else
+# loads, and each command imports what it uses (pydantic, Jinja, asyncio, the servers' clients)
 if TYPE_CHECKING:
+    import datetime as dt
+
+    from daemon.config.deployment import Deployment
+    from daemon.program.instance import Program
+    from daemon.program.timeline import Action
     from daemon.runtime.tick import TickReport
     from daemon.transport.connect import Servers
     from daemon.transport.imap import ImapInbox
@@ -33,6 +26,11 @@ if TYPE_CHECKING:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    import sqlite3
+
+    from daemon.errors import ConfigError, MentormailError, UserError
+    from daemon.runtime import collector, logs
+
     logs.configure(args.log_level)
     collector.tune()
     try:
@@ -72,6 +70,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _dispatch(args: argparse.Namespace) -> int:
+    from daemon.config.load import load_deployment
+    from daemon.errors import UserError
+
     if args.command == "demo":  # a config is optional: the sandbox replaces its servers
         return _demo(args)
     if args.command == "plan":
@@ -86,6 +87,9 @@ def _dispatch(args: argparse.Namespace) -> int:
         return _restore(args, load_deployment(args.config))
     if args.command == "login":
         return _login(args, load_deployment(args.config))
+    from daemon.config.validate import validate
+    from daemon.errors import Problem
+
     warnings: list[Problem] = []
     deployment, timeline = validate(args.config, warnings)
     if args.command == "run":
@@ -105,8 +109,11 @@ def _dispatch(args: argparse.Namespace) -> int:
 
 
 def _demo(args: argparse.Namespace) -> int:
+    import asyncio
+
     from daemon.demo.choose import choose
     from daemon.demo.rehearse import rehearse
+    from daemon.runtime import logs
 
     config = args.config
     named = bool(os.environ.get("MENTORMAIL_CONFIG")) or str(config) != "config.toml"
@@ -133,6 +140,8 @@ def _preview(args: argparse.Namespace, deployment: Deployment) -> int:
 
 
 def _login(args: argparse.Namespace, deployment: Deployment) -> int:
+    import asyncio
+
     from daemon.doctor import report
     from daemon.signin import sign_in
 
@@ -147,6 +156,8 @@ def _login(args: argparse.Namespace, deployment: Deployment) -> int:
 
 
 def _doctor(deployment: Deployment, timeline: list[Action]) -> int:
+    import asyncio
+
     from daemon.doctor import diagnose, report
 
     checks = asyncio.run(diagnose(deployment, timeline))
@@ -156,6 +167,11 @@ def _doctor(deployment: Deployment, timeline: list[Action]) -> int:
 
 def _plan(args: argparse.Namespace, program: Program) -> int:
     """The timeline without rendering anything (`validate` renders every template)."""
+    from daemon.errors import UserError
+    from daemon.program.timeline import plan
+    from daemon.program.timespec import zone
+    from daemon.views.plan import filter_participant, plan_json, plan_table
+
     actions = plan(program)
     tz = zone(program.organizers[0].timezone)
     heading = f"plan for the organizers ({program.organizers[0].name})"
@@ -186,6 +202,10 @@ def _plan(args: argparse.Namespace, program: Program) -> int:
 
 
 def _at(args: argparse.Namespace) -> dt.datetime:
+    from daemon import clock
+    from daemon.clock import parse_instant
+    from daemon.errors import UserError
+
     try:
         return parse_instant(args.at) if args.at else clock.now()
     except ValueError:
@@ -195,6 +215,7 @@ def _at(args: argparse.Namespace) -> dt.datetime:
 
 
 def _status(args: argparse.Namespace, deployment: Deployment) -> int:
+    from daemon.program.timeline import plan
     from daemon.runtime.look import status_view
     from daemon.views.status import overview_json, overview_table
 
@@ -205,6 +226,7 @@ def _status(args: argparse.Namespace, deployment: Deployment) -> int:
 
 
 def _restore(args: argparse.Namespace, deployment: Deployment) -> int:
+    from daemon.errors import UserError
     from daemon.runtime.backups import backups, restore
     from daemon.store.lock import StateLock
 
@@ -232,7 +254,13 @@ def _restore(args: argparse.Namespace, deployment: Deployment) -> int:
 
 
 def _tick(args: argparse.Namespace, deployment: Deployment) -> int:
+    import asyncio
+
+    from daemon import clock
+    from daemon.clock import Clock
     from daemon.decide.tracking import ended
+    from daemon.errors import UserError
+    from daemon.program.timeline import plan
     from daemon.runtime.deliver import UNUSABLE
     from daemon.runtime.tick import run_tick
     from daemon.transport.connect import Servers
@@ -271,6 +299,7 @@ def _tick(args: argparse.Namespace, deployment: Deployment) -> int:
 
 
 def _dry_run(args: argparse.Namespace, deployment: Deployment) -> int:
+    from daemon.program.timeline import plan
     from daemon.runtime.dryrun import dry_run
 
     program = deployment.program
@@ -294,6 +323,9 @@ async def _open_inbox(servers: Servers) -> tuple[ImapInbox | None, str]:
 
 
 def _run(args: argparse.Namespace, deployment: Deployment, timeline: list[Action]) -> int:
+    import asyncio
+
+    from daemon.config.validate import validate
     from daemon.runtime.lifecycle import serve
     from daemon.runtime.sdnotify import Notifier
     from daemon.runtime.service import Service
