@@ -117,3 +117,28 @@ def test_schedule_errors_carry_schedule_lines(tmp_path: Path) -> None:
     keys = {(p.line, p.key) for p in caught.value.problems}
     assert (17, "messages[1].id") in keys
     assert (22, "messages[1].audience") in keys
+
+
+def test_validate_finds_a_mistake_only_one_later_recipient_reaches(tmp_path: Path) -> None:
+    # each template is rendered whole for its first recipient and only checked for the rest:
+    # a branch that only the third person takes must still be rendered, and fail
+    from tests.conftest import mini_program
+
+    config = mini_program(
+        tmp_path,
+        [
+            ("Ann Able", "ann@example.org", "UTC", "mentor"),
+            ("Bob Best", "bob@example.org", "UTC", "mentee"),
+            ("Cy Cole", "cy@example.org", "UTC", "mentor"),
+            ("Di Dunn", "di@example.org", "UTC", "mentee"),
+        ],
+    )
+    write(
+        tmp_path / "templates" / "note.md.j2",
+        "Hi {{ recipient.first_name }}.\n\n"
+        "{% if recipient.email == 'cy@example.org' %}{{ recipient.shoe_size }}{% endif %}\n",
+    )
+    with pytest.raises(ConfigError) as caught:
+        validate(config)
+    found = [p for p in caught.value.problems if "shoe_size" in p.message]
+    assert len(found) == 1 and found[0].line == 3 and "cy@example.org" in found[0].message

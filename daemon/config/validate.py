@@ -60,6 +60,7 @@ def check_templates(
     problems: dict[tuple[str, str], Problem] = {}
     long: dict[tuple[str, str], Problem] = {}
     seen: set[tuple[str, str, str, int, str]] = set()
+    whole: set[tuple[str, str]] = set()  # rendered as sent once; then only what can fail
     for action in [*timeline, *_unaddressed(program, timeline)]:
         if not action.template or (action.phase and action.phase not in phases):
             continue  # an unknown phase is reported as such; its template cannot render
@@ -72,7 +73,11 @@ def check_templates(
             seen.add(mark)
             try:
                 context = builder.build(action, people[email])
-                rendered = renderer.render(action.template, action.subject, context)
+                if (action.template, action.subject) in whole:
+                    rendered = renderer.check(action.template, action.subject, context)
+                else:
+                    rendered = renderer.render(action.template, action.subject, context)
+                    whole.add((action.template, action.subject))
                 if rendered.long_subject:
                     long.setdefault(
                         (action.item, action.kind), _long_subject(deployment, action, rendered)
