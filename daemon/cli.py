@@ -70,6 +70,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _dispatch(args: argparse.Namespace) -> int:
+    if args.command in ("completion", "man"):  # made from the parser alone: no config
+        from daemon.cli_parser import completion, manpage
+
+        sys.stdout.write(completion(args.shell) if args.command == "completion" else manpage())
+        return 0
     from daemon.config.load import load_deployment
     from daemon.errors import UserError
 
