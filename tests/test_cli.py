@@ -163,7 +163,7 @@ def test_version_and_help_load_nothing_heavy() -> None:
     assert loaded_by("plan", "--help") == set()
 
 
-def test_reading_commands_load_no_server_client_no_template_engine_no_demo(
+def test_commands_load_no_server_client_template_engine_or_demo_they_do_not_use(
     tmp_path: Path,
 ) -> None:
     env = {"MENTORMAIL_STATE__PATH": str(tmp_path / "state")}
@@ -172,6 +172,11 @@ def test_reading_commands_load_no_server_client_no_template_engine_no_demo(
         assert "pydantic" in loaded  # the config was read: the probe works
         unwanted = {"jinja2", "markdown", "icalendar", "aiosmtpd", "pymap", "authlib"}
         assert not loaded & (unwanted | {"httpx2", "aiosmtplib", "aioimaplib", "daemon.demo"})
+    # a pass with nothing due and no mailbox: no template engine, no invitations, no client
+    quiet = {"MENTORMAIL_STATE__PATH": str(tmp_path / "ticks"), "MENTORMAIL_IMAP__HOST": ""}
+    ticked = loaded_by("-c", str(CONFIG), "tick", "--at", "2021-07-01T00:00Z", env=quiet)
+    assert "sqlite3" in ticked and (tmp_path / "ticks").is_dir()  # it did run a pass
+    assert not ticked & {"jinja2", "markdown", "icalendar", "aiosmtplib", "aioimaplib"}
     validated = loaded_by("-c", str(CONFIG), "validate", env=env)
     assert "jinja2" in validated
     assert not validated & {"aiosmtpd", "pymap", "authlib", "httpx2", "aiosmtplib", "daemon.demo"}

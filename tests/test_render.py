@@ -115,3 +115,18 @@ def test_check_raises_what_render_raises_and_makes_nothing(tmp_path: Path) -> No
         renderer.check("evil", "x", fine)
     with pytest.raises(TemplateProblem, match="not found"):
         renderer.check("nothing-here", "x", fine)
+
+
+def test_composers_of_one_program_share_its_renderer_and_its_compiled_templates(
+    tmp_path: Path,
+) -> None:
+    # the service makes a composer every pass: each template is compiled once per process
+    write(tmp_path / "hello.md.j2", "Hi **{{ recipient.name }}**\n")
+    templates, _ = read_templates([tmp_path, COMMON])
+    first = Renderer.of(templates)
+    first.render("hello", "x", CONTEXT)
+    compiled = first.text_env.get_template("hello.md.j2")
+    assert Renderer.of(templates) is first
+    assert Renderer.of(templates).text_env.get_template("hello.md.j2") is compiled
+    reloaded = dict(templates)  # SIGHUP reads the templates again: a new mapping
+    assert Renderer.of(reloaded) is not first

@@ -52,7 +52,7 @@ def check_templates(
     """Render each send once per recipient and occurrence; report each failure once, and each
     item whose subject is too long once (in `warnings`)."""
     program = deployment.program
-    renderer = Renderer(program.templates)
+    renderer = Renderer.of(program.templates)  # shared with the first pass of `run`
     builder = ContextBuilder(program, timeline)
     people: dict[str, Person] = {p.email: p for p in program.participants}
     people |= {o.email: o for o in program.organizers}

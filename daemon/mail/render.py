@@ -29,6 +29,7 @@ from daemon.program.instance import TemplateFile
 
 _HEADER_UNSAFE = re.compile(r"[\x00-\x1f\x7f]+")
 _BLOCKS = re.compile(r"\n[ \t]*\n")
+_SHARED: list[tuple[Mapping[str, TemplateFile], Renderer]] = []  # the last few, by identity
 
 
 @dataclass(frozen=True)
@@ -90,6 +91,18 @@ class _Loader(jinja2.BaseLoader):
 
 class Renderer:
     """Renders the program's templates (`Program.templates`, by file name)."""
+
+    @classmethod
+    def of(cls, templates: Mapping[str, TemplateFile]) -> Renderer:
+        """The renderer of `templates` shared by every composer of them in this process, so
+        the service compiles each template once, not once a pass (a reload reads new
+        templates: a new mapping, a new renderer)."""
+        for known, renderer in _SHARED:
+            if known is templates:
+                return renderer
+        made = cls(templates)
+        _SHARED[:] = [(templates, made), *_SHARED[:3]]
+        return made
 
     def __init__(self, templates: Mapping[str, TemplateFile]) -> None:
         common: dict[str, Any] = {
