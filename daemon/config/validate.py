@@ -60,7 +60,7 @@ def check_templates(
     problems: dict[tuple[str, str], Problem] = {}
     long: dict[tuple[str, str], Problem] = {}
     seen: set[tuple[str, str, str, int, str]] = set()
-    whole: set[tuple[str, str]] = set()  # rendered as sent once; then only what can fail
+    whole: set[str] = set()  # templates rendered as sent once; then only what can fail
     for action in [*timeline, *_unaddressed(program, timeline)]:
         if not action.template or (action.phase and action.phase not in phases):
             continue  # an unknown phase is reported as such; its template cannot render
@@ -73,11 +73,11 @@ def check_templates(
             seen.add(mark)
             try:
                 context = builder.build(action, people[email])
-                if (action.template, action.subject) in whole:
+                if action.template in whole:
                     rendered = renderer.check(action.template, action.subject, context)
                 else:
                     rendered = renderer.render(action.template, action.subject, context)
-                    whole.add((action.template, action.subject))
+                    whole.add(action.template)
                 if rendered.long_subject:
                     long.setdefault(
                         (action.item, action.kind), _long_subject(deployment, action, rendered)
