@@ -115,8 +115,8 @@ def build_parser() -> argparse.ArgumentParser:
         "demo", "rehearse your config (or a shipped program) on a virtual clock",
         "Built-in SMTP and IMAP servers stand in for yours; simulated participants answer; a\n"
         "line per week, the organizers' view at the end, and every message left in\n"
-        "DIR/mail/*.eml. The shipped pemento-2021 when no config is named and there is no\n"
-        "./config.toml.",
+        "DIR/mail/*.eml. Without a config named, ./config.toml if there is one, else the\n"
+        "shipped pemento-2021.",
         "mentormail -c my-program.toml demo --out /tmp/rehearsal",
         "mentormail demo --program plci-mentoring-year",
     )  # fmt: skip
@@ -131,9 +131,9 @@ def build_parser() -> argparse.ArgumentParser:
     )  # fmt: skip
     preview = command(
         "preview", "write the mail planned for one person as .eml and .html files, to open",
-        "Every mail planned for one participant (or organizer), composed as it would go, as\n"
-        ".eml, .html and, for an invitation, .ics, before the program starts. Nothing is\n"
-        "sent, recorded or created in the state folder.",
+        "Every mail planned for one participant (or organizer), composed as it would go, in\n"
+        "files to open (.eml, .html and, for an invitation, .ics) before the program starts.\n"
+        "Nothing is sent, recorded or created in the state folder.",
         "mentormail -c config.toml preview --participant dana@example.org",
         "mentormail -c config.toml preview --participant dana@example.org --item week-1",
     )  # fmt: skip
