@@ -48,6 +48,7 @@ systemd-tools:
 
 bench: $(STAMP)
 	$(BIN)/python -m pip install --quiet "mailmerge==2.3.0"  # the send baseline only
+	$(BIN)/python bench/cli.py
 	$(BIN)/python bench/plan.py
 	$(BIN)/python bench/send.py
 	$(MAKE) dovecot

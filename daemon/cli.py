@@ -3,136 +3,34 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
-import datetime as dt
 import os
-import sqlite3
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from daemon import __version__, clock
-from daemon.clock import Clock, parse_instant
-from daemon.config.deployment import Deployment
-from daemon.config.load import load_deployment
-from daemon.config.validate import validate
-from daemon.errors import ConfigError, MentormailError, Problem, UserError
-from daemon.program.instance import Program
-from daemon.program.timeline import Action, plan
-from daemon.program.timespec import zone
-from daemon.runtime import collector, logs
-from daemon.views.plan import filter_participant, plan_json, plan_table
+from daemon.cli_parser import build_parser
 
+# Only the parser is imported up front: `--version` and `--help` answer before anything else
+# loads, and each command imports what it uses (pydantic, Jinja, asyncio, the servers' clients)
 if TYPE_CHECKING:
+    import datetime as dt
+
+    from daemon.config.deployment import Deployment
+    from daemon.program.instance import Program
+    from daemon.program.timeline import Action
     from daemon.runtime.tick import TickReport
     from daemon.transport.connect import Servers
     from daemon.transport.imap import ImapInbox
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="mentormail",
-        description="Runs mentoring programs by email and calendar.",
-    )
-    parser.add_argument("--version", action="version", version=f"mentormail {__version__}")
-    parser.add_argument(
-        "-c",
-        "--config",
-        type=Path,
-        default=Path(os.environ.get("MENTORMAIL_CONFIG", "config.toml")),
-        help="the program's config file (default: $MENTORMAIL_CONFIG or ./config.toml)",
-    )
-    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    commands.add_parser("validate", help="check the config, schedule, roster and templates")
-    plan = commands.add_parser("plan", help="show every planned email, invite and obligation")
-    plan.add_argument("--json", action="store_true", help="print JSON (see README)")
-    plan.add_argument("--participant", metavar="EMAIL", help="only what concerns this person")
-    tick = commands.add_parser("tick", help="one pass: send what is due as of now (or --at)")
-    tick.add_argument(
-        "--at", metavar="ISO8601",
-        help="the instant to act as of (default: now; a future one only with --dry-run)",
-    )  # fmt: skip
-    tick.add_argument(
-        "--dry-run", action="store_true",
-        help="say what would be sent (recipients, subjects, keys); send and record nothing",
-    )  # fmt: skip
-    run = commands.add_parser(
-        "run", help="the service: send everything when it is due, until stopped"
-    )
-    run.add_argument(
-        "--drain-seconds", type=float, default=60.0, metavar="N",
-        help="on SIGTERM, how long sends in flight may take to finish (default 60)",
-    )  # fmt: skip
-    commands.add_parser(
-        "doctor",
-        help="check the config, templates, state folder, SMTP and IMAP; say what to fix",
-    )
-    demo = commands.add_parser(
-        "demo",
-        help="rehearse your config (or a shipped program) on a virtual clock, against "
-        "built-in servers, with simulated participants",
-    )
-    demo.add_argument(
-        "--program", default=None, metavar="NAME|PATH",
-        help="a shipped program's name, or a config file (default: the config -c names; "
-        "pemento-2021 when there is no ./config.toml)",
-    )  # fmt: skip
-    demo.add_argument(
-        "--out", type=Path, default=Path("mentormail-demo"), metavar="DIR",
-        help="where the sent mail (.eml) and the state go (default ./mentormail-demo)",
-    )  # fmt: skip
-    preview = commands.add_parser(
-        "preview", help="write the mail planned for one person as .eml and .html files, to open"
-    )
-    preview.add_argument("--participant", required=True, metavar="EMAIL", help="whose mail")
-    preview.add_argument(
-        "--item", default="", metavar="ID",
-        help="only this schedule item (a message, event or obligation id)",
-    )  # fmt: skip
-    preview.add_argument(
-        "--out", type=Path, default=Path("mentormail-preview"), metavar="DIR",
-        help="where the files go (default ./mentormail-preview)",
-    )  # fmt: skip
-    login = commands.add_parser(
-        "login", help="sign in to the mailbox once with OAuth2 ([oauth] provider); kept 0600"
-    )
-    login.add_argument(
-        "--user", default="", metavar="EMAIL",
-        help="only this login (default: the [smtp] and [imap] usernames)",
-    )  # fmt: skip
-    login.add_argument(
-        "--browser", action="store_true",
-        help="a browser sign-in even where the device code works",
-    )  # fmt: skip
-    login.add_argument(
-        "--port", type=int, default=0, metavar="N",
-        help="the 127.0.0.1 port the browser sign-in returns to (to forward it over SSH)",
-    )  # fmt: skip
-    restore = commands.add_parser(
-        "restore", help="bring back a backup of the store (the service must be stopped)"
-    )
-    restore.add_argument(
-        "backup", nargs="?", metavar="BACKUP",
-        help="a backup file, or `latest`; without it, the backups are listed",
-    )  # fmt: skip
-    restore.add_argument(
-        "--at", metavar="ISO8601", help="the instant of the restore (default: now)"
-    )
-    status = commands.add_parser("status", help="obligations, check-ins and RSVPs as of now")
-    status.add_argument("--json", action="store_true", help="print JSON (see README)")
-    status.add_argument("--at", metavar="ISO8601", help="the instant to look from (default: now)")
-    parser.add_argument(
-        "--log-level",
-        default=os.environ.get("MENTORMAIL_LOG_LEVEL", "INFO"),
-        choices=["DEBUG", "INFO", "WARNING", "ERROR"],
-        help="how much to log to stderr (default INFO)",
-    )
-    return parser
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    import sqlite3
+
+    from daemon.errors import ConfigError, MentormailError, UserError
+    from daemon.runtime import collector, logs
+
     logs.configure(args.log_level)
     collector.tune()
     try:
@@ -172,6 +70,14 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _dispatch(args: argparse.Namespace) -> int:
+    if args.command in ("completion", "man"):  # made from the parser alone: no config
+        from daemon.cli_parser import completion, manpage
+
+        sys.stdout.write(completion(args.shell) if args.command == "completion" else manpage())
+        return 0
+    from daemon.config.load import load_deployment
+    from daemon.errors import UserError
+
     if args.command == "demo":  # a config is optional: the sandbox replaces its servers
         return _demo(args)
     if args.command == "plan":
@@ -186,6 +92,9 @@ def _dispatch(args: argparse.Namespace) -> int:
         return _restore(args, load_deployment(args.config))
     if args.command == "login":
         return _login(args, load_deployment(args.config))
+    from daemon.config.validate import validate
+    from daemon.errors import Problem
+
     warnings: list[Problem] = []
     deployment, timeline = validate(args.config, warnings)
     if args.command == "run":
@@ -205,8 +114,11 @@ def _dispatch(args: argparse.Namespace) -> int:
 
 
 def _demo(args: argparse.Namespace) -> int:
+    import asyncio
+
     from daemon.demo.choose import choose
     from daemon.demo.rehearse import rehearse
+    from daemon.runtime import logs
 
     config = args.config
     named = bool(os.environ.get("MENTORMAIL_CONFIG")) or str(config) != "config.toml"
@@ -233,6 +145,8 @@ def _preview(args: argparse.Namespace, deployment: Deployment) -> int:
 
 
 def _login(args: argparse.Namespace, deployment: Deployment) -> int:
+    import asyncio
+
     from daemon.doctor import report
     from daemon.signin import sign_in
 
@@ -247,6 +161,8 @@ def _login(args: argparse.Namespace, deployment: Deployment) -> int:
 
 
 def _doctor(deployment: Deployment, timeline: list[Action]) -> int:
+    import asyncio
+
     from daemon.doctor import diagnose, report
 
     checks = asyncio.run(diagnose(deployment, timeline))
@@ -256,6 +172,11 @@ def _doctor(deployment: Deployment, timeline: list[Action]) -> int:
 
 def _plan(args: argparse.Namespace, program: Program) -> int:
     """The timeline without rendering anything (`validate` renders every template)."""
+    from daemon.errors import UserError
+    from daemon.program.timeline import plan
+    from daemon.program.timespec import zone
+    from daemon.views.plan import filter_participant, plan_json, plan_table
+
     actions = plan(program)
     tz = zone(program.organizers[0].timezone)
     heading = f"plan for the organizers ({program.organizers[0].name})"
@@ -286,6 +207,10 @@ def _plan(args: argparse.Namespace, program: Program) -> int:
 
 
 def _at(args: argparse.Namespace) -> dt.datetime:
+    from daemon import clock
+    from daemon.clock import parse_instant
+    from daemon.errors import UserError
+
     try:
         return parse_instant(args.at) if args.at else clock.now()
     except ValueError:
@@ -295,6 +220,7 @@ def _at(args: argparse.Namespace) -> dt.datetime:
 
 
 def _status(args: argparse.Namespace, deployment: Deployment) -> int:
+    from daemon.program.timeline import plan
     from daemon.runtime.look import status_view
     from daemon.views.status import overview_json, overview_table
 
@@ -305,6 +231,7 @@ def _status(args: argparse.Namespace, deployment: Deployment) -> int:
 
 
 def _restore(args: argparse.Namespace, deployment: Deployment) -> int:
+    from daemon.errors import UserError
     from daemon.runtime.backups import backups, restore
     from daemon.store.lock import StateLock
 
@@ -332,7 +259,13 @@ def _restore(args: argparse.Namespace, deployment: Deployment) -> int:
 
 
 def _tick(args: argparse.Namespace, deployment: Deployment) -> int:
+    import asyncio
+
+    from daemon import clock
+    from daemon.clock import Clock
     from daemon.decide.tracking import ended
+    from daemon.errors import UserError
+    from daemon.program.timeline import plan
     from daemon.runtime.deliver import UNUSABLE
     from daemon.runtime.tick import run_tick
     from daemon.transport.connect import Servers
@@ -371,6 +304,7 @@ def _tick(args: argparse.Namespace, deployment: Deployment) -> int:
 
 
 def _dry_run(args: argparse.Namespace, deployment: Deployment) -> int:
+    from daemon.program.timeline import plan
     from daemon.runtime.dryrun import dry_run
 
     program = deployment.program
@@ -394,6 +328,9 @@ async def _open_inbox(servers: Servers) -> tuple[ImapInbox | None, str]:
 
 
 def _run(args: argparse.Namespace, deployment: Deployment, timeline: list[Action]) -> int:
+    import asyncio
+
+    from daemon.config.validate import validate
     from daemon.runtime.lifecycle import serve
     from daemon.runtime.sdnotify import Notifier
     from daemon.runtime.service import Service

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import subprocess
 import sys
 from pathlib import Path
@@ -117,3 +118,72 @@ def test_schedule_errors_carry_schedule_lines(tmp_path: Path) -> None:
     keys = {(p.line, p.key) for p in caught.value.problems}
     assert (17, "messages[1].id") in keys
     assert (22, "messages[1].audience") in keys
+
+
+def test_validate_finds_a_mistake_only_one_later_recipient_reaches(tmp_path: Path) -> None:
+    # each template is rendered whole for its first recipient and only checked for the rest:
+    # a branch that only the third person takes must still be rendered, and fail
+    from tests.conftest import mini_program
+
+    config = mini_program(
+        tmp_path,
+        [
+            ("Ann Able", "ann@example.org", "UTC", "mentor"),
+            ("Bob Best", "bob@example.org", "UTC", "mentee"),
+            ("Cy Cole", "cy@example.org", "UTC", "mentor"),
+            ("Di Dunn", "di@example.org", "UTC", "mentee"),
+        ],
+    )
+    write(
+        tmp_path / "templates" / "note.md.j2",
+        "Hi {{ recipient.first_name }}.\n\n"
+        "{% if recipient.email == 'cy@example.org' %}{{ recipient.shoe_size }}{% endif %}\n",
+    )
+    with pytest.raises(ConfigError) as caught:
+        validate(config)
+    found = [p for p in caught.value.problems if "shoe_size" in p.message]
+    assert len(found) == 1 and found[0].line == 3 and "cy@example.org" in found[0].message
+
+
+def test_toml_syntax_error_still_reports_the_rosters_own_problems(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from tests.conftest import mini_program
+
+    config = mini_program(
+        tmp_path,
+        [
+            ("Ann Able", "ann@example.org", "UTC", "mentor"),
+            ("Bob Best", "bob@example", "UTC", "mentee"),  # no domain
+            ("Cy Cole", "cy@example.org", "Mars/Olympus_Mons", "mentor"),
+            ("Di Dunn", "di@example.org", "UTC", "mentee"),
+        ],
+    )
+    text = config.read_text().replace('name = "Mini Program"', 'name = "Mini Program')
+    config.write_text(text)
+    broken_line = next(
+        n for n, line in enumerate(text.splitlines(), 1) if line.strip() == 'name = "Mini Program'
+    )
+    assert main(["-c", str(config), "validate"]) == 2
+    err = capsys.readouterr().err
+    assert f"{config}:{broken_line}: not valid TOML" in err
+    roster = tmp_path / "roster.csv"
+    assert f"{roster}:3: email:" in err and "not a valid email" in err
+    assert f"{roster}:4: timezone: unknown time zone 'Mars/Olympus_Mons'" in err
+    assert "3 problems found." in err
+
+
+def test_salvage_reads_what_it_can_around_syntax_errors(tmp_path: Path) -> None:
+    from daemon.config.tomlfile import salvage
+
+    path = write(
+        tmp_path / "config.toml",
+        '[program]\nschedule = "s.toml"\ntitle = "open\nstart = 2021-07-12\n'
+        "[sender\nname = 'x'\n[roster]\nfile = \"r.csv\"\nfile2 = = 3\n",
+    )
+    data = salvage(path)
+    # the broken [sender header is gone: its name lands in [program]; a guess, never run
+    assert data["program"] == {"schedule": "s.toml", "start": dt.date(2021, 7, 12), "name": "x"}
+    assert data["roster"] == {"file": "r.csv"}
+    assert salvage(write(tmp_path / "string.toml", 'a = """never closed\nb = 1\n')) == {}
+    assert salvage(tmp_path / "missing.toml") == {}

@@ -84,3 +84,49 @@ def test_dict_keys_win_over_dict_methods(tmp_path: Path) -> None:
         "keys", "x", {**CONTEXT, "invite": {"update": False}, "s": {"items": "listed"}}
     )
     assert out.text == "no listed\n"
+
+
+def test_check_raises_what_render_raises_and_makes_nothing(tmp_path: Path) -> None:
+    # validate renders each template whole once, then only checks it for every recipient
+    write(
+        tmp_path / "typo.md.j2",
+        "Hi\n\n{% if recipient.name == 'B' %}{{ recipient.nmae }}{% endif %}\n",
+    )
+    write(tmp_path / "evil.md.j2", "{{ ''.__class__.__mro__[1].__subclasses__() }}\n")
+    renderer = renderer_of(tmp_path)
+    fine = {**CONTEXT, "recipient": {"name": "A"}}
+    checked_fine = renderer.check("typo", "Hello {{ recipient.name }}", fine)
+    assert (checked_fine.subject, checked_fine.long_subject) == ("Hello A", "")
+    long = "A subject " + "that goes on " * 8 + "{{ recipient.name }}"
+    whole, checked_long = renderer.render("typo", long, fine), renderer.check("typo", long, fine)
+    assert whole.long_subject and checked_long.long_subject == whole.long_subject
+    assert checked_long.subject == whole.subject
+    with pytest.raises(TemplateProblem) as rendered:
+        renderer.render("typo", "x", {**CONTEXT, "recipient": {"name": "B"}})
+    with pytest.raises(TemplateProblem) as checked:
+        renderer.check("typo", "x", {**CONTEXT, "recipient": {"name": "B"}})
+    assert (checked.value.template, checked.value.line, checked.value.detail) == (
+        rendered.value.template, rendered.value.line, rendered.value.detail,
+    )  # fmt: skip
+    assert checked.value.line == 3 and "nmae" in checked.value.detail
+    with pytest.raises(TemplateProblem, match="undefined"):
+        renderer.check("hello", "Hi {{ recipeint.name }}", fine)  # the subject too
+    with pytest.raises(TemplateProblem, match=r"not allowed|undefined"):
+        renderer.check("evil", "x", fine)
+    with pytest.raises(TemplateProblem, match="not found"):
+        renderer.check("nothing-here", "x", fine)
+
+
+def test_composers_of_one_program_share_its_renderer_and_its_compiled_templates(
+    tmp_path: Path,
+) -> None:
+    # the service makes a composer every pass: each template is compiled once per process
+    write(tmp_path / "hello.md.j2", "Hi **{{ recipient.name }}**\n")
+    templates, _ = read_templates([tmp_path, COMMON])
+    first = Renderer.of(templates)
+    first.render("hello", "x", CONTEXT)
+    compiled = first.text_env.get_template("hello.md.j2")
+    assert Renderer.of(templates) is first
+    assert Renderer.of(templates).text_env.get_template("hello.md.j2") is compiled
+    reloaded = dict(templates)  # SIGHUP reads the templates again: a new mapping
+    assert Renderer.of(reloaded) is not first

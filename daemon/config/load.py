@@ -15,7 +15,7 @@ from daemon.config.deployment import Deployment
 from daemon.config.repair import validate_repairing
 from daemon.config.roster import Roster
 from daemon.config.settings import Config, config_problem, parse_config, resolve
-from daemon.config.tomlfile import TomlSource, load_toml
+from daemon.config.tomlfile import TomlSource, load_toml, salvage
 from daemon.errors import ConfigError, Problem
 from daemon.program.instance import Program, ResourceFile, TemplateFile
 from daemon.program.people import Sender
@@ -53,7 +53,10 @@ def load_program(config_path: Path) -> Program:
 def load(config_path: Path) -> tuple[Deployment | None, list[Problem]]:
     """The deployment and every problem found in its config, schedule and roster (templates
     are checked by `validate`). None when too much is broken to build one."""
-    config_source = load_toml(config_path)
+    try:
+        config_source = load_toml(config_path)
+    except ConfigError as exc:  # e.g. a syntax error: still check the roster and schedule
+        return None, [*exc.problems, *_unchecked_parts(config_path, salvage(config_path))]
     config, problems, stand_ins = parse_config(config_source)
     if config is None:
         return None, problems + _unchecked_parts(config_path, config_source.data)

@@ -16,6 +16,7 @@ from typing import Any
 from daemon.errors import ConfigError, Problem
 
 Loc = tuple[str | int, ...]
+SALVAGE_TRIES = 20
 
 _HEADER = re.compile(r"^\s*(\[\[?)\s*([^\]]+?)\s*\]\]?\s*(#.*)?$")
 _KEY = re.compile(
@@ -89,8 +90,7 @@ def parse_toml(text: str, path: Path) -> TomlSource:
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        match = re.search(r"at line (\d+)", str(exc))
-        line = int(match.group(1)) if match else 0
+        line = _error_line(exc)
         raise ConfigError(
             [
                 Problem(
@@ -103,6 +103,31 @@ def parse_toml(text: str, path: Path) -> TomlSource:
             ]
         ) from None
     return TomlSource(path, data, index_lines(text))
+
+
+def salvage(path: Path) -> dict[str, Any]:
+    """What can still be read of a TOML file with syntax errors: each line an error is found
+    on is blanked in turn until the rest parses (or SALVAGE_TRIES lines are gone). Only to
+    check the files a broken config names, so one run reports their problems too; never to
+    run anything with."""
+    try:
+        lines = path.read_text(encoding="utf-8-sig").splitlines()
+    except (OSError, UnicodeDecodeError):
+        return {}
+    for _ in range(SALVAGE_TRIES):
+        try:
+            return tomllib.loads("\n".join(lines))
+        except tomllib.TOMLDecodeError as exc:
+            line = _error_line(exc)
+            if not 1 <= line <= len(lines) or not lines[line - 1].strip():
+                return {}  # at the end, or a cascade from something no blanking mends
+            lines[line - 1] = ""
+    return {}
+
+
+def _error_line(exc: tomllib.TOMLDecodeError) -> int:
+    match = re.search(r"at line (\d+)", str(exc))
+    return int(match.group(1)) if match else 0
 
 
 def index_lines(text: str) -> dict[Loc, int]:

@@ -52,7 +52,7 @@ def check_templates(
     """Render each send once per recipient and occurrence; report each failure once, and each
     item whose subject is too long once (in `warnings`)."""
     program = deployment.program
-    renderer = Renderer(program.templates)
+    renderer = Renderer.of(program.templates)  # shared with the first pass of `run`
     builder = ContextBuilder(program, timeline)
     people: dict[str, Person] = {p.email: p for p in program.participants}
     people |= {o.email: o for o in program.organizers}
@@ -60,6 +60,7 @@ def check_templates(
     problems: dict[tuple[str, str], Problem] = {}
     long: dict[tuple[str, str], Problem] = {}
     seen: set[tuple[str, str, str, int, str]] = set()
+    whole: set[str] = set()  # templates rendered as sent once; then only what can fail
     for action in [*timeline, *_unaddressed(program, timeline)]:
         if not action.template or (action.phase and action.phase not in phases):
             continue  # an unknown phase is reported as such; its template cannot render
@@ -72,7 +73,11 @@ def check_templates(
             seen.add(mark)
             try:
                 context = builder.build(action, people[email])
-                rendered = renderer.render(action.template, action.subject, context)
+                if action.template in whole:
+                    rendered = renderer.check(action.template, action.subject, context)
+                else:
+                    rendered = renderer.render(action.template, action.subject, context)
+                    whole.add(action.template)
                 if rendered.long_subject:
                     long.setdefault(
                         (action.item, action.kind), _long_subject(deployment, action, rendered)

@@ -61,7 +61,7 @@ class Composer:
         self.program = program
         self.timeline = timeline
         self.secret = secret
-        self.renderer = Renderer(program.templates)
+        self.renderer = Renderer.of(program.templates)
         self.context = ContextBuilder(program, timeline)
         self.people: dict[str, Person] = {p.email: p for p in program.participants}
         self.people |= {o.email: o for o in program.organizers}

@@ -12,7 +12,8 @@ already read (`Program.templates`): nothing here touches a file; each is compile
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -28,6 +29,7 @@ from daemon.program.instance import TemplateFile
 
 _HEADER_UNSAFE = re.compile(r"[\x00-\x1f\x7f]+")
 _BLOCKS = re.compile(r"\n[ \t]*\n")
+_SHARED: list[tuple[Mapping[str, TemplateFile], Renderer]] = []  # the last few, by identity
 
 
 @dataclass(frozen=True)
@@ -90,6 +92,18 @@ class _Loader(jinja2.BaseLoader):
 class Renderer:
     """Renders the program's templates (`Program.templates`, by file name)."""
 
+    @classmethod
+    def of(cls, templates: Mapping[str, TemplateFile]) -> Renderer:
+        """The renderer of `templates` shared by every composer of them in this process, so
+        the service compiles each template once, not once a pass (a reload reads new
+        templates: a new mapping, a new renderer)."""
+        for known, renderer in _SHARED:
+            if known is templates:
+                return renderer
+        made = cls(templates)
+        _SHARED[:] = [(templates, made), *_SHARED[:3]]
+        return made
+
     def __init__(self, templates: Mapping[str, TemplateFile]) -> None:
         common: dict[str, Any] = {
             "loader": _Loader(templates),
@@ -142,7 +156,7 @@ class Renderer:
 
     def render(self, name: str, subject: str, context: Mapping[str, Any]) -> Rendered:
         filename = f"{name}.md.j2"
-        try:
+        with _problems(filename):
             full_subject = header_safe(self._subjects(subject).render(context))
             subject_text = shorten(full_subject)
             text = self.text_env.get_template(filename).render(context)
@@ -152,16 +166,38 @@ class Renderer:
                 content=self._to_html(body),
                 subject=subject_text,
             )
-        except jinja2.TemplateNotFound as exc:
-            raise TemplateProblem(str(exc.name), "template not found") from None
-        except jinja2.TemplateSyntaxError as exc:
-            raise TemplateProblem(
-                exc.filename or filename, exc.message or "syntax error", exc.lineno
-            ) from None
-        except jinja2.UndefinedError as exc:
-            where, line = _template_frame(exc, filename)
-            raise TemplateProblem(where, f"undefined variable: {exc.message}", line) from None
-        except jinja2.exceptions.SecurityError as exc:
-            raise TemplateProblem(filename, f"not allowed in a template: {exc}") from None
         long_subject = full_subject if subject_text != full_subject else ""
         return Rendered(subject_text, self._to_text(text).strip() + "\n", html, long_subject)
+
+    def check(self, name: str, subject: str, context: Mapping[str, Any]) -> Rendered:
+        """Raise the TemplateProblem `render` would raise, at a fraction of its cost: the
+        subject and the text part's Jinja render. Both parts render one template with one
+        context, so no variable or branch differs between them; what only the whole message
+        does (the HTML part, the Markdown conversions, the layout) `validate` renders once
+        for each template with `render`. Only the subject (and `long_subject`) is filled in
+        what it returns; the text and HTML parts are left empty."""
+        filename = f"{name}.md.j2"
+        with _problems(filename):
+            full_subject = header_safe(self._subjects(subject).render(context))
+            self.text_env.get_template(filename).render(context)
+        subject_text = shorten(full_subject)
+        long_subject = full_subject if subject_text != full_subject else ""
+        return Rendered(subject_text, "", "", long_subject)
+
+
+@contextmanager
+def _problems(filename: str) -> Iterator[None]:
+    """Jinja's errors, as the TemplateProblem `validate` reports (file, line, what)."""
+    try:
+        yield
+    except jinja2.TemplateNotFound as exc:
+        raise TemplateProblem(str(exc.name), "template not found") from None
+    except jinja2.TemplateSyntaxError as exc:
+        raise TemplateProblem(
+            exc.filename or filename, exc.message or "syntax error", exc.lineno
+        ) from None
+    except jinja2.UndefinedError as exc:
+        where, line = _template_frame(exc, filename)
+        raise TemplateProblem(where, f"undefined variable: {exc.message}", line) from None
+    except jinja2.exceptions.SecurityError as exc:
+        raise TemplateProblem(filename, f"not allowed in a template: {exc}") from None

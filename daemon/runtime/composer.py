@@ -24,7 +24,6 @@ from typing import Any, BinaryIO
 
 from daemon.decide.sends import Send
 from daemon.ledger.records import EventVersion, OutboxRow
-from daemon.mail.compose import Composer
 from daemon.program.instance import Program
 from daemon.program.timeline import Action
 
@@ -123,6 +122,8 @@ def main() -> None:
     setup = _read(source)
     if setup is None:
         return
+    from daemon.mail.compose import Composer
+
     program, timeline, secret = setup
     composer = Composer(program, timeline, secret)
     while (request := _read(source)) is not None:

@@ -14,16 +14,18 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from daemon.clock import Clock
 from daemon.decide.decision import Decision
 from daemon.decide.sends import Send
 from daemon.ledger.records import Batch, EventVersion, Finish, OutboxRow
-from daemon.mail.compose import Composer
 from daemon.runtime.composer import COMPOSE_APART, ChildComposer, ComposerFailed
+
+if TYPE_CHECKING:
+    from daemon.mail.compose import Composer
 
 log = logging.getLogger(__name__)
 
@@ -50,13 +52,22 @@ class Enqueued:
 
 async def enqueue(
     store: Store,
-    composer: Composer,
+    compose: Callable[[], Composer],
     decision: Decision,
     clock: Clock,
     ready: asyncio.Event | None = None,
 ) -> Enqueued:
     """Compose and write all of `decision`; see the module docstring. A failure is marked
-    reported in the transaction that queues its alert, never before."""
+    reported in the transaction that queues its alert, never before. `compose` makes the
+    composer, once, at the first message there is to compose: a pass with none loads no
+    template engine."""
+    made: list[Composer] = []
+
+    def composer() -> Composer:
+        if not made:
+            made.append(compose())
+        return made[0]
+
     log_decision(decision)
     now = clock.now()
     finished = tuple(Finish(e.key, e.state, e.error, at=now) for e in decision.expiries)
@@ -72,22 +83,22 @@ async def enqueue(
     async for composed, versions in _sends(composer, decision.sends, clock):
         sends += write(composed, versions)
     now = clock.now()
-    digests = [composer.digest(d, now) for d in decision.digests]
-    cancels = [composer.cancel(version, now) for version in decision.cancels]
+    digests = [composer().digest(d, now) for d in decision.digests]
+    cancels = [composer().cancel(version, now) for version in decision.cancels]
     sends += write([*digests, *(row for row, _ in cancels)], [v for _, v in cancels])
-    skips = [composer.skipped(skip, now) for skip in decision.skips]
+    skips = [composer().skipped(skip, now) for skip in decision.skips]
     unknown = tuple(row.key for row in skips if row.state == "unknown")  # told in one note
     store.apply(Batch(tuple(skips), reported=unknown), now)
     answers = 0
     replies: list[OutboxRow] = []
     for intent in decision.answers:
-        replies.append(composer.reply(intent, clock.now()))
+        replies.append(composer().reply(intent, clock.now()))
         await asyncio.sleep(0)  # let the connections (and the mailbox's moves) move
         if len(replies) >= CHUNK:
             answers += write(replies)
             replies = []
     answers += write(replies)
-    alerts = tuple(composer.alert(f, clock.now()) for f in decision.alerts)
+    alerts = tuple(composer().alert(f, clock.now()) for f in decision.alerts)
     added = store.apply(Batch(alerts, reported=decision.reported), clock.now())
     if ready is not None:
         ready.set()
@@ -96,10 +107,14 @@ async def enqueue(
     )
 
 
-async def _sends(composer: Composer, sends: Sequence[Send], clock: Clock) -> AsyncIterator[Chunk]:
+async def _sends(
+    make: Callable[[], Composer], sends: Sequence[Send], clock: Clock
+) -> AsyncIterator[Chunk]:
     """The planned sends composed, a chunk at a time: apart, in a child process, when there
     are many (what it cannot do is composed here)."""
-    done = 0
+    if not sends:
+        return
+    composer, done = make(), 0
     if len(sends) >= COMPOSE_APART:
         try:
             async for chunk in _apart(composer, sends, clock):

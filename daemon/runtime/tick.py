@@ -24,15 +24,14 @@ import sqlite3
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
+from typing import TYPE_CHECKING
 
 from daemon.clock import Clock
 from daemon.config.deployment import Deployment
 from daemon.decide.decision import decide, replan
 from daemon.errors import TransportError
-from daemon.inbound.meaning import Understanding
-from daemon.inbound.parse import Limits
 from daemon.ledger.records import ts
-from daemon.mail.compose import Composer
 from daemon.program.timeline import Action, plan
 from daemon.runtime.backups import backup_if_due
 from daemon.runtime.deliver import Delivery, Transport, deliver
@@ -41,6 +40,10 @@ from daemon.runtime.read import Mailbox, ReadReport, read_mailbox
 from daemon.store.lock import StateLock
 from daemon.store.reads import MAILBOX_PROBLEM
 from daemon.store.sqlite import Store
+
+if TYPE_CHECKING:
+    from daemon.mail.compose import Composer
+    from daemon.program.instance import Program
 
 log = logging.getLogger(__name__)
 
@@ -112,6 +115,14 @@ async def run_tick(
             store.close()
 
 
+def _composer(program: Program, timeline: list[Action], secret: bytes) -> Composer:
+    """The pass's composer, made when there is something to compose (templates, invitations:
+    a pass with nothing to send loads neither)."""
+    from daemon.mail.compose import Composer
+
+    return Composer(program, timeline, secret)
+
+
 def _note_mailbox(store: Store, problem: str, now: dt.datetime) -> None:
     """Keep why the mailbox cannot be read (since when), or forget it once it was read."""
     known = store.value(MAILBOX_PROBLEM) or ""
@@ -163,9 +174,9 @@ class _Tick:
             snapshot = store.snapshot()
             plan_now = replan(self.deployment.program, self.timeline, snapshot)
             decision = decide(plan_now, snapshot, now)
-            composer = Composer(plan_now.program, plan_now.timeline, secret)
+            compose = partial(_composer, plan_now.program, plan_now.timeline, secret)
             ready = asyncio.Event()
-            composing = asyncio.create_task(enqueue(store, composer, decision, self.clock, ready))
+            composing = asyncio.create_task(enqueue(store, compose, decision, self.clock, ready))
             try:
                 delivery = await self._deliver(until, composing, ready)
                 done = await composing
@@ -191,6 +202,9 @@ class _Tick:
 
     async def _read(self, inbox: Mailbox, report: TickReport) -> None:
         """Record what arrived; the mailbox failing never stops the sending part of the pass."""
+        from daemon.inbound.meaning import Understanding  # what reading needs, loaded to read
+        from daemon.inbound.parse import Limits
+
         settings, program = self.deployment.settings.imap, self.deployment.program
         understanding = Understanding(
             program, self.store, self.timeline, self.clock.now(),

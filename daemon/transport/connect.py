@@ -8,11 +8,11 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from daemon.config.deployment import Deployment
-from daemon.transport.imap import ImapInbox
-from daemon.transport.smtp import SmtpTransport
 
 if TYPE_CHECKING:
+    from daemon.transport.imap import ImapInbox
     from daemon.transport.oauth.tokens import TokenSource
+    from daemon.transport.smtp import SmtpTransport
 
 
 class Servers:
@@ -25,9 +25,13 @@ class Servers:
             self.tokens = TokenSource(self.settings.oauth, deployment.state_dir)
 
     def smtp(self, **options: Any) -> SmtpTransport:
+        from daemon.transport.smtp import SmtpTransport  # each client loaded when first used
+
         settings = self.settings.smtp
         options.setdefault("data_timeout", settings.data_timeout_seconds)
         return SmtpTransport(settings, bearer=self.tokens, **options)
 
     def imap(self, **options: Any) -> ImapInbox:
+        from daemon.transport.imap import ImapInbox
+
         return ImapInbox(self.settings.imap, bearer=self.tokens, **options)
