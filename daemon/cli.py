@@ -69,6 +69,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
 
 
+def _template_cache(kind: str) -> object:
+    from daemon.runtime.templatecache import template_cache
+
+    return template_cache(kind)
+
+
 def _dispatch(args: argparse.Namespace) -> int:
     if args.command in ("completion", "man"):  # made from the parser alone: no config
         from daemon.cli_parser import completion, manpage
@@ -77,7 +83,9 @@ def _dispatch(args: argparse.Namespace) -> int:
         return 0
     from daemon.config.load import load_deployment
     from daemon.errors import UserError
+    from daemon.mail import bytecode
 
+    bytecode.register(_template_cache)  # compiled templates are kept between runs
     if args.command == "demo":  # a config is optional: the sandbox replaces its servers
         return _demo(args)
     if args.command == "plan":

@@ -22,6 +22,7 @@ import jinja2
 from jinja2.sandbox import SandboxedEnvironment
 
 from daemon.errors import TemplateProblem
+from daemon.mail.bytecode import cache_for
 from daemon.mail.inert import Inert
 from daemon.mail.plaintext import converter, to_text
 from daemon.mail.subject import shorten
@@ -113,8 +114,10 @@ class Renderer:
             "lstrip_blocks": True,
             "keep_trailing_newline": True,
         }
-        self.text_env = _Environment(autoescape=False, finalize=_markdown_of, **common)
-        self.html_env = _Environment(autoescape=True, **common)
+        self.text_env = _Environment(
+            autoescape=False, finalize=_markdown_of, bytecode_cache=cache_for("text"), **common
+        )
+        self.html_env = _Environment(autoescape=True, bytecode_cache=cache_for("html"), **common)
         self._subjects = lru_cache(maxsize=512)(
             _Environment(autoescape=False, **common).from_string
         )
