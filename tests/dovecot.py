@@ -60,6 +60,9 @@ if TYPE_CHECKING:
     from tests.oauth_server import OAuthServer
 
 HOST = "127.0.0.1"
+# dovecot gets SIGTERM when the test process that started it dies, even killed (a run cut short
+# by a timeout must leave no server behind); util-linux's setpriv, where there is one
+_DIE_WITH_PARENT = ["setpriv", "--pdeathsig", "TERM"] if shutil.which("setpriv") else []
 _SEARCH_PATH = os.pathsep.join([os.environ.get("PATH", ""), "/usr/sbin", "/sbin", "/usr/bin"])
 _FLAGS = re.compile(rb"UID (\d+) FLAGS \(([^)]*)\)|FLAGS \(([^)]*)\) UID (\d+)")
 _users = itertools.count(1)
@@ -243,7 +246,7 @@ class Dovecot:
     def start(self) -> None:
         with self.log.open("ab") as log:
             self._process = subprocess.Popen(
-                [self.binary, "-F", "-c", str(self.config)],
+                [*_DIE_WITH_PARENT, self.binary, "-F", "-c", str(self.config)],
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
