@@ -664,3 +664,34 @@ async def test_a_question_reaches_the_organizers_and_a_checkin_stays_private(
         assert any("Recorded: " in t for t in told)
         assert not any("PRIVATE-WORDS" in m.as_string() for m in new if m is not None
                        and m["To"].addresses[0].addr_spec != OLIVIA)  # fmt: skip
+
+
+@pytest.mark.asyncio
+@pytest.mark.timeout(60)
+async def test_an_unclear_reply_is_not_asked_yes_or_no_once_the_group_reported(
+    setup: tuple[Account, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Olivia's yes met the herons' meeting: Grace's unclear reply to the same question is not
+    asked "yes or no?" (nothing is open for it); it is passed on to the organizers."""
+    account, _ = setup
+    grace = "grace.okafor@example.org"
+    theirs = REQUEST.rsplit("/", 1)[0] + "/" + grace
+    async with SmtpServer() as server:
+        deployment = program_for(server, monkeypatch)
+        later = dt.datetime(2021, 7, 28, 23, tzinfo=dt.UTC)  # everyone's request is out
+        await tick(deployment, later)
+        ids = {str(m["Message-ID"]): m for m in received(server)}
+        olivia = ids[message_id(REQUEST, "example.org")]
+        hers = ids[message_id(theirs, "example.org")]
+        account.append(reply(olivia["Reply-To"].addresses[0].addr_spec, "Yes, we met.",
+                             in_reply_to=str(olivia["Message-ID"])))  # fmt: skip
+        await tick(deployment, later + dt.timedelta(hours=1))
+        account.append(reply(hers["Reply-To"].addresses[0].addr_spec, "Hmm, not sure about that",
+                             sender=grace, in_reply_to=str(hers["Message-ID"])))  # fmt: skip
+        before = len(server.received)
+        report = await tick(deployment, later + dt.timedelta(hours=2))
+        assert report.inbox is not None and report.inbox.recorded == {"relayed": 1}
+        new = received(server)[before:]
+        subjects = {str(m["Subject"]) for m in new}
+        assert not any("Yes or no?" in s for s in subjects)
+        assert "From Grace Okafor: a message for the organizers" in subjects

@@ -189,10 +189,19 @@ class Understanding(CommandMeaning):
             return []
         obligations, actions = self.directory.obligations, self.directory.actions
         needed = {o.id for o in obligations.values() if o.require_yes}
-        return [
+        waiting = [
             k for k in sent.obligations
             if who in self._who(k) and k in actions and actions[k].item in needed
         ]  # fmt: skip
+        if not waiting:
+            return []
+        # not what is done already: their own answer counted, or the group's one report did
+        done = {
+            k for _, c in self.ledger.checkins() for k in c.obligations
+            if k in waiting
+            and (c.participant == who or obligations[actions[k].item].satisfied_by == "any")
+        }  # fmt: skip
+        return [k for k in waiting if k not in done]
 
     def _open_plain(self, action: Action, who: str) -> bool:
         if action.kind != "obligation" or who not in action.who or action.at > self.now:
