@@ -78,7 +78,7 @@ class Sandbox:
         self.mail = out / "mail"
         self.mail.mkdir(parents=True, exist_ok=True)
         self.sink = _Sink(self.mail)
-        self.password = secrets.token_urlsafe(12)
+        self.password = secrets.token_hex(12)  # (urlsafe ones may start with "-": an option)
         self.smtp_port = self.imap_port = 0
         self._smtp: asyncio.AbstractServer | None = None
         self._imap: asyncio.subprocess.Process | None = None
@@ -112,7 +112,7 @@ class Sandbox:
         with self.log.open("wb") as log:  # the child keeps its own copy of the descriptor
             self._imap = await asyncio.create_subprocess_exec(
                 sys.executable, "-c", code, "--host", HOST, "--port", str(self.imap_port),
-                "--no-tls", "dict", "--demo-user", self.mailbox, "--demo-password", self.password,
+                "--no-tls", "dict", "--demo-user", self.mailbox, f"--demo-password={self.password}",
                 stdout=asyncio.subprocess.DEVNULL, stderr=log,
             )  # fmt: skip
         deadline = asyncio.get_running_loop().time() + START_SECONDS
