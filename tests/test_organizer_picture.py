@@ -17,7 +17,6 @@ from daemon.config.load import load_deployment
 from daemon.decide.decision import decide, replan
 from daemon.decide.digest import digest_context
 from daemon.decide.overview import overview
-from daemon.decide.standing import Standing
 from daemon.decide.tracking import ended, untracked
 from daemon.ledger.records import Command
 from daemon.ledger.snapshot import Snapshot
@@ -157,14 +156,13 @@ def test_who_left_is_not_named_for_windows_opened_after(pemento: Program) -> Non
 def test_a_pause_shows_only_while_it_lasts(pemento: Program) -> None:
     who = pemento.participants[0].email
     paused_at = dt.datetime.combine(pemento.start, dt.time(12), UTC)
-    ends = paused_at + dt.timedelta(days=5)
-    standing = {who: Standing(paused_at=paused_at, paused_until=ends)}
-    view = {"at": "", "obligations": [], "rsvps": [], "bouncing": [], "unmatched": 0,
-            "refused": 0, "checkins": []}  # fmt: skip
-    view["at"] = (paused_at + dt.timedelta(days=1)).isoformat()
-    assert digest_context(pemento, view, standing, 1)["paused"] == [pemento.participants[0].name]
-    view["at"] = (ends + dt.timedelta(days=1)).isoformat()
-    assert digest_context(pemento, view, standing, 2)["paused"] == []
+    ends = pemento.start + dt.timedelta(days=5)  # PAUSE until that day
+    snapshot = Snapshot(commands=((paused_at, Command(who, "PAUSE", {"until": ends.isoformat()})),))
+    timeline = plan(pemento)
+    view = overview(pemento, timeline, snapshot, paused_at + dt.timedelta(days=1))
+    assert digest_context(pemento, view, 1)["paused"] == [pemento.participants[0].name]
+    view = overview(pemento, timeline, snapshot, paused_at + dt.timedelta(days=6))
+    assert digest_context(pemento, view, 2)["paused"] == []
 
 
 def test_status_json_lists_pauses_and_withdrawals(pemento: Program) -> None:

@@ -172,7 +172,7 @@ def decide(plan: Replanned, snapshot: Snapshot, now: dt.datetime) -> Decision:
         sends=tuple(s for s in sends if s.action.item != "digest"),
         skips=tuple(skips),
         digests=tuple(
-            Digest(s.action, digest_context(program, view, standing, s.action.occurrence))
+            Digest(s.action, digest_context(program, view, s.action.occurrence))
             for s in digests
             if view is not None
         ),

@@ -9,20 +9,15 @@ anybody wrote.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
 from typing import Any
 
-from daemon.decide.standing import Standing
 from daemon.program.instance import Program
 from daemon.program.refs import command_links, key_parts, window_ref
 
 
-def digest_context(
-    program: Program, view: dict[str, Any], standing: Mapping[str, Standing], week: int
-) -> dict[str, Any]:
+def digest_context(program: Program, view: dict[str, Any], week: int) -> dict[str, Any]:
     """The `digest` part of the template context: units with their obligations' states."""
     names = {p.email: p.name for p in program.participants}
-    at = dt.datetime.fromisoformat(view["at"])
     units: dict[str, dict[str, Any]] = {}
     untracked = 0
     for o in view["obligations"]:
@@ -45,8 +40,11 @@ def digest_context(
         "rsvps": partstats,
         "next_event": view.get("next_event"),
         "bouncing": [names.get(a, a) + f" <{a}>" for a in view["bouncing"]],
-        "paused": sorted(names.get(w, w) for w, s in standing.items() if s.paused(at)),
-        "withdrawn": sorted(names.get(w, w) for w, s in standing.items() if s.withdrawn_at),
+        # who is paused and who left, as `status` says it (the same view)
+        "paused": sorted(names.get(p["participant"], p["participant"]) for p in view["paused"]),
+        "withdrawn": sorted(
+            names.get(w["participant"], w["participant"]) for w in view["withdrawn"]
+        ),
         "unmatched": view["unmatched"],
         "refused": view["refused"],
         "checkins": len(view["checkins"]),

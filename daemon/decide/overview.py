@@ -6,9 +6,10 @@ timeline and a ledger snapshot; `status` shows it (views/status.py), the digest 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from typing import Any
 
-from daemon.decide.standing import after_leaving, standings
+from daemon.decide.standing import Standing, after_leaving, standings
 from daemon.decide.states import DONE, ObligationState, adjustments, evaluate_all
 from daemon.decide.tracking import untracked
 from daemon.ledger.records import Rsvp
@@ -23,8 +24,8 @@ def overview(
 ) -> dict[str, Any]:
     obligations = {o.id: o for o in program.schedule.obligations}
     zones: dict[str, dt.tzinfo] = {p.email: zone(p.timezone) for p in program.participants}
-    left = standings(((when, c) for when, c in snapshot.commands if when <= at), zones)
-    timeline = after_leaving(timeline, left)  # who left is not named in later windows
+    standing = standings(((when, c) for when, c in snapshot.commands if when <= at), zones)
+    timeline = after_leaving(timeline, standing)  # who left is not named in later windows
     checkins = [(when, c) for when, c in snapshot.checkins if when <= at]
     decided = adjustments((when, c) for when, c in snapshot.commands if when <= at)
     states = evaluate_all(timeline, obligations, checkins, at, decided)
@@ -54,14 +55,12 @@ def overview(
         "unmatched": snapshot.unmatched,
         "refused": snapshot.refused,
         "service": _service(snapshot, at),
-        **_standing(program, snapshot, at),
+        **_standing(standing, at),
     }
 
 
-def _standing(program: Program, snapshot: Snapshot, at: dt.datetime) -> dict[str, Any]:
+def _standing(standing: Mapping[str, Standing], at: dt.datetime) -> dict[str, Any]:
     """Who is on a pause right now (since when, until when: null until RESUME) and who left."""
-    zones: dict[str, dt.tzinfo] = {p.email: zone(p.timezone) for p in program.participants}
-    standing = standings(((when, c) for when, c in snapshot.commands if when <= at), zones)
     return {
         "paused": [
             {
