@@ -24,6 +24,7 @@ from typing import Any
 from daemon.inbound.events import PersonRef
 from daemon.ledger.records import Intent
 from daemon.program.instance import Program
+from daemon.program.people import names_and
 
 MAX_CHARS = 20_000  # of a passed-on message; the rest is in the program's mailbox
 
@@ -54,8 +55,7 @@ def relayed(
         "cut": cut,
         "verified": verified,
     }
-    organizers = [o.name for o in program.organizers]
-    who = " and ".join(organizers) if len(organizers) <= 2 else ", ".join(organizers)
+    who = names_and([o.name for o in program.organizers])
     note = (
         "It does not answer anything open for you, so it was passed on to the organizers"
         + (f" ({who})" if who else "")

@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 from daemon.mail.inert import Inert, inert
 from daemon.program.actions import planned_day
 from daemon.program.instance import Program
-from daemon.program.people import Participant, first_name_of
+from daemon.program.people import Participant, first_name_of, names_and
 from daemon.program.refs import command_links, window_ref
 from daemon.program.time_text import day_text, deadline, opening_day, week_of
 from daemon.program.timeline import Action, Person
@@ -162,7 +162,7 @@ class ContextBuilder:
             "due_date": due.day,
             "satisfied_by": ob.satisfied_by,
             "who_names": Inert(", ".join(names)),
-            "who_first_names": Inert(_and([first_name_of(n) or n for n in names]) if names else ""),
+            "who_first_names": Inert(names_and([first_name_of(n) or n for n in names])),
             "who": [
                 {"name": Inert(n), "email": e} for n, e in zip(names, ob_action.who, strict=False)
             ],
@@ -282,17 +282,13 @@ def organizers_recipient(program: Program) -> dict[str, Any]:
         return {"name": "", "first_name": "", "email": "", "organizer": True}
     firsts = [first_name_of(o.name) or o.name for o in people]
     return {
-        "name": Inert(_and([o.name for o in people])),
-        "first_name": Inert(_and(firsts)),
+        "name": Inert(names_and([o.name for o in people])),
+        "first_name": Inert(names_and(firsts)),
         "email": people[0].email,
         "role": Inert("organizer"),
         "timezone": people[0].timezone,
         "organizer": True,
     }
-
-
-def _and(words: list[str]) -> str:
-    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
 
 
 def _person(p: Person) -> dict[str, Any]:

@@ -55,6 +55,13 @@ Alias = Annotated[EmailStr, AfterValidator(ascii_domain)]
 may have letters beyond ASCII before the @."""
 
 
+def names_and(names: list[str]) -> str:
+    """ "Ashley", "Ashley and Morgan", "Grace, Sam and Ruth" ("" for nobody)."""
+    if len(names) <= 1:
+        return "".join(names)
+    return ", ".join(names[:-1]) + " and " + names[-1]
+
+
 def first_name_of(name: str) -> str:
     """How to greet someone: "Dana Whitfield" and "Whitfield, Dana" -> "Dana"; titles skipped."""
     if "," in name:
