@@ -17,6 +17,7 @@ withdrew. Then (`decide`) every action of the pass:
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -39,6 +40,7 @@ from daemon.decide.standing import (
 )
 from daemon.decide.states import (
     ObligationState,
+    about_lateness,
     adjustments,
     evaluate_all,
     not_overdue_yet,
@@ -130,7 +132,9 @@ def decide(plan: Replanned, snapshot: Snapshot, now: dt.datetime) -> Decision:
     states = evaluate_all(
         timeline, obligations, list(snapshot.checkins), now, adjustments(snapshot.commands)
     )
-    unasked = untracked(timeline, snapshot, now)
+    # which windows nobody was asked about: a scan of the whole timeline, made only once a
+    # flag or an overdue notice is due (most passes have none)
+    unasked = functools.cache(lambda: untracked(timeline, snapshot, now))
 
     def must_not_go(action: Action) -> str:
         return (
@@ -199,7 +203,7 @@ def _suspended(
 ) -> bool:
     """An overdue notice or a flag about obligations whose missing answers are all owed by
     people on a pause: it waits for the pause to end (PAUSE suspends their obligations)."""
-    if action.kind != "flag" and action.template != "overdue":
+    if not about_lateness(action):
         return False
     found = [states.get(key) for key in action.asks]
     return bool(found) and all(s is not None and all_paused(s.missing, standing, at) for s in found)

@@ -131,10 +131,17 @@ def evaluate_all(
     }
 
 
+def about_lateness(action: Action) -> bool:
+    """An overdue notice to a participant or a flag to the organizers: mail that says an
+    obligation is late (what a pause suspends, an EXTEND defers, and nobody gets about a
+    window nobody was asked about)."""
+    return action.kind == "flag" or action.template == "overdue"
+
+
 def not_overdue_yet(action: Action, states: dict[str, ObligationState]) -> bool:
     """An overdue notice or a flag whose obligations are all still pending (an organizer
     extended the deadline): not now — decided again at every pass until it is overdue."""
-    if action.kind != "flag" and action.template != "overdue":
+    if not about_lateness(action):
         return False
     found = [states.get(key) for key in action.asks]
     return bool(found) and all(s is not None and s.state == "pending" for s in found)

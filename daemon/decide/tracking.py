@@ -13,9 +13,10 @@ opened after mentormail's first pass: before that, nobody was watching it.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from daemon.decide.sends import SENDABLE
+from daemon.decide.states import about_lateness
 from daemon.ledger.snapshot import Snapshot
 from daemon.program.instance import Program
 from daemon.program.timeline import Action
@@ -56,11 +57,13 @@ def untracked(timeline: Iterable[Action], snapshot: Snapshot, now: dt.datetime) 
     return frozenset(out)
 
 
-def never_asked(action: Action, keys: frozenset[str]) -> str:
-    """Why an overdue notice or a flag must not go: nobody was asked about what it is about."""
-    if action.kind != "flag" and action.template != "overdue":
+def never_asked(action: Action, unasked: Callable[[], frozenset[str]]) -> str:
+    """Why an overdue notice or a flag must not go: nobody was asked about what it is about
+    (`unasked()`: the windows `untracked` finds, asked for only when it matters)."""
+    if not about_lateness(action) or not action.asks:
         return ""
-    if action.asks and all(key in keys for key in action.asks):
+    keys = unasked()
+    if all(key in keys for key in action.asks):
         return "never asked: its check-in request was not sent (mentormail started later)"
     return ""
 
