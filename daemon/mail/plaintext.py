@@ -20,6 +20,8 @@ import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 
 import markdown
+from markdown.extensions.sane_lists import SaneListExtension
+from markdown.extensions.tables import TableExtension
 from markdown.treeprocessors import Treeprocessor
 from markdown.util import AMP_SUBSTITUTE, ETX, STX
 
@@ -72,8 +74,10 @@ class TaskExtension(markdown.Extension):
 
 
 def converter() -> markdown.Markdown:
-    """The Markdown the HTML and text parts are both made with."""
-    return markdown.Markdown(extensions=["sane_lists", "tables", TaskExtension()])
+    """The Markdown the HTML and text parts are both made with. Extensions are given as
+    objects: a name would be looked up among every installed package's entry points, which
+    took 30 ms of each command that renders."""
+    return markdown.Markdown(extensions=[SaneListExtension(), TableExtension(), TaskExtension()])
 
 
 def to_text(md: markdown.Markdown, source: str) -> str:
