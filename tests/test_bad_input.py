@@ -187,3 +187,27 @@ def test_salvage_reads_what_it_can_around_syntax_errors(tmp_path: Path) -> None:
     assert data["roster"] == {"file": "r.csv"}
     assert salvage(write(tmp_path / "string.toml", 'a = """never closed\nb = 1\n')) == {}
     assert salvage(tmp_path / "missing.toml") == {}
+
+
+def test_a_template_that_loops_over_nothing_is_reported_not_a_traceback(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # regression: a TypeError raised by a template's own code (a loop over None, `1 / 0`)
+    # escaped validate as a traceback; it is a problem with the template's file and line
+    from tests.conftest import mini_program
+
+    config = mini_program(
+        tmp_path,
+        [
+            ("Ann Able", "ann@example.org", "UTC", "mentor"),
+            ("Cy Cole", "cy@example.org", "UTC", "mentee"),
+        ],
+        structure="groups",
+    )
+    write(
+        tmp_path / "templates" / "note.md.j2",
+        "Hi {{ recipient.first_name }}.\n\n{% for p in partner %}{{ p }}{% endfor %}\n",
+    )
+    assert main(["-c", str(config), "validate"]) == 2
+    err = capsys.readouterr().err
+    assert "note.md.j2:3" in err and "cannot render" in err and "Traceback" not in err

@@ -6,6 +6,7 @@ shortened."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Hashable
 from pathlib import Path
 
 from daemon.config.deployment import Deployment
@@ -24,6 +25,7 @@ from daemon.mail.context import (
     digest_context_for,
 )
 from daemon.mail.render import Rendered, Renderer
+from daemon.mail.shape import Canonical, Uses
 from daemon.mail.subject import MAX_SUBJECT
 from daemon.program.actions import Action, Person, Spec
 from daemon.program.instance import Program
@@ -53,14 +55,13 @@ def check_templates(
     item whose subject is too long once (in `warnings`)."""
     program = deployment.program
     renderer = Renderer.of(program.templates)  # shared with the first pass of `run`
-    builder = ContextBuilder(program, timeline)
     people: dict[str, Person] = {p.email: p for p in program.participants}
     people |= {o.email: o for o in program.organizers}
     phases = {p.id for p in program.schedule.phases}
     problems: dict[tuple[str, str], Problem] = {}
     long: dict[tuple[str, str], Problem] = {}
     seen: set[tuple[str, str, str, int, str]] = set()
-    whole: set[str] = set()  # templates rendered as sent once; then only what can fail
+    check = _Checker(renderer, ContextBuilder(program, timeline))
     for action in [*timeline, *_unaddressed(program, timeline)]:
         if not action.template or (action.phase and action.phase not in phases):
             continue  # an unknown phase is reported as such; its template cannot render
@@ -72,12 +73,7 @@ def check_templates(
                 continue
             seen.add(mark)
             try:
-                context = builder.build(action, people[email])
-                if action.template in whole:
-                    rendered = renderer.check(action.template, action.subject, context)
-                else:
-                    rendered = renderer.render(action.template, action.subject, context)
-                    whole.add(action.template)
+                rendered = check(action, people[email])
                 if rendered.long_subject:
                     long.setdefault(
                         (action.item, action.kind), _long_subject(deployment, action, rendered)
@@ -96,9 +92,15 @@ def check_templates(
         ("digest", "{{ program.title }}: week {{ digest.week }} summary",
          digest_context_for(program, SAMPLE_DIGEST)),
     )  # fmt: skip
+    rendered_whole: set[str] = set()
     for name, subject, context in runtime:
         try:
-            rendered = renderer.render(name, subject, context)
+            if name in rendered_whole:  # another answer: what can fail is in its text
+                rendered = renderer.subject(name, subject, context)
+                renderer.check_text(name, context)
+            else:
+                rendered_whole.add(name)
+                rendered = renderer.render(name, subject, context)
         except TemplateProblem as exc:
             key = (exc.template, exc.detail)
             problems.setdefault(
@@ -115,6 +117,36 @@ def check_templates(
     if warnings is not None:
         warnings += long.values()
     return list(problems.values())
+
+
+class _Checker:
+    """Renders one template for one recipient as `validate` needs: the first time each
+    template is met, whole (as sent); then its subject every time, and its text once for each
+    kind of context it meets (shape.py: a context that differs only in what is printed renders
+    alike). Raises TemplateProblem."""
+
+    def __init__(self, renderer: Renderer, builder: ContextBuilder) -> None:
+        self.renderer, self.builder = renderer, builder
+        self.whole: set[str] = set()
+        self.uses: dict[tuple[str, str], Uses | None] = {}
+        self.checked: set[Hashable] = set()
+        self.canonical = Canonical()
+
+    def __call__(self, action: Action, person: Person) -> Rendered:
+        name, subject = action.template, action.subject
+        if name not in self.whole:
+            self.whole.add(name)
+            return self.renderer.render(name, subject, self.builder.build(action, person))
+        if (name, subject) not in self.uses:
+            self.uses[name, subject] = self.renderer.uses(name, subject)
+        uses = self.uses[name, subject]
+        context = self.builder.build(action, person, uses.roots if uses else None)
+        rendered = self.renderer.subject(name, subject, context)
+        kind = (name, self.canonical(context, uses)) if uses else None
+        if kind is None or kind not in self.checked:
+            self.checked.add(kind)
+            self.renderer.check_text(name, context)
+        return rendered
 
 
 def _long_subject(deployment: Deployment, action: Action, rendered: Rendered) -> Problem:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from bisect import bisect_left
 from collections import defaultdict
+from collections.abc import Callable, Collection
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -44,44 +45,73 @@ class ContextBuilder:
         self.names = {p.email: p.name for p in program.participants}
         self.pairs = program.pairs()
         self.organizers = {o.email for o in program.organizers}
+        # parts every context shares (templates cannot change them: an immutable sandbox)
+        self._program_context: dict[str, Any] | None = None
+        self._phase_contexts: dict[tuple[str, tuple[str, ...]], dict[str, Any]] = {}
+        self._obligation_contexts: dict[tuple[str, str, dt.date], dict[str, Any]] = {}
+        self._windows: dict[str, dict[str, Any]] = {}  # by key: what no reader changes
 
-    def build(self, action: Action, person: Person) -> dict[str, Any]:
+    def build(
+        self, action: Action, person: Person, only: Collection[str] | None = None
+    ) -> dict[str, Any]:
+        """The context of `action` for `person`; with `only`, just those of its top-level names
+        (what a template reads, shape.py: `validate` builds a thousand of them)."""
         tz = zone(person.timezone)
         program = self.program
         to_organizers = action.kind == "flag" or (
             len(action.recipients) > 1 and set(action.recipients) <= self.organizers
         )
         today = action.at.astimezone(tz).date()
-        ctx: dict[str, Any] = {
-            "program": program_context(program),
-            "recipient": organizers_recipient(program) if to_organizers else _person(person),
-            "sent_at": local_time(action.at, tz),
-            "week": week_of(program.start, planned_day(action, tz, program.tz)),
-            "occurrence": action.occurrence,
-            "title": action.title,
-            "group": None,
-            "partner": None,
-            "phase": None,
-            "event": None,
-            "obligation": None,
-            "resources": [],
-            "upcoming": self._upcoming(person.email, action.at, tz, today),
+        parts: dict[str, Callable[[], Any]] = {
+            "program": self._program,
+            "recipient": lambda: (
+                organizers_recipient(program) if to_organizers else _person(person)
+            ),
+            "sent_at": lambda: local_time(action.at, tz),
+            "week": lambda: week_of(program.start, planned_day(action, tz, program.tz)),
+            "occurrence": lambda: action.occurrence,
+            "title": lambda: action.title,
+            "group": lambda: self._group(person) if isinstance(person, Participant) else None,
+            "partner": lambda: self._partner(person) if isinstance(person, Participant) else None,
+            "phase": lambda: self._phase_of(action),
+            "event": lambda: self._event(action, tz) if action.kind == "invite" else None,
+            "obligation": lambda: self._obligation_of(action, tz, today),
+            "resources": lambda: self._resources_of(action),
+            "upcoming": lambda: self._upcoming(person.email, action.at, tz, today),
         }
-        if isinstance(person, Participant):
-            ctx["group"] = self._group(person)
-            ctx["partner"] = self._partner(person)
+        return {name: part() for name, part in parts.items() if only is None or name in only}
+
+    def _program(self) -> dict[str, Any]:
+        if self._program_context is None:
+            self._program_context = program_context(self.program)
+        return self._program_context
+
+    def _phase_of(self, action: Action) -> dict[str, Any] | None:
         phase_id = action.phase or self._message_phase(action)
-        if phase_id in self.phases:
-            message = self.messages.get(action.item) if action.kind == "email" else None
-            ctx["phase"] = self._phase(phase_id, message.sections if message else ())
-            ctx["resources"] = self._resources(self.phases[phase_id].resources)
+        if phase_id not in self.phases:
+            return None
+        message = self.messages.get(action.item) if action.kind == "email" else None
+        only = message.sections if message else ()
+        if (phase_id, only) not in self._phase_contexts:
+            self._phase_contexts[phase_id, only] = self._phase(phase_id, only)
+        return self._phase_contexts[phase_id, only]
+
+    def _resources_of(self, action: Action) -> list[dict[str, str]]:
+        phase_id = action.phase or self._message_phase(action)
+        found = self._resources(self.phases[phase_id].resources) if phase_id in self.phases else []
         if action.item in self.messages:
-            ctx["resources"] += self._resources(self.messages[action.item].resources)
-        if action.kind == "invite":
-            ctx["event"] = self._event(action, tz)
-        if action.asks and action.asks[0] in self.by_key:
-            ctx["obligation"] = self._obligation(self.by_key[action.asks[0]], tz, today)
-        return ctx
+            found += self._resources(self.messages[action.item].resources)
+        return found
+
+    def _obligation_of(self, action: Action, tz: ZoneInfo, today: dt.date) -> Any:
+        """The window `action` asks about, as of `today` in `tz` (the same for each of the
+        people it concerns, and for each organizer flagged about it: made once)."""
+        if not action.asks or action.asks[0] not in self.by_key:
+            return None
+        key = (action.asks[0], tz.key, today)
+        if key not in self._obligation_contexts:
+            self._obligation_contexts[key] = self._obligation(self.by_key[key[0]], tz, today)
+        return self._obligation_contexts[key]
 
     def _message_phase(self, action: Action) -> str:
         message = self.messages.get(action.item)
@@ -141,9 +171,22 @@ class ContextBuilder:
         }
 
     def _obligation(self, ob_action: Action, tz: ZoneInfo, today: dt.date) -> dict[str, Any]:
-        ob = self.obligations[ob_action.item]
+        """The window as `today` in `tz` reads it: its dates, and what is the same for everyone
+        (made once for each window)."""
         assert ob_action.opens_at is not None and ob_action.due_at is not None
+        if ob_action.key not in self._windows:
+            self._windows[ob_action.key] = self._window(ob_action)
         due = deadline(ob_action.due_at, tz, self.program.tz, today)
+        return {
+            **self._windows[ob_action.key],
+            "opens": day_text(opening_day(ob_action.opens_at, tz, self.program.tz), today),
+            "due": due.text,
+            "due_date": due.day,
+        }
+
+    def _window(self, ob_action: Action) -> dict[str, Any]:
+        ob = self.obligations[ob_action.item]
+        assert ob_action.due_at is not None
         form = self.forms.get(ob.form)
         names = [self.names.get(email, email) for email in ob_action.who]
         ref = window_ref(ob.id, ob_action.occurrence, ob.repeat is not None)
@@ -157,9 +200,6 @@ class ContextBuilder:
             "description": ob.description,
             "question": ob.question,
             "require_yes": ob.require_yes,
-            "opens": day_text(opening_day(ob_action.opens_at, tz, self.program.tz), today),
-            "due": due.text,
-            "due_date": due.day,
             "satisfied_by": ob.satisfied_by,
             "who_names": Inert(", ".join(names)),
             "who_first_names": Inert(names_and([first_name_of(n) or n for n in names])),

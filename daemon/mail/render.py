@@ -19,9 +19,11 @@ from functools import lru_cache
 from typing import Any
 
 import jinja2
-from jinja2.sandbox import SandboxedEnvironment
+from jinja2 import nodes
+from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from daemon.errors import TemplateProblem
+from daemon.mail import shape
 from daemon.mail.bytecode import cache_for
 from daemon.mail.inert import Inert
 from daemon.mail.plaintext import converter, to_text
@@ -31,6 +33,7 @@ from daemon.program.instance import TemplateFile
 _HEADER_UNSAFE = re.compile(r"[\x00-\x1f\x7f]+")
 _BLOCKS = re.compile(r"\n[ \t]*\n")
 _SHARED: list[tuple[Mapping[str, TemplateFile], Renderer]] = []  # the last few, by identity
+_USES = "mentormail_uses"  # the name a compiled template keeps its analysis (shape.py) under
 
 
 @dataclass(frozen=True)
@@ -41,14 +44,35 @@ class Rendered:
     long_subject: str = ""  # the subject as rendered, when it was too long and was shortened
 
 
-class _Environment(SandboxedEnvironment):
-    """Sandboxed, and `x.name` on a dict means its key first: `invite.update` or
-    `section.items` must not find the dict method of that name (a bug we had)."""
+class _Environment(ImmutableSandboxedEnvironment):
+    """Sandboxed (a template cannot change the lists and mappings it is given: contexts share
+    parts), and `x.name` on a dict means its key first: `invite.update` or `section.items`
+    must not find the dict method of that name (a bug we had). Each compiled template keeps
+    what it does with its context (shape.py), so the bytecode cache keeps that too."""
 
     def getattr(self, obj: Any, attribute: str) -> Any:
         if isinstance(obj, dict) and attribute in obj:
             return obj[attribute]
         return super().getattr(obj, attribute)
+
+    def _generate(
+        self,
+        source: nodes.Template,
+        name: str | None,
+        filename: str | None,
+        defer_init: bool = False,
+    ) -> str:
+        code = super()._generate(source, name, filename, defer_init)
+        return f"{code}\n{_USES} = {(shape.VERSION, shape.analyze(source))!r}\n"
+
+
+def _own_uses(template: jinja2.Template) -> shape.Own | None:
+    """The analysis a template was compiled with, if it was compiled by this version."""
+    kept = template.root_render_func.__globals__.get(_USES)
+    if isinstance(kept, tuple) and len(kept) == 2 and kept[0] == shape.VERSION:
+        own: shape.Own | None = kept[1]
+        return own
+    return None
 
 
 def _template_frame(exc: BaseException, fallback: str) -> tuple[str, int]:
@@ -125,6 +149,8 @@ class Renderer:
         self._text_markdown = converter()
         self._block = lru_cache(maxsize=16384)(self._convert)
         self._text_block = lru_cache(maxsize=16384)(self._plain)
+        self._uses: dict[str, shape.Uses | None] = {}
+        self._with_subject: dict[tuple[str, shape.Own], shape.Uses] = {}
 
     def _convert(self, text: str) -> str:
         return str(self._markdown.reset().convert(text))
@@ -179,18 +205,61 @@ class Renderer:
         does (the HTML part, the Markdown conversions, the layout) `validate` renders once
         for each template with `render`. Only the subject (and `long_subject`) is filled in
         what it returns; the text and HTML parts are left empty."""
-        filename = f"{name}.md.j2"
-        with _problems(filename):
+        rendered = self.subject(name, subject, context)
+        self.check_text(name, context)
+        return rendered
+
+    def subject(self, name: str, subject: str, context: Mapping[str, Any]) -> Rendered:
+        """The subject alone (in a Rendered with empty parts), or its TemplateProblem."""
+        with _problems(f"{name}.md.j2"):
             full_subject = header_safe(self._subjects(subject).render(context))
-            self.text_env.get_template(filename).render(context)
         subject_text = shorten(full_subject)
         long_subject = full_subject if subject_text != full_subject else ""
         return Rendered(subject_text, "", "", long_subject)
 
+    def check_text(self, name: str, context: Mapping[str, Any]) -> None:
+        """Raise the TemplateProblem the template's text part raises with `context`."""
+        filename = f"{name}.md.j2"
+        with _problems(filename):
+            self.text_env.get_template(filename).render(context)
+
+    def uses(self, name: str, subject: str) -> shape.Uses | None:
+        """What template `name` (with what it includes) and the subject do with a context
+        (shape.py), or None when that is not known: a construct it does not follow, a
+        template that does not compile, or one compiled by another version."""
+        body = self._template_uses(f"{name}.md.j2")
+        if body is None:
+            return None
+        try:
+            own = _own_uses(self._subjects(subject))
+        except jinja2.TemplateError:
+            return None
+        if own is None or own[3]:
+            return None  # a subject that includes a template: not followed
+        if (name, own) not in self._with_subject:  # subjects alike share one (and its tree)
+            self._with_subject[name, own] = body + shape.Uses.of(own[0], own[1], own[2])
+        return self._with_subject[name, own]
+
+    def _template_uses(self, filename: str) -> shape.Uses | None:
+        if filename in self._uses:
+            return self._uses[filename]
+        self._uses[filename] = None  # while it is worked out: an include cycle is not followed
+        try:
+            own = _own_uses(self.text_env.get_template(filename))
+        except jinja2.TemplateError:
+            own = None
+        found = None
+        if own is not None:
+            included = {name: self._template_uses(name) for name, _ in own[3]}
+            found = shape.combine(own, included)
+        self._uses[filename] = found
+        return found
+
 
 @contextmanager
 def _problems(filename: str) -> Iterator[None]:
-    """Jinja's errors, as the TemplateProblem `validate` reports (file, line, what)."""
+    """Jinja's errors, and what a template's own code raises, as the TemplateProblem
+    `validate` reports (file, line, what) and a send that cannot be composed records."""
     try:
         yield
     except jinja2.TemplateNotFound as exc:
@@ -204,3 +273,9 @@ def _problems(filename: str) -> Iterator[None]:
         raise TemplateProblem(where, f"undefined variable: {exc.message}", line) from None
     except jinja2.exceptions.SecurityError as exc:
         raise TemplateProblem(filename, f"not allowed in a template: {exc}") from None
+    except (TypeError, ValueError, ArithmeticError, LookupError, AttributeError) as exc:
+        where, line = _template_frame(exc, filename)
+        if not line:
+            raise  # not raised by a template's own code: a fault of ours, not theirs
+        # what a template did with a value it cannot take (a loop over nothing, `1 / 0`)
+        raise TemplateProblem(where, f"cannot render: {exc}", line) from None

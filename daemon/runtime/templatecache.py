@@ -17,11 +17,12 @@ import jinja2
 from jinja2.bccache import Bucket
 
 from daemon import __version__
+from daemon.mail import shape
 
 
 class TemplateCache(jinja2.FileSystemBytecodeCache):
     def __init__(self, kind: str) -> None:
-        super().__init__(pattern=f"__mentormail_{__version__}_{kind}_%s.cache")
+        super().__init__(pattern=f"__mentormail_{__version__}_{kind}_u{shape.VERSION}_%s.cache")
 
     def dump_bytecode(self, bucket: Bucket) -> None:
         with contextlib.suppress(OSError):
