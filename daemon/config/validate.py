@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Hashable
 from pathlib import Path
+from typing import Any
 
 from daemon.config.deployment import Deployment
 from daemon.config.load import load
@@ -131,6 +132,8 @@ class _Checker:
         self.uses: dict[tuple[str, str], Uses | None] = {}
         self.checked: set[Hashable] = set()
         self.canonical = Canonical()
+        self.headings: dict[str, Uses | None] = {}
+        self.subjects: dict[tuple[str, tuple[Hashable, ...]], Rendered] = {}
 
     def __call__(self, action: Action, person: Person) -> Rendered:
         name, subject = action.template, action.subject
@@ -141,12 +144,43 @@ class _Checker:
             self.uses[name, subject] = self.renderer.uses(name, subject)
         uses = self.uses[name, subject]
         context = self.builder.build(action, person, uses.roots if uses else None)
-        rendered = self.renderer.subject(name, subject, context)
+        rendered = self._subject(name, subject, context)
         kind = (name, self.canonical(context, uses)) if uses else None
         if kind is None or kind not in self.checked:
             self.checked.add(kind)
             self.renderer.check_text(name, context)
         return rendered
+
+    def _subject(self, name: str, subject: str, context: dict[str, Any]) -> Rendered:
+        """The subject, rendered once for each set of values it prints (when all it does is
+        print them: the same values, the same subject)."""
+        if subject not in self.headings:
+            self.headings[subject] = self.renderer.subject_uses(subject)
+        heading = self.headings[subject]
+        printed = _printed(context, heading) if heading else None
+        if printed is None:
+            return self.renderer.subject(name, subject, context)
+        if (subject, printed) not in self.subjects:
+            self.subjects[subject, printed] = self.renderer.subject(name, subject, context)
+        return self.subjects[subject, printed]
+
+
+def _printed(context: dict[str, Any], uses: Uses) -> tuple[Hashable, ...] | None:
+    """The values a template that only prints finds at its paths; None when it does more
+    than print, or a value is not plainly there (rendering says what is wrong)."""
+    if uses.exact or uses.tested:
+        return None
+    found: list[Hashable] = []
+    for path in sorted(uses.referenced):
+        value: Any = context
+        for step in path:
+            if not isinstance(value, dict) or step not in value:
+                return None
+            value = value[step]
+        if not isinstance(value, str | int | float | bool | dt.date | None):
+            return None
+        found.append((type(value), value))
+    return tuple(found)
 
 
 def _long_subject(deployment: Deployment, action: Action, rendered: Rendered) -> Problem:

@@ -150,7 +150,7 @@ class Renderer:
         self._block = lru_cache(maxsize=16384)(self._convert)
         self._text_block = lru_cache(maxsize=16384)(self._plain)
         self._uses: dict[str, shape.Uses | None] = {}
-        self._with_subject: dict[tuple[str, shape.Own], shape.Uses] = {}
+        self._with_subject: dict[tuple[str, shape.Uses], shape.Uses] = {}
 
     def _convert(self, text: str) -> str:
         return str(self._markdown.reset().convert(text))
@@ -228,17 +228,20 @@ class Renderer:
         (shape.py), or None when that is not known: a construct it does not follow, a
         template that does not compile, or one compiled by another version."""
         body = self._template_uses(f"{name}.md.j2")
-        if body is None:
+        heading = self.subject_uses(subject)
+        if body is None or heading is None:
             return None
+        if (name, heading) not in self._with_subject:  # subjects alike share one (its tree)
+            self._with_subject[name, heading] = body + heading
+        return self._with_subject[name, heading]
+
+    def subject_uses(self, subject: str) -> shape.Uses | None:
+        """What a subject does with a context (None: not known, or it includes a template)."""
         try:
             own = _own_uses(self._subjects(subject))
         except jinja2.TemplateError:
             return None
-        if own is None or own[3]:
-            return None  # a subject that includes a template: not followed
-        if (name, own) not in self._with_subject:  # subjects alike share one (and its tree)
-            self._with_subject[name, own] = body + shape.Uses.of(own[0], own[1], own[2])
-        return self._with_subject[name, own]
+        return None if own is None or own[3] else shape.Uses.of(own[0], own[1], own[2])
 
     def _template_uses(self, filename: str) -> shape.Uses | None:
         if filename in self._uses:

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 _UTC_NAMES = {"UTC", "Etc/UTC", "Etc/UCT", "UCT", "Etc/Zulu", "Zulu", "GMT", "Etc/GMT", "Etc/GMT0"}
@@ -43,6 +44,7 @@ def city(tz: ZoneInfo) -> str:
     return key.rsplit("/", 1)[-1].replace("_", " ")
 
 
+@lru_cache(maxsize=4096)  # pure, and called for every recipient's every date (validate)
 def day_text(day: dt.date, today: dt.date | None = None) -> str:
     """'Sunday 1 August', with the year when it is not `today`'s year (or `today` is None)."""
     text = f"{day:%A} {day.day} {day:%B}"
@@ -68,6 +70,7 @@ def end_of_day(instant: dt.datetime, tz: ZoneInfo) -> dt.date | None:
     return None
 
 
+@lru_cache(maxsize=4096)  # pure: a window's deadline is the same for everyone who reads it
 def deadline(
     due: dt.datetime, reader: ZoneInfo, defined_in: ZoneInfo, today: dt.date | None = None
 ) -> Deadline:
