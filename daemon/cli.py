@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run a command: the process's own (`argv` None: it ends with the command), or `argv`."""
     args = build_parser().parse_args(argv)
     import sqlite3
 
@@ -32,9 +33,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     from daemon.runtime import collector, logs
 
     logs.configure(args.log_level)
-    collector.tune()
     try:
-        return _dispatch(args)
+        with collector.tuned(args.command, restore=argv is not None):
+            return _dispatch(args)
     except ConfigError as exc:
         count = len(exc.problems)
         print(str(exc), file=sys.stderr)
