@@ -50,6 +50,7 @@ class ContextBuilder:
         self._phase_contexts: dict[tuple[str, tuple[str, ...]], dict[str, Any]] = {}
         self._obligation_contexts: dict[tuple[str, str, dt.date], dict[str, Any]] = {}
         self._windows: dict[str, dict[str, Any]] = {}  # by key: what no reader changes
+        self._recipients: dict[str, dict[str, Any]] = {}  # by address ("": the organizers)
 
     def build(
         self, action: Action, person: Person, only: Collection[str] | None = None
@@ -64,9 +65,7 @@ class ContextBuilder:
         today = action.at.astimezone(tz).date()
         parts: dict[str, Callable[[], Any]] = {
             "program": self._program,
-            "recipient": lambda: (
-                organizers_recipient(program) if to_organizers else _person(person)
-            ),
+            "recipient": lambda: self._recipient(person, to_organizers),
             "sent_at": lambda: local_time(action.at, tz),
             "week": lambda: week_of(program.start, planned_day(action, tz, program.tz)),
             "occurrence": lambda: action.occurrence,
@@ -80,6 +79,15 @@ class ContextBuilder:
             "upcoming": lambda: self._upcoming(person.email, action.at, tz, today),
         }
         return {name: part() for name, part in parts.items() if only is None or name in only}
+
+    def _recipient(self, person: Person, to_organizers: bool) -> dict[str, Any]:
+        """Who a mail greets (made once for each: contexts share it)."""
+        key = "" if to_organizers else person.email
+        if key not in self._recipients:
+            self._recipients[key] = (
+                organizers_recipient(self.program) if to_organizers else _person(person)
+            )
+        return self._recipients[key]
 
     def _program(self) -> dict[str, Any]:
         if self._program_context is None:

@@ -143,12 +143,14 @@ def _rebase(paths: Iterable[Path], scope: Mapping[str, tuple[Path, ...]]) -> set
 class Canonical:
     """Keys of contexts: equal for two contexts that render alike under `uses` (see the
     module's text). Keys from one Canonical compare; those from two do not: a mapping or list
-    used whole stands in a key as a number, given by the Canonical that met it first (and
-    worked out once, as contexts share them: a form, a phase's sections)."""
+    used whole stands in a key as a number, given by the Canonical that met it first. Each
+    mapping or list is worked out once (contexts share them: the program, a person, a form),
+    and kept alive while the Canonical lives, so that its id stays its own."""
 
     def __init__(self) -> None:
         self.kept: dict[int, tuple[Any, int]] = {}  # by id: the value (kept alive), its number
         self.numbers: dict[Hashable, int] = {}
+        self.walked: dict[tuple[int, int], tuple[Any, Hashable]] = {}  # the same, looked into
 
     def __call__(self, context: Mapping[str, Any], uses: Uses) -> Hashable:
         """The key of `context` for a template that does `uses` with it."""
@@ -159,9 +161,13 @@ class Canonical:
             return self._exact(value)
         if not isinstance(value, dict | list | tuple):
             shape: Hashable = _freeze(value) if node.looked else _MARK
-        elif not node.looked:
-            shape = _MARK  # only printed, or not used: cannot change whether it renders
-        elif isinstance(value, dict):
+            return (bool(value), shape) if node.tested else shape
+        if not node.looked:
+            return (bool(value), _MARK) if node.tested else _MARK  # only printed, or unused
+        known = self.walked.get((id(value), id(node)))
+        if known is not None and known[0] is value:  # a part contexts share: walked once
+            return known[1]
+        if isinstance(value, dict):
             keys = tuple(value) if ITEM in node.children else ()  # iterated: the loop sees keys
             shape = (
                 "d",
@@ -172,7 +178,9 @@ class Canonical:
         else:
             item = node.children.get(ITEM, _LEAF)
             shape = ("l", *(self.of(v, item) for v in value))
-        return (bool(value), shape) if node.tested else shape
+        found = (bool(value), shape) if node.tested else shape
+        self.walked[id(value), id(node)] = (value, found)
+        return found
 
     def _exact(self, value: Any) -> Hashable:
         """The whole value; a mapping or list as a number standing for its value, worked out
