@@ -20,7 +20,7 @@ from daemon.decide.decision import Digest
 from daemon.decide.sends import Send
 from daemon.ledger.records import EventVersion, Failure, Intent
 from daemon.mail.compose import Composer
-from daemon.mail.context import SAMPLE_ANSWERS, SAMPLE_DIGEST
+from daemon.mail.samples import SAMPLE_ANSWERS, SAMPLE_DIGEST
 from daemon.program.instance import Program
 from daemon.program.timeline import Action, plan
 from tests.conftest import ROOT

@@ -16,9 +16,6 @@ from daemon.config.replies import check_replies_readable
 from daemon.config.tomlfile import dotted
 from daemon.errors import ConfigError, Problem, TemplateProblem
 from daemon.mail.context import (
-    SAMPLE_ANSWERS,
-    SAMPLE_DIGEST,
-    SAMPLE_FAILURE,
     ContextBuilder,
     alert_context,
     answer_context,
@@ -26,6 +23,7 @@ from daemon.mail.context import (
     digest_context_for,
 )
 from daemon.mail.render import Rendered, Renderer
+from daemon.mail.samples import SAMPLE_ANSWERS, SAMPLE_DIGEST, SAMPLE_FAILURE
 from daemon.mail.shape import Canonical, Uses
 from daemon.mail.subject import MAX_SUBJECT
 from daemon.program.actions import Action, Person, Spec

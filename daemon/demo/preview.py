@@ -23,7 +23,7 @@ from daemon.decide.decision import Digest
 from daemon.decide.sends import SENDABLE, Send
 from daemon.errors import UserError
 from daemon.mail.compose import Composer
-from daemon.mail.context import SAMPLE_DIGEST
+from daemon.mail.samples import SAMPLE_DIGEST
 from daemon.program.timeline import Action, plan
 from daemon.program.timespec import zone
 from daemon.store.sqlite import Store
