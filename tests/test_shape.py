@@ -127,6 +127,12 @@ SEPARATED: list[tuple[str, dict[str, Any], dict[str, Any], dict[str, str]]] = [
         {"people": [{"vip": True}]},
         {},
     ),
+    (  # stored in a namespace: what is done with it there counts
+        "{% set ns = namespace(v=none) %}{% set ns.v = d %}{% if ns.v.x %}{{ nope }}{% endif %}",
+        {"d": {"x": 0}},
+        {"d": {"x": 1}},
+        {},
+    ),
     # what an included template does, in the scope of its include
     (
         '{% for p in people %}{% include "inc.md.j2" %}{% endfor %}',

@@ -25,7 +25,7 @@ from typing import Any
 
 from jinja2 import nodes
 
-VERSION = 3  # of what analyze writes: an analysis of another version is not used
+VERSION = 4  # of what analyze writes: an analysis of another version is not used
 ITEM = "[]"  # the path step of a list's (or a loop's) element
 
 Path = tuple[str, ...]
@@ -303,7 +303,10 @@ class _Walk:
             self.exact |= value - {OPAQUE}
             value = frozenset({OPAQUE})
             targets = [n.name for n in node.target.find_all(nodes.Name)]
-        else:  # ns.attr = ...: the namespace is a computed value
+        else:  # ns.attr = ...: what is stored counts, and so does the name (a namespace?)
+            assert isinstance(node.target, nodes.NSRef)
+            name = node.target.name
+            self.exact |= (value | scope.get(name, frozenset({(name,)}))) - {OPAQUE}
             return
         for name in targets:
             before = scope.get(name, frozenset({(name,)})) if maybe else frozenset()
