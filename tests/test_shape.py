@@ -70,6 +70,9 @@ SEPARATED: list[tuple[str, dict[str, Any], dict[str, Any], dict[str, str]]] = [
         {},
     ),
     ("{{ s[1] }}", {"s": [1, 2]}, {"s": [1]}, {}),
+    # a method of a mapping (one without that key) or of a list, called later: all of it counts
+    ("{% set f = d.values %}{{ (f() | first).x }}", {"d": {"a": {"x": 1}}}, {"d": {"a": {}}}, {}),
+    ("{{ ([xs.copy][0]()[0]).x }}", {"xs": [{"x": 1}]}, {"xs": [{}]}, {}),
     ("{{ 'x' if a else nope }}", {"a": 1}, {"a": 0}, {}),
     # a loop: how many, and what each element has
     ("{% for x in xs %}{{ nope }}{% endfor %}", {"xs": []}, {"xs": [1]}, {}),

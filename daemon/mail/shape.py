@@ -167,7 +167,9 @@ class Canonical:
         known = self.walked.get((id(value), id(node)))
         if known is not None and known[0] is value:  # a part contexts share: walked once
             return known[1]
-        if isinstance(value, dict):
+        if _method_used(value, node):
+            shape = ("=", self._exact(value))
+        elif isinstance(value, dict):
             keys = tuple(value) if ITEM in node.children else ()  # iterated: the loop sees keys
             shape = (
                 "d",
@@ -196,6 +198,14 @@ class Canonical:
 
 
 _LEAF = _Node()
+
+
+def _method_used(value: Any, node: _Node) -> bool:
+    """Whether more than printing is done with a method of `value` (`d.values` where d has no
+    such key, `xs.copy`): what a method gives depends on all of the value."""
+    return any(
+        hasattr(value, k) and not (isinstance(value, dict) and k in value) for k, _ in node.deep
+    )
 
 
 def _freeze(value: Any) -> Hashable:
