@@ -8,6 +8,7 @@ A construct the analysis does not follow gives no analysis (every context is ren
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,7 @@ from hypothesis import strategies as st
 from daemon.config.validate import validate
 from daemon.errors import ConfigError, TemplateProblem
 from daemon.mail import shape
+from daemon.mail.inert import Inert
 from daemon.mail.render import Renderer
 from daemon.program.instance import TemplateFile
 from tests.conftest import ROOT, mini_program, write
@@ -70,6 +72,15 @@ SEPARATED: list[tuple[str, dict[str, Any], dict[str, Any], dict[str, str]]] = [
         {},
     ),
     ("{{ s[1] }}", {"s": [1, 2]}, {"s": [1]}, {}),
+    # values that are equal but behave differently
+    ("{% for k in d %}{{ k.markdown() }}{% endfor %}", {"d": {Inert("a"): 1}}, {"d": {"a": 1}}, {}),
+    ("{{ xs + [1] }}", {"xs": [1]}, {"xs": (1,)}, {}),
+    (
+        "{% if d.hour == 13 %}{{ nope }}{% endif %}",
+        {"d": dt.datetime(2026, 1, 1, 12, tzinfo=dt.UTC)},
+        {"d": dt.datetime(2026, 1, 1, 13, tzinfo=dt.timezone(dt.timedelta(hours=1)))},
+        {},
+    ),
     # a method of a mapping (one without that key) or of a list, called later: all of it counts
     ("{% set f = d.values %}{{ (f() | first).x }}", {"d": {"a": {"x": 1}}}, {"d": {"a": {}}}, {}),
     ("{{ ([xs.copy][0]()[0]).x }}", {"xs": [{"x": 1}]}, {"xs": [{}]}, {}),

@@ -18,6 +18,7 @@ denote; a path reached through a loop's `loop` variable keeps its list exactly.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Hashable, Iterable, Mapping
 from dataclasses import dataclass
 from functools import cached_property
@@ -151,6 +152,7 @@ class Canonical:
         self.kept: dict[int, tuple[Any, int]] = {}  # by id: the value (kept alive), its number
         self.numbers: dict[Hashable, int] = {}
         self.walked: dict[tuple[int, int], tuple[Any, Hashable]] = {}  # the same, looked into
+        self.objects: dict[int, Any] = {}  # by id: what stands for itself in a key (kept alive)
 
     def __call__(self, context: Mapping[str, Any], uses: Uses) -> Hashable:
         """The key of `context` for a template that does `uses` with it."""
@@ -160,7 +162,7 @@ class Canonical:
         if node.exact:
             return self._exact(value)
         if not isinstance(value, dict | list | tuple):
-            shape: Hashable = _freeze(value) if node.looked else _MARK
+            shape: Hashable = self._freeze(value) if node.looked else _MARK
             return (bool(value), shape) if node.tested else shape
         if not node.looked:
             return (bool(value), _MARK) if node.tested else _MARK  # only printed, or unused
@@ -170,7 +172,7 @@ class Canonical:
         if _method_used(value, node):
             shape = ("=", self._exact(value))
         elif isinstance(value, dict):
-            keys = tuple(value) if ITEM in node.children else ()  # iterated: the loop sees keys
+            keys = tuple(map(self._freeze, value)) if ITEM in node.children else ()  # iterated
             shape = (
                 "d",
                 keys,
@@ -188,13 +190,25 @@ class Canonical:
         """The whole value; a mapping or list as a number standing for its value, worked out
         once for each (contexts share them: a form, a phase's sections)."""
         if not isinstance(value, dict | list | tuple):
-            return _freeze(value)
+            return self._freeze(value)
         known = self.kept.get(id(value))
         if known is not None and known[0] is value:  # kept alive here: its id is its own
             return known[1]
-        number = self.numbers.setdefault(_freeze(value), len(self.numbers))
+        number = self.numbers.setdefault(self._freeze(value), len(self.numbers))
         self.kept[id(value)] = (value, number)
         return number
+
+    def _freeze(self, value: Any) -> Hashable:
+        """The value as a key: equal only for values that behave alike (not a str and an Inert,
+        1 and True, a list and a tuple, one instant in two zones, 0.0 and -0.0)."""
+        if isinstance(value, dict):
+            return ("d", *((self._freeze(k), self._freeze(v)) for k, v in value.items()))
+        if isinstance(value, list | tuple):
+            return (type(value), *(self._freeze(v) for v in value))
+        if isinstance(value, str | int | None) or type(value) is dt.date:
+            return (type(value), value)
+        self.objects[id(value)] = value  # anything else (a model, a datetime) is itself
+        return (type(value), id(value))
 
 
 _LEAF = _Node()
@@ -206,18 +220,6 @@ def _method_used(value: Any, node: _Node) -> bool:
     return any(
         hasattr(value, k) and not (isinstance(value, dict) and k in value) for k, _ in node.deep
     )
-
-
-def _freeze(value: Any) -> Hashable:
-    if isinstance(value, dict):
-        return ("d", *((k, _freeze(v)) for k, v in value.items()))
-    if isinstance(value, list | tuple):
-        return ("l", *(_freeze(v) for v in value))
-    try:
-        hash(value)
-    except TypeError:
-        return (type(value), repr(value))
-    return (type(value), value)
 
 
 Scope = dict[str, frozenset[Path]]
