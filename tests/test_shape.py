@@ -342,3 +342,12 @@ def test_a_template_cannot_change_what_contexts_share() -> None:
     renderer = renderer_of(t="{{ program.organizers.append(1) }}")
     with pytest.raises(TemplateProblem, match="not allowed"):
         renderer.check_text("t", {"program": {"organizers": []}})
+
+
+def test_a_key_worked_out_for_a_tree_since_dropped_is_not_used_again() -> None:
+    # a shared part's key is remembered by its id and its node's: the node of a dropped
+    # tree must not lend its id (CPython gives the next one the same), and its key, to another
+    keys = shape.Canonical()
+    context = {"d": {"x": 1}}
+    printed = keys(context, shape.Uses.of([], [("d", "x")], []))
+    assert keys(context, shape.Uses.of([("d", "x")], [], [])) != printed

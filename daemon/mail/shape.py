@@ -151,7 +151,7 @@ class Canonical:
     def __init__(self) -> None:
         self.kept: dict[int, tuple[Any, int]] = {}  # by id: the value (kept alive), its number
         self.numbers: dict[Hashable, int] = {}
-        self.walked: dict[tuple[int, int], tuple[Any, Hashable]] = {}  # the same, looked into
+        self.walked: dict[tuple[int, int], tuple[Any, _Node, Hashable]] = {}  # looked into
         self.objects: dict[int, Any] = {}  # by id: what stands for itself in a key (kept alive)
 
     def __call__(self, context: Mapping[str, Any], uses: Uses) -> Hashable:
@@ -167,8 +167,8 @@ class Canonical:
         if not node.looked:
             return (bool(value), _MARK) if node.tested else _MARK  # only printed, or unused
         known = self.walked.get((id(value), id(node)))
-        if known is not None and known[0] is value:  # a part contexts share: walked once
-            return known[1]
+        if known is not None and known[0] is value and known[1] is node:  # shared: walked once
+            return known[2]
         if _method_used(value, node):
             shape = ("=", self._exact(value))
         elif isinstance(value, dict):
@@ -183,7 +183,7 @@ class Canonical:
             item = node.children.get(ITEM, _LEAF)
             shape = ("l", *(self.of(v, item) for v in value))
         found = (bool(value), shape) if node.tested else shape
-        self.walked[id(value), id(node)] = (value, found)
+        self.walked[id(value), id(node)] = (value, node, found)  # both kept: ids their own
         return found
 
     def _exact(self, value: Any) -> Hashable:
