@@ -9,6 +9,7 @@ A construct the analysis does not follow gives no analysis (every context is ren
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +17,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from daemon.config.validate import validate
+from daemon.config.validate import _Checker, validate
 from daemon.errors import ConfigError, TemplateProblem
 from daemon.mail import shape
 from daemon.mail.inert import Inert
@@ -335,6 +336,42 @@ def test_a_mistake_in_a_second_kind_of_context_is_found(tmp_path: Path) -> None:
         validate(config)
     found = [p for p in caught.value.problems if "'name'" in p.message]
     assert len(found) == 1 and "bob@example.org" in found[0].message
+
+
+def test_kinds_of_context_under_two_subjects_are_kept_apart() -> None:
+    # one template sent under two subjects: each pair has its own uses (the subject's are in
+    # them), whose keys do not compare: here `x` sits first in the one's, second in the other's
+    subjects = [f"{{% if b{i} %}}{{% endif %}}" for i in range(16)]
+    for k in range(64):  # where x sits follows the names' hashes: find it in two places
+        x = f"x{k}"
+        templates = {"t.md.j2": f"{{% if {x} %}}{{{{ nope }}}}{{% endif %}}", "layout.html.j2": ""}
+        renderer = Renderer({n: TemplateFile(n, text) for n, text in templates.items()})
+        place: dict[int, str] = {}
+        for subject in subjects:
+            uses = renderer.uses("t", subject)
+            assert uses is not None
+            place.setdefault([name for name, _ in uses.tree.deep].index(x), subject)
+        if len(place) == 2:
+            break
+    one, other = place[0], place[1]
+    check = _Checker(renderer, Contexts())
+    fine = {x: False, one.split()[2]: True}
+    check(Sent(one, fine), None)  # the first: whole
+    check(Sent(one, fine), None)  # a kind of context checked
+    with pytest.raises(TemplateProblem, match="nope"):
+        check(Sent(other, {x: True, other.split()[2]: False}), None)
+
+
+@dataclass(frozen=True)
+class Sent:
+    subject: str
+    context: dict[str, Any]
+    template: str = "t"
+
+
+class Contexts:
+    def build(self, action: Sent, person: object, only: object = None) -> dict[str, Any]:
+        return action.context
 
 
 def test_a_template_cannot_change_what_contexts_share() -> None:

@@ -143,7 +143,7 @@ class _Checker:
         uses = self.uses[name, subject]
         context = self.builder.build(action, person, uses.roots if uses else None)
         rendered = self._subject(name, subject, context)
-        kind = (name, self.canonical(context, uses)) if uses else None
+        kind = (name, uses, self.canonical(context, uses)) if uses else None  # keys of one uses
         if kind is None or kind not in self.checked:
             self.checked.add(kind)
             self.renderer.check_text(name, context)
