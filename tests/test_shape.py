@@ -362,6 +362,14 @@ def test_kinds_of_context_under_two_subjects_are_kept_apart() -> None:
         check(Sent(other, {x: True, other.split()[2]: False}), None)
 
 
+def test_a_subject_printing_equal_values_that_print_differently_is_rendered_for_each() -> None:
+    templates = {"t.md.j2": "Hi", "layout.html.j2": "{{ content }}"}
+    check = _Checker(Renderer({n: TemplateFile(n, t) for n, t in templates.items()}), Contexts())
+    noon = dt.datetime(2026, 1, 1, 12, tzinfo=dt.UTC)
+    for at in (noon, noon, noon.astimezone(dt.timezone(dt.timedelta(hours=1)))):
+        assert check(Sent("At {{ at }}", {"at": at}), None).subject == f"At {at}"
+
+
 @dataclass(frozen=True)
 class Sent:
     subject: str

@@ -175,8 +175,8 @@ def _printed(context: dict[str, Any], uses: Uses) -> tuple[Hashable, ...] | None
             if not isinstance(value, dict) or step not in value:
                 return None
             value = value[step]
-        if not isinstance(value, str | int | float | bool | dt.date | None):
-            return None
+        if not (isinstance(value, str | int | None) or type(value) is dt.date):
+            return None  # equal values of other kinds may print differently (zones, -0.0)
         found.append((type(value), value))
     return tuple(found)
 
