@@ -105,6 +105,7 @@ SEPARATED: list[tuple[str, dict[str, Any], dict[str, Any], dict[str, str]]] = [
         {},
     ),
     # names standing for context values
+    ("{% set b = a.y %}", {"a": {}}, {}, {}),  # assigned, not used: looked up all the same
     (
         "{% set r = recipient %}{% if r.x == 'a' %}{{ nope }}{% endif %}",
         {"recipient": {"x": "b"}},

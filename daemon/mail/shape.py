@@ -26,7 +26,7 @@ from typing import Any
 
 from jinja2 import nodes
 
-VERSION = 4  # of what analyze writes: an analysis of another version is not used
+VERSION = 5  # of what analyze writes: an analysis of another version is not used
 ITEM = "[]"  # the path step of a list's (or a loop's) element
 
 Path = tuple[str, ...]
@@ -309,6 +309,7 @@ class _Walk:
         if value is None:
             self.expression(node.node, scope)
             value = frozenset({OPAQUE})
+        self.referenced |= value  # looked up when assigned: `a.y` fails where a is undefined
         if isinstance(node.target, nodes.Name):
             targets = [node.target.name]
         elif isinstance(node.target, nodes.Tuple):
