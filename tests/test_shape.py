@@ -371,6 +371,13 @@ def test_a_subject_printing_equal_values_that_print_differently_is_rendered_for_
         assert check(Sent("At {{ at }}", {"at": at}), None).subject == f"At {at}"
 
 
+def test_a_subject_joining_a_mapping_with_a_key_like_an_element_step_is_rendered_for_each() -> None:
+    templates = {"t.md.j2": "Hi", "layout.html.j2": ""}
+    check = _Checker(Renderer({n: TemplateFile(n, t) for n, t in templates.items()}), Contexts())
+    for d, said in (({"[]": 1}, "[]"), ({"[]": 1}, "[]"), ({"[]": 1, "b": 1}, "[]b")):
+        assert check(Sent("{{ d | join }}", {"d": d}), None).subject == said
+
+
 @dataclass(frozen=True)
 class Sent:
     subject: str

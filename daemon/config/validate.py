@@ -24,7 +24,7 @@ from daemon.mail.context import (
 )
 from daemon.mail.render import Rendered, Renderer
 from daemon.mail.samples import SAMPLE_ANSWERS, SAMPLE_DIGEST, SAMPLE_FAILURE
-from daemon.mail.shape import Canonical, Uses
+from daemon.mail.shape import ITEM, Canonical, Uses
 from daemon.mail.subject import MAX_SUBJECT
 from daemon.program.actions import Action, Person, Spec
 from daemon.program.instance import Program
@@ -172,7 +172,7 @@ def _printed(context: dict[str, Any], uses: Uses) -> tuple[Hashable, ...] | None
     for path in sorted(uses.referenced):
         value: Any = context
         for step in path:
-            if not isinstance(value, dict) or step not in value:
+            if step == ITEM or not isinstance(value, dict) or step not in value:  # ITEM: each
                 return None
             value = value[step]
         if not (isinstance(value, str | int | None) or type(value) is dt.date):
