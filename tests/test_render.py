@@ -62,6 +62,13 @@ def test_missing_template(renderer: Renderer) -> None:
         renderer.render("nothing-here", "x", CONTEXT)
 
 
+def test_a_runtime_error_of_jinja_is_a_template_problem(tmp_path: Path) -> None:
+    # regression: `{% set ns.v %}` on what is not a namespace escaped as a traceback
+    write(tmp_path / "ns.md.j2", "Hi\n{% set recipient.name = 1 %}\n")
+    with pytest.raises(TemplateProblem, match=r"cannot render: .* non-namespace"):
+        renderer_of(tmp_path).render("ns", "x", CONTEXT)
+
+
 def test_templates_are_sandboxed(tmp_path: Path) -> None:
     write(tmp_path / "evil.md.j2", "{{ ''.__class__.__mro__[1].__subclasses__() }}\n")
     with pytest.raises(TemplateProblem, match=r"not allowed|undefined"):

@@ -276,6 +276,9 @@ def _problems(filename: str) -> Iterator[None]:
         raise TemplateProblem(where, f"undefined variable: {exc.message}", line) from None
     except jinja2.exceptions.SecurityError as exc:
         raise TemplateProblem(filename, f"not allowed in a template: {exc}") from None
+    except jinja2.TemplateRuntimeError as exc:  # `{% set ns.v %}` where ns is no namespace
+        where, line = _template_frame(exc, filename)
+        raise TemplateProblem(where, f"cannot render: {exc.message}", line) from None
     except (TypeError, ValueError, ArithmeticError, LookupError, AttributeError) as exc:
         where, line = _template_frame(exc, filename)
         if not line:
