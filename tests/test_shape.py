@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 
 from daemon.config.validate import _Checker, validate
 from daemon.errors import ConfigError, TemplateProblem
-from daemon.mail import shape
+from daemon.mail import kinds, shape
 from daemon.mail.inert import Inert
 from daemon.mail.render import Renderer
 from daemon.program.instance import TemplateFile
@@ -38,7 +38,7 @@ def outcome(renderer: Renderer, context: dict[str, Any]) -> str:
     return "renders"
 
 
-KEYS = shape.Canonical()  # keys compare when made by one Canonical
+KEYS = kinds.Canonical()  # keys compare when made by one Canonical
 
 
 def key(renderer: Renderer, context: dict[str, Any]) -> object:
@@ -351,7 +351,7 @@ def test_kinds_of_context_under_two_subjects_are_kept_apart() -> None:
         for subject in subjects:
             uses = renderer.uses("t", subject)
             assert uses is not None
-            place.setdefault([name for name, _ in uses.tree.deep].index(x), subject)
+            place.setdefault([name for name, _ in kinds._tree(uses).deep].index(x), subject)
         if len(place) == 2:
             break
     one, other = place[0], place[1]
@@ -400,7 +400,7 @@ def test_a_template_cannot_change_what_contexts_share() -> None:
 def test_a_key_worked_out_for_a_tree_since_dropped_is_not_used_again() -> None:
     # a shared part's key is remembered by its id and its node's: the node of a dropped
     # tree must not lend its id (CPython gives the next one the same), and its key, to another
-    keys = shape.Canonical()
+    keys = kinds.Canonical()
     context = {"d": {"x": 1}}
     printed = keys(context, shape.Uses.of([], [("d", "x")], []))
     assert keys(context, shape.Uses.of([("d", "x")], [], [])) != printed

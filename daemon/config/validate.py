@@ -22,9 +22,10 @@ from daemon.mail.context import (
     cancel_context,
     digest_context_for,
 )
+from daemon.mail.kinds import Canonical
 from daemon.mail.render import Rendered, Renderer
 from daemon.mail.samples import SAMPLE_ANSWERS, SAMPLE_DIGEST, SAMPLE_FAILURE
-from daemon.mail.shape import ITEM, Canonical, Uses
+from daemon.mail.shape import ITEM, Uses
 from daemon.mail.subject import MAX_SUBJECT
 from daemon.program.actions import Action, Person, Spec
 from daemon.program.instance import Program
