@@ -92,15 +92,9 @@ def check_templates(
         ("digest", "{{ program.title }}: week {{ digest.week }} summary",
          digest_context_for(program, SAMPLE_DIGEST)),
     )  # fmt: skip
-    rendered_whole: set[str] = set()
     for name, subject, context in runtime:
         try:
-            if name in rendered_whole:  # another answer: what can fail is in its text
-                rendered = renderer.subject(name, subject, context)
-                renderer.check_text(name, context)
-            else:
-                rendered_whole.add(name)
-                rendered = renderer.render(name, subject, context)
+            rendered = check.sample(name, subject, context)
         except TemplateProblem as exc:
             key = (exc.template, exc.detail)
             problems.setdefault(
@@ -128,20 +122,15 @@ class _Checker:
     def __init__(self, renderer: Renderer, builder: ContextBuilder) -> None:
         self.renderer, self.builder = renderer, builder
         self.whole: set[str] = set()
-        self.uses: dict[tuple[str, str], Uses | None] = {}
         self.checked: set[Hashable] = set()
         self.canonical = Canonical()
-        self.headings: dict[str, Uses | None] = {}
         self.subjects: dict[tuple[str, tuple[Hashable, ...]], Rendered] = {}
 
     def __call__(self, action: Action, person: Person) -> Rendered:
         name, subject = action.template, action.subject
         if name not in self.whole:
-            self.whole.add(name)
-            return self.renderer.render(name, subject, self.builder.build(action, person))
-        if (name, subject) not in self.uses:
-            self.uses[name, subject] = self.renderer.uses(name, subject)
-        uses = self.uses[name, subject]
+            return self.sample(name, subject, self.builder.build(action, person))
+        uses = self.renderer.uses(name, subject)
         context = self.builder.build(action, person, uses.roots if uses else None)
         rendered = self._subject(name, subject, context)
         kind = (name, uses, self.canonical(context, uses)) if uses else None  # keys of one uses
@@ -150,12 +139,18 @@ class _Checker:
             self.renderer.check_text(name, context)
         return rendered
 
+    def sample(self, name: str, subject: str, context: dict[str, Any]) -> Rendered:
+        """One context rendered as it comes: whole the first time the template is met, then
+        its subject and text (a run-time mail's samples, every kind of answer)."""
+        if name in self.whole:
+            return self.renderer.check(name, subject, context)
+        self.whole.add(name)
+        return self.renderer.render(name, subject, context)
+
     def _subject(self, name: str, subject: str, context: dict[str, Any]) -> Rendered:
         """The subject, rendered once for each set of values it prints (when all it does is
         print them: the same values, the same subject)."""
-        if subject not in self.headings:
-            self.headings[subject] = self.renderer.subject_uses(subject)
-        heading = self.headings[subject]
+        heading = self.renderer.subject_uses(subject)
         printed = _printed(context, heading) if heading else None
         if printed is None:
             return self.renderer.subject(name, subject, context)

@@ -151,6 +151,7 @@ class Renderer:
         self._text_block = lru_cache(maxsize=16384)(self._plain)
         self._uses: dict[str, shape.Uses | None] = {}
         self._with_subject: dict[tuple[str, shape.Uses], shape.Uses] = {}
+        self._subject_uses: dict[str, shape.Uses | None] = {}
 
     def _convert(self, text: str) -> str:
         return str(self._markdown.reset().convert(text))
@@ -237,11 +238,14 @@ class Renderer:
 
     def subject_uses(self, subject: str) -> shape.Uses | None:
         """What a subject does with a context (None: not known, or it includes a template)."""
-        try:
-            own = _own_uses(self._subjects(subject))
-        except jinja2.TemplateError:
-            return None
-        return None if own is None or own[3] else shape.Uses.of(own[0], own[1], own[2])
+        if subject not in self._subject_uses:
+            try:
+                own = _own_uses(self._subjects(subject))
+            except jinja2.TemplateError:
+                own = None
+            found = None if own is None or own[3] else shape.Uses.of(own[0], own[1], own[2])
+            self._subject_uses[subject] = found
+        return self._subject_uses[subject]
 
     def _template_uses(self, filename: str) -> shape.Uses | None:
         if filename in self._uses:
