@@ -18,7 +18,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from daemon.config.validate import _Checker, validate
-from daemon.errors import ConfigError, TemplateProblem
+from daemon.errors import ConfigError, Problem, TemplateProblem
 from daemon.mail import kinds, shape
 from daemon.mail.inert import Inert
 from daemon.mail.render import Renderer
@@ -296,46 +296,40 @@ def test_validate_renders_each_kind_of_context_once(monkeypatch: pytest.MonkeyPa
     assert deployment.program.title
 
 
+def problems_of_note(tmp_path: Path, note: str) -> list[Problem]:
+    """What validate finds in a mini program of Ann and Cy (a group) and Bob (third, in a
+    group of his own, which the roster check reports too), whose weekly note is `note`."""
+    people = [
+        ("Ann Able", "ann@example.org", "UTC", "mentor"),
+        ("Cy Cole", "cy@example.org", "UTC", "mentee"),
+        ("Bob Best", "bob@example.org", "UTC", "mentor"),
+    ]
+    config = mini_program(tmp_path, people, structure="groups")
+    write(tmp_path / "templates" / "note.md.j2", note)
+    with pytest.raises(ConfigError) as caught:
+        validate(config)
+    return caught.value.problems
+
+
 def test_a_mistake_only_one_later_recipient_reaches_is_found_in_a_macro(tmp_path: Path) -> None:
     # a macro is not analysed: every recipient is rendered, as before
-    config = mini_program(
+    problems = problems_of_note(
         tmp_path,
-        [
-            ("Ann Able", "ann@example.org", "UTC", "mentor"),
-            ("Bob Best", "bob@example.org", "UTC", "mentee"),
-            ("Cy Cole", "cy@example.org", "UTC", "mentor"),
-        ],
-    )
-    write(
-        tmp_path / "templates" / "note.md.j2",
         "{% macro hi(r) %}Hi {{ r.first_name }}{% endmacro %}{{ hi(recipient) }}\n\n"
         "{% if recipient.first_name|string == 'Cy' %}{{ recipient.shoe_size }}{% endif %}\n",
     )
-    with pytest.raises(ConfigError) as caught:
-        validate(config)
-    assert [p for p in caught.value.problems if "shoe_size" in p.message]
+    assert [p for p in problems if "shoe_size" in p.message]
 
 
 def test_a_mistake_in_a_second_kind_of_context_is_found(tmp_path: Path) -> None:
     # Bob is alone in his group: only his text takes the branch that fails
-    config = mini_program(
+    problems = problems_of_note(
         tmp_path,
-        [
-            ("Ann Able", "ann@example.org", "UTC", "mentor"),
-            ("Cy Cole", "cy@example.org", "UTC", "mentee"),
-            ("Bob Best", "bob@example.org", "UTC", "mentor"),
-        ],
-        structure="groups",
-    )
-    write(
-        tmp_path / "templates" / "note.md.j2",
         "Hi {{ recipient.first_name }}.\n\n"
         "{% if group.others %}Your group: {{ group.others | map(attribute='name') | join }}."
         "{% else %}{{ group.name }}{% endif %}\n",
     )
-    with pytest.raises(ConfigError) as caught:
-        validate(config)
-    found = [p for p in caught.value.problems if "'name'" in p.message]
+    found = [p for p in problems if "'name'" in p.message]
     assert len(found) == 1 and "bob@example.org" in found[0].message
 
 
