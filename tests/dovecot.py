@@ -66,6 +66,7 @@ _DIE_WITH_PARENT = ["setpriv", "--pdeathsig", "TERM"] if shutil.which("setpriv")
 _SEARCH_PATH = os.pathsep.join([os.environ.get("PATH", ""), "/usr/sbin", "/sbin", "/usr/bin"])
 _FLAGS = re.compile(rb"UID (\d+) FLAGS \(([^)]*)\)|FLAGS \(([^)]*)\) UID (\d+)")
 _users = itertools.count(1)
+_NOT_FOUND = 68  # doveadm's exit code when nothing matched (EX_NOUSER)
 
 
 def require_dovecot() -> tuple[str, str]:
@@ -192,9 +193,23 @@ class Account:
                 with contextlib.suppress(ProcessLookupError):
                     os.kill(pid, signal.SIGCONT)
 
-    def kick(self) -> None:
-        """Drop every IMAP connection of this user, as `doveadm kick` does to a real one."""
-        self.server.doveadm("kick", self.user)
+    def kick(self, *, required: bool = True) -> None:
+        """Drop every IMAP connection of this user, as `doveadm kick` does to a real one.
+
+        doveadm exits 68 ("no users kicked") when the user has no connection at that moment,
+        as while a client reconnects, or after Dovecot itself dropped the session (it does on a
+        UIDVALIDITY change). With `required`, wait up to 10 s for a connection to kick; without,
+        a user with no connection is left as it is."""
+        deadline = time.monotonic() + 10.0
+        while True:
+            done = self.server.run_doveadm("kick", self.user)
+            if done.returncode == 0:
+                return
+            if done.returncode == _NOT_FOUND and not required:
+                return
+            if done.returncode != _NOT_FOUND or time.monotonic() > deadline:
+                raise RuntimeError(f"kick {self.user} failed ({done.returncode}): {done.stdout!r}")
+            time.sleep(0.05)
 
 
 class Dovecot:
@@ -236,9 +251,14 @@ class Dovecot:
         (self.root / "passwd" / user).write_text(f"{user}:{{PLAIN}}{password}::::::\n")
         return Account(self, user, password)
 
-    def doveadm(self, *args: str, stdin: bytes | None = None) -> str:
+    def run_doveadm(
+        self, *args: str, stdin: bytes | None = None
+    ) -> subprocess.CompletedProcess[bytes]:
         command = [self.doveadm_binary, "-c", str(self.config), *args]
-        done = subprocess.run(command, input=stdin, capture_output=True, timeout=20, check=False)
+        return subprocess.run(command, input=stdin, capture_output=True, timeout=20, check=False)
+
+    def doveadm(self, *args: str, stdin: bytes | None = None) -> str:
+        done = self.run_doveadm(*args, stdin=stdin)
         if done.returncode != 0:
             raise RuntimeError(f"{' '.join(args[:2])} failed: {done.stderr.decode().strip()}")
         return done.stdout.decode()

@@ -330,7 +330,9 @@ async def test_run_survives_a_kick_and_a_uidvalidity_change(
             # the mailbox is rebuilt: new UIDVALIDITY, and a copy of mail already recorded
             recorded = account.read("Processed")
             await asyncio.to_thread(account.set_uidvalidity, 777)
-            await asyncio.to_thread(account.kick)
+            # Dovecot may drop the session itself on seeing the new UIDVALIDITY (a regression:
+            # the kick then found no connection and failed the test)
+            await asyncio.to_thread(account.kick, required=False)
             await asyncio.to_thread(account.append, next(iter(recorded.values())))
             await asyncio.to_thread(account.append, reply(base, "HELP", subject="help 3"))
             await answered(help_subject, 3)
