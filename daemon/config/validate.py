@@ -15,13 +15,13 @@ from daemon.config.load import load
 from daemon.config.replies import check_replies_readable
 from daemon.config.tomlfile import dotted
 from daemon.errors import ConfigError, Problem, TemplateProblem
-from daemon.mail.context import (
-    ContextBuilder,
+from daemon.mail.common import (
     alert_context,
     answer_context,
     cancel_context,
     digest_context_for,
 )
+from daemon.mail.context import ContextBuilder
 from daemon.mail.kinds import Canonical
 from daemon.mail.render import Rendered, Renderer
 from daemon.mail.samples import SAMPLE_ANSWERS, SAMPLE_DIGEST, SAMPLE_FAILURE

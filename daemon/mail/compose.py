@@ -15,13 +15,13 @@ from dataclasses import dataclass
 from daemon.decide.decision import Digest, Skip
 from daemon.decide.sends import Send, cancel_key
 from daemon.ledger.records import EventVersion, Failure, Intent, OutboxRow
-from daemon.mail.context import (
-    ContextBuilder,
+from daemon.mail.common import (
     alert_context,
     answer_context,
     cancel_context,
     digest_context_for,
 )
+from daemon.mail.context import ContextBuilder
 from daemon.mail.invites import Invite, build_calendar, content_hash
 from daemon.mail.message import (
     Calendar,

@@ -9,14 +9,15 @@ from collections.abc import Callable, Collection
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from daemon.mail.inert import Inert, inert
+from daemon.mail.common import organizers_recipient, person_context, program_context
+from daemon.mail.inert import Inert
 from daemon.program.actions import planned_day
 from daemon.program.instance import Program
 from daemon.program.people import Participant, first_name_of, names_and
 from daemon.program.refs import command_links, window_ref
 from daemon.program.time_text import day_text, deadline, opening_day, week_of
 from daemon.program.timeline import Action, Person
-from daemon.program.timespec import local_date, local_time, zone
+from daemon.program.timespec import local_time, zone
 from daemon.program.windows import phase_span
 
 UPCOMING_DAYS = 14
@@ -85,7 +86,7 @@ class ContextBuilder:
         key = "" if to_organizers else person.email
         if key not in self._recipients:
             self._recipients[key] = (
-                organizers_recipient(self.program) if to_organizers else _person(person)
+                organizers_recipient(self.program) if to_organizers else person_context(person)
             )
         return self._recipients[key]
 
@@ -131,13 +132,13 @@ class ContextBuilder:
         members = self.groups.get(person.group, ())
         return {
             "id": person.group,
-            "members": [_person(m) for m in members],
-            "others": [_person(m) for m in members if m.email != person.email],
+            "members": [person_context(m) for m in members],
+            "others": [person_context(m) for m in members if m.email != person.email],
         }
 
     def _partner(self, person: Participant) -> dict[str, Any] | None:
         others = [m for m in self.pairs.get(person.pair, ()) if m.email != person.email]
-        return _person(others[0]) if person.pair and others else None
+        return person_context(others[0]) if person.pair and others else None
 
     def _phase(self, phase_id: str, only: tuple[str, ...] = ()) -> dict[str, Any]:
         """The phase; `only` keeps the sections whose title starts with one of its entries."""
@@ -244,100 +245,3 @@ class ContextBuilder:
             for a in items[start:]
             if (a.opens_at or a.at) <= horizon
         ][:5]
-
-
-def program_context(program: Program) -> dict[str, Any]:
-    return {
-        "title": program.title,
-        "organization": program.schedule.program.organization,
-        "weeks": program.weeks,
-        "start": local_date(_midday(program.start, program.tz), program.tz),
-        "organizers": [{"name": Inert(o.name), "email": o.email} for o in program.organizers],
-        "sender": Inert(program.sender.name),
-    }
-
-
-def alert_context(program: Program, failed: dict[str, Any]) -> dict[str, Any]:
-    """For `alert.md.j2`: a send that failed or whose outcome is unknown."""
-    return {
-        "program": program_context(program),
-        "recipient": organizers_recipient(program),
-        "failed": inert(failed),  # a server's words, an address
-    }
-
-
-def answer_context(
-    program: Program, person: Person | None, address: str, answer: dict[str, Any]
-) -> dict[str, Any]:
-    """For `answer.md.j2`: the reply to a participant's (or organizer's) mail."""
-    recipient = (
-        _person(person) if person
-        else organizers_recipient(program) if not address
-        else inert({"name": "", "first_name": "", "email": address})
-    )  # fmt: skip
-    # what a person wrote, echoed back (a command's argument), names, a server's diagnostic
-    return {"program": program_context(program), "recipient": recipient, "answer": inert(answer)}
-
-
-def digest_context_for(program: Program, digest: dict[str, Any]) -> dict[str, Any]:
-    """For `digest.md.j2`: the organizers' weekly summary (greeting them all)."""
-    shown = inert(digest)
-    for unit, raw in zip(shown["units"], digest["units"], strict=True):
-        for owed, links in zip(unit["owing"], raw["owing"], strict=True):
-            for name in ("excuse_link", "extend_link"):  # URLs we built: quoted, not text
-                if name in links:
-                    owed[name] = links[name]
-    return {
-        "program": program_context(program),
-        "recipient": organizers_recipient(program),
-        "digest": shown,
-    }
-
-
-def cancel_context(
-    program: Program, attendee: str, title: str, *, still_in_program: bool
-) -> dict[str, Any]:
-    """For `invite-cancel.md.j2`: an event removed, or a participant who left."""
-    return {
-        "program": program_context(program),
-        "recipient": {
-            "name": Inert(attendee),
-            "first_name": Inert(attendee.split(maxsplit=1)[0] if attendee else ""),
-        },
-        "event": {"title": title},
-        "still_in_program": still_in_program,
-    }
-
-
-def _midday(day: dt.date, tz: ZoneInfo) -> dt.datetime:
-    return dt.datetime.combine(day, dt.time(12), tzinfo=tz)
-
-
-def organizers_recipient(program: Program) -> dict[str, Any]:
-    """Mail to all the organizers greets them all ("Hello Ashley and Morgan")."""
-    people = program.organizers
-    if not people:
-        return {"name": "", "first_name": "", "email": "", "organizer": True}
-    firsts = [first_name_of(o.name) or o.name for o in people]
-    return {
-        "name": Inert(names_and([o.name for o in people])),
-        "first_name": Inert(names_and(firsts)),
-        "email": people[0].email,
-        "role": Inert("organizer"),
-        "timezone": people[0].timezone,
-        "organizer": True,
-    }
-
-
-def _person(p: Person) -> dict[str, Any]:
-    """A person as templates see them: names from the roster or the config shown inert; the
-    address is a checked address (templates make it a mailto link: `<{{ person.email }}>`)."""
-    first = p.greeting_name if isinstance(p, Participant) else first_name_of(p.name)
-    return {
-        "name": Inert(p.name),
-        "first_name": Inert(first),
-        "email": p.email,
-        "role": Inert(getattr(p, "role", "organizer")),
-        "timezone": p.timezone,
-        "organizer": not isinstance(p, Participant),
-    }
