@@ -15,7 +15,8 @@ import pytest
 from daemon.config.settings import ImapSettings
 from daemon.errors import ImapError
 from daemon.runtime.watch import MAX_BACKOFF, backoff, watch_inbox
-from daemon.transport.imap import Fetched, ImapInbox, fetch_plan, parse_fetch, parse_sizes, uid_set
+from daemon.transport.imap import ImapInbox
+from daemon.transport.imap_fetch import Fetched, fetch_plan, parse_fetch, parse_sizes, uid_set
 from daemon.transport.imap_session import mailbox_name, quote
 from tests.dovecot import HOST, Account, Dovecot, free_port
 
