@@ -4,9 +4,11 @@ outside exactly as it was typed."""
 from __future__ import annotations
 
 import pytest
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
 
 from daemon.mail.inert import Inert
-from daemon.mail.plaintext import converter, to_text
+from daemon.mail.plaintext import converter, to_html_and_text, to_text
 
 
 @pytest.mark.parametrize(
@@ -49,3 +51,21 @@ def test_markdown_is_written_as_plain_text(markdown: str, text: str) -> None:
 )
 def test_text_from_outside_reads_as_typed(typed: str) -> None:
     assert to_text(converter(), f"Hello {Inert(typed).markdown()}!") == f"Hello {typed}!"
+
+
+_TOKENS = [*"ab *_`[]()<>&#!-+|>:/.x1\\\n\t", "- [ ] ", "```", "&copy;", "<div>", "</div>",
+           "http://e.org", "<a@e.org>", "mailto:", "  \n", "\n\n", "1. ", "> ", "---"]  # fmt: skip
+_MARKDOWNISH = st.lists(st.sampled_from(_TOKENS), max_size=40).map("".join)
+
+
+@settings(max_examples=300, deadline=None)
+@given(_MARKDOWNISH)
+@example("")
+@example("   \n")
+@example("<div>raw</div>\n\n&copy; | x\n--- | ---\n1 | 2")
+def test_one_parse_gives_what_convert_and_to_text_give(source: str) -> None:
+    """The renderer parses a block once for both parts: the HTML must be exactly Markdown's
+    own `convert`, and the text exactly `to_text`, each with a converter of its own."""
+    html, text = to_html_and_text(converter(), source)
+    assert html == converter().convert(source)
+    assert text == to_text(converter(), source)

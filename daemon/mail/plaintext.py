@@ -82,6 +82,19 @@ def converter() -> markdown.Markdown:
 
 def to_text(md: markdown.Markdown, source: str) -> str:
     """Plain text of the Markdown `source` (with `md` from `converter()`)."""
+    return _text_of(md, _parsed(md, source))
+
+
+def to_html_and_text(md: markdown.Markdown, source: str) -> tuple[str, str]:
+    """What `md.convert(source)` gives (the HTML), and `to_text(md, source)`, from one parse:
+    most of a message reads the same in both parts, and parsing is most of converting."""
+    root = _parsed(md, source)
+    html_text = _html_of(md, root) if source.strip() else ""  # as convert does
+    return html_text, _text_of(md, root)
+
+
+def _parsed(md: markdown.Markdown, source: str) -> ET.Element:
+    """The tree `md.convert` would serialize: preprocessors, block parser, treeprocessors."""
     md.reset()
     lines = source.split("\n")
     for processor in md.preprocessors:
@@ -90,6 +103,25 @@ def to_text(md: markdown.Markdown, source: str) -> str:
     assert root is not None
     for tree in md.treeprocessors:
         root = tree.run(root) or root
+    return root
+
+
+def _html_of(md: markdown.Markdown, root: ET.Element) -> str:
+    """The rest of `md.convert`: serialize, drop the wrapping tag, postprocessors."""
+    output: str = md.serializer(root)
+    try:
+        start = output.index(f"<{md.doc_tag}>") + len(md.doc_tag) + 2
+        output = output[start : output.rindex(f"</{md.doc_tag}>")].strip()
+    except ValueError:  # nothing in it: "<div />"
+        if not output.strip().endswith(f"<{md.doc_tag} />"):
+            raise
+        output = ""
+    for processor in md.postprocessors:
+        output = processor.run(output)
+    return output.strip()
+
+
+def _text_of(md: markdown.Markdown, root: ET.Element) -> str:
     stash = md.htmlStash.rawHtmlBlocks
     blocks = [b for b in _blocks(root) if b.strip()]
     text = "\n\n".join(blocks)

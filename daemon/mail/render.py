@@ -26,7 +26,7 @@ from daemon.errors import TemplateProblem
 from daemon.mail import shape
 from daemon.mail.bytecode import cache_for
 from daemon.mail.inert import Inert
-from daemon.mail.plaintext import converter, to_text
+from daemon.mail.plaintext import converter, to_html_and_text, to_text
 from daemon.mail.subject import shorten
 from daemon.program.instance import TemplateFile
 
@@ -147,8 +147,7 @@ class Renderer:
         )
         self._markdown = converter()
         self._text_markdown = converter()
-        self._block = lru_cache(maxsize=16384)(self._convert)
-        self._text_block = lru_cache(maxsize=16384)(self._plain)
+        self._both = lru_cache(maxsize=16384)(self._html_and_text)
         self._uses: dict[str, shape.Uses | None] = {}
         self._with_subject: dict[tuple[str, shape.Uses], shape.Uses] = {}
         self._subject_uses: dict[str, shape.Uses | None] = {}
@@ -159,13 +158,17 @@ class Renderer:
     def _plain(self, text: str) -> str:
         return to_text(self._text_markdown, text)
 
+    def _html_and_text(self, block: str) -> tuple[str, str]:
+        """A block as HTML and as text, parsed once: most blocks read the same in the text
+        and the HTML source (a value's escaping differs only where it has special characters),
+        so the part that comes second finds its block done."""
+        return to_html_and_text(self._markdown, block)
+
     def _to_text(self, body: str) -> str:
         """Markdown to plain text, one block at a time, each cached (as `_to_html`)."""
         if "```" in body or "~~~" in body:
             return self._plain(body)
-        return "\n\n".join(
-            t for b in _BLOCKS.split(body) if b.strip() and (t := self._text_block(b))
-        )
+        return "\n\n".join(t for b in _BLOCKS.split(body) if b.strip() and (t := self._both(b)[1]))
 
     def _to_html(self, body: str) -> str:
         """Markdown to HTML, one block (text between blank lines) at a time, each cached: most
@@ -173,7 +176,7 @@ class Renderer:
         of building a message. Fenced code, whose blocks span blank lines, goes whole."""
         if "```" in body or "~~~" in body:
             return self._convert(body)
-        return "\n".join(self._block(b) for b in _BLOCKS.split(body) if b.strip())
+        return "\n".join(self._both(b)[0] for b in _BLOCKS.split(body) if b.strip())
 
     def exists(self, name: str) -> bool:
         try:
