@@ -7,7 +7,7 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NoReturn
 
 from daemon.cli_parser import build_parser
 
@@ -27,14 +27,39 @@ if TYPE_CHECKING:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run a command: the process's own (`argv` None: it ends with the command), or `argv`."""
     args = build_parser().parse_args(argv)
-    import sqlite3
-
-    from daemon.errors import ConfigError, MentormailError, UserError
     from daemon.runtime import collector, logs
 
     logs.configure(args.log_level)
+    code = _answer(args, restore=argv is not None)
+    if argv is None and args.command in collector.ANSWERS:
+        _end_now(code)
+    return code
+
+
+def _end_now(code: int) -> NoReturn:
+    """End the process of a command that only answered, once its output is out, without
+    tearing the interpreter down: freeing every module and object one by one took 60-90 ms
+    of a 0.4 s `validate`, and such a command holds nothing else to close (it wrote no store;
+    the files it wrote are closed). Logging is shut down and the streams flushed first."""
+    import contextlib
+    import logging
+
+    logging.shutdown()
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(BrokenPipeError, ValueError):  # the reader went away
+            stream.flush()
+    os._exit(code)
+
+
+def _answer(args: argparse.Namespace, *, restore: bool) -> int:
+    """The command's exit code; the one place where errors become user messages."""
+    import sqlite3
+
+    from daemon.errors import ConfigError, MentormailError, UserError
+    from daemon.runtime import collector
+
     try:
-        with collector.tuned(args.command, restore=argv is not None):
+        with collector.tuned(args.command, restore=restore):
             return _dispatch(args)
     except ConfigError as exc:
         count = len(exc.problems)
