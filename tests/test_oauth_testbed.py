@@ -121,16 +121,20 @@ def test_device_flow_waits_for_approval_then_issues_tokens(
 
 @pytest.mark.timeout(10)
 def test_device_flow_denied_expired_and_too_fast(http: httpx2.Client) -> None:
-    with OAuthServer(device_ttl=0.3, interval=1, slow_down_step=1) as auth:
-        denied, expired, hasty = (start_device_flow(http, auth) for _ in range(3))
-        assert denied["expires_in"] == 0.3 and denied["interval"] == 1
+    with OAuthServer(interval=1, slow_down_step=1) as auth:
+        # only `expired` lives 0.3 s: when all three did, a busy machine could take that long
+        # over the polls of the other two, which then answered expired_token
+        denied, hasty = start_device_flow(http, auth), start_device_flow(http, auth)
+        auth.device_ttl = 0.3
+        expired = start_device_flow(http, auth)
+        assert expired["expires_in"] == 0.3 and denied["interval"] == 1
         auth.deny(denied["user_code"])
         assert error_of(poll(http, auth, denied["device_code"])) == "access_denied"
         assert error_of(poll(http, auth, hasty["device_code"])) == "authorization_pending"
         assert error_of(poll(http, auth, hasty["device_code"])) == "slow_down"
         time.sleep(0.35)
         assert error_of(poll(http, auth, expired["device_code"])) == "expired_token"
-        assert auth.pending_user_codes() == []
+        assert auth.pending_user_codes() == [hasty["user_code"]]  # neither denied nor expired
         with pytest.raises(KeyError):
             auth.approve("NOPE-NOPE", "ana@example.org")
 
