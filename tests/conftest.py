@@ -60,6 +60,16 @@ async def until(condition: Callable[[], object], seconds: float) -> float:
     return time.monotonic() - began
 
 
+async def idling(account: Account, seconds: float = 20.0) -> None:
+    """Wait until one of `account`'s IMAP connections is in IDLE on the server's side (the
+    blocking look runs in a thread, so the client under test goes on meanwhile)."""
+    began = time.monotonic()
+    while not await asyncio.to_thread(account.idling):
+        if time.monotonic() - began > seconds:
+            raise AssertionError(f"{account.user} not in IDLE within {seconds} s")
+        await asyncio.sleep(0.02)
+
+
 def write(path: Path, text: str) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(textwrap.dedent(text).lstrip(), encoding="utf-8")

@@ -16,6 +16,7 @@ children on SIGTERM; tests don't need that).
         account.deliver(raw)                        # `doveadm save`, as an MTA would
         account.flags(), account.read(), account.uidvalidity()
         account.set_uidvalidity(n), account.kick(), with account.frozen(): ...
+        account.connected(), account.idling()        # waiting for the server's side
 
 With `oauth=` (a running tests.oauth_server.OAuthServer) the server also offers AUTHENTICATE
 XOAUTH2 and OAUTHBEARER: Dovecot's oauth2 passdb POSTs each bearer token to the server's
@@ -67,6 +68,7 @@ _SEARCH_PATH = os.pathsep.join([os.environ.get("PATH", ""), "/usr/sbin", "/sbin"
 _FLAGS = re.compile(rb"UID (\d+) FLAGS \(([^)]*)\)|FLAGS \(([^)]*)\) UID (\d+)")
 _users = itertools.count(1)
 _NOT_FOUND = 68  # doveadm's exit code when nothing matched (EX_NOUSER)
+_START_ATTEMPTS = 3
 
 
 def require_dovecot() -> tuple[str, str]:
@@ -177,13 +179,36 @@ class Account:
         self.server.doveadm("mailbox", "update", "-u", self.user, "--uid-validity", str(value),
                             mailbox)  # fmt: skip
 
+    def pids(self) -> list[int]:
+        """The pids of this user's IMAP processes, as `doveadm who` lists them."""
+        who = self.server.doveadm("who", "-1", self.user).splitlines()[1:]
+        return [int(line.split()[2]) for line in who]
+
+    def connected(self, seconds: float = 10.0) -> list[int]:
+        """The pids of this user's IMAP processes once there is at least one, waiting up to
+        `seconds` for one: a client that has just logged in may not be listed yet."""
+        deadline = time.monotonic() + seconds
+        while not (pids := self.pids()):
+            assert time.monotonic() < deadline, f"{self.user} has no IMAP connection"
+            time.sleep(0.05)
+        return pids
+
+    def idling(self) -> bool:
+        """Whether one of this user's IMAP processes is in IDLE (Dovecot's verbose process
+        title names the command it runs): a test that needs the server to be idling before it
+        acts waits for this instead of sleeping."""
+        for pid in self.pids():
+            with contextlib.suppress(OSError):
+                title = Path(f"/proc/{pid}/cmdline").read_bytes()
+                if title.rstrip(b"\0").endswith(b" IDLE]"):
+                    return True
+        return False
+
     @contextlib.contextmanager
     def frozen(self) -> Iterator[None]:
         """Stop this user's IMAP processes (SIGSTOP) for a while: the connection stays up and
         nothing answers, as in a network partition."""
-        who = self.server.doveadm("who", "-1", self.user).splitlines()[1:]
-        pids = [int(line.split()[2]) for line in who]
-        assert pids, f"{self.user} has no IMAP connection to freeze"
+        pids = self.connected()
         for pid in pids:
             os.kill(pid, signal.SIGSTOP)
         try:
@@ -264,6 +289,25 @@ class Dovecot:
         return done.stdout.decode()
 
     def start(self) -> None:
+        """Start Dovecot and wait for its own greeting. free_port() lets its port go before
+        Dovecot binds it, so another process (another test worker's server, a client's
+        ephemeral port) may take it meanwhile: Dovecot then fails with "Address already in
+        use" and is started again on new ports; and the greeting names this instance, so a
+        server of someone else's on the same port is never taken for this one."""
+        for attempt in range(1, _START_ATTEMPTS + 1):
+            if self._launch():
+                return
+            self._kill()
+            if attempt == _START_ATTEMPTS or b"Address already in use" not in self._log_bytes():
+                log = self.log_text()
+                self.stop()
+                raise RuntimeError(f"Dovecot did not start; its log:\n{log}")
+            self.port, self.tls_port = free_port(), free_port()
+            self._write_config()
+
+    def _launch(self) -> bool:
+        """Start the master; True once this instance greets on `port`, False if it exits or
+        does not greet within 30 s (a loaded machine can take seconds to start it)."""
         with self.log.open("ab") as log:
             self._process = subprocess.Popen(
                 [*_DIE_WITH_PARENT, self.binary, "-F", "-c", str(self.config)],
@@ -271,22 +315,31 @@ class Dovecot:
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
             )
-        deadline = time.monotonic() + 10
-        while True:
+        greeting = f"{self._greeting()}\r\n".encode()
+        deadline = time.monotonic() + 30
+        while self._process.poll() is None and time.monotonic() < deadline:
             with contextlib.suppress(OSError), socket.create_connection((HOST, self.port), 1) as s:
-                if s.recv(100).startswith(b"* OK"):
-                    return
-            if self._process.poll() is not None or time.monotonic() > deadline:
-                self.stop()
-                raise RuntimeError(f"Dovecot did not start; its log:\n{self.log_text()}")
+                s.settimeout(2)
+                if s.makefile("rb").readline().endswith(greeting):
+                    return True
             time.sleep(0.02)
+        return False
 
-    def stop(self) -> None:
+    def _kill(self) -> None:
         if self._process is not None and self._process.poll() is None:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(self._process.pid, signal.SIGKILL)
             self._process.wait(timeout=10)
         self._process = None
+
+    def _greeting(self) -> str:
+        return f"mentormail test {self.root.name} ready."
+
+    def _log_bytes(self) -> bytes:
+        return self.log.read_bytes() if self.log.exists() else b""
+
+    def stop(self) -> None:
+        self._kill()
         shutil.rmtree(self.root, ignore_errors=True)
 
     def log_text(self) -> str:
@@ -294,8 +347,8 @@ class Dovecot:
 
     def _write_config(self) -> None:
         root, home = self.root, self.root / "home"
-        home.mkdir()
-        (root / "passwd").mkdir()
+        home.mkdir(exist_ok=True)  # written again when ports change (start)
+        (root / "passwd").mkdir(exist_ok=True)
         if os.geteuid() == 0:  # Dovecot refuses uid 0 for mail
             mail_user, mail_group = "nobody", "nogroup"
             shutil.chown(home, mail_user, mail_group)
@@ -342,6 +395,9 @@ auth_failure_delay = 0
 auth_cache_size = 0
 mail_location = maildir:~/Maildir
 mail_fsync = never
+# each imap process's title names the command it runs (Account.idling)
+verbose_proctitle = yes
+login_greeting = {self._greeting()}
 namespace inbox {{
   inbox = yes
 }}

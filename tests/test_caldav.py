@@ -34,52 +34,73 @@ def free_port() -> int:
         return port
 
 
-def wait_for_port(port: int, process: subprocess.Popen[bytes], log: Path) -> None:
+def started(port: int, process: subprocess.Popen[bytes], log: Path) -> bool:
+    """Wait for radicale to say it listens on `port` (a connection that succeeds could be to
+    another process's listener): True once it does, False if it exited because the port was
+    taken (free_port() lets it go before radicale binds it, and another process's listener or
+    outgoing connection can take it meanwhile); any other exit fails the test."""
+    listening = f"Listening on '127.0.0.1:{port}'"
     deadline = time.monotonic() + STARTUP_TIMEOUT
     while time.monotonic() < deadline:
+        text = log.read_text()
         if process.poll() is not None:
-            pytest.fail(f"radicale exited with {process.returncode}:\n{log.read_text()}")
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                return
-        except OSError:
-            time.sleep(0.05)
+            if "Address already in use" in text:
+                return False
+            pytest.fail(f"radicale exited with {process.returncode}:\n{text}")
+        if listening in text and "Radicale server ready" in text:
+            return True
+        time.sleep(0.05)
     pytest.fail(f"radicale did not listen on {port} within {STARTUP_TIMEOUT} s:\n{log.read_text()}")
+
+
+def start_radicale(folder: Path) -> tuple[subprocess.Popen[bytes], int]:
+    """Radicale on a free port, started again on another if the port was taken meanwhile."""
+    log = folder / "radicale.log"
+    for _ in range(3):
+        port = free_port()
+        command = [
+            sys.executable,
+            "-m",
+            "radicale",
+            "--config",  # no config files: not /etc/radicale, not ~/.config
+            "--server-hosts",
+            f"127.0.0.1:{port}",
+            "--auth-type",
+            "none",
+            "--storage-filesystem-folder",
+            str(folder / "collections"),
+        ]
+        with log.open("wb") as output:
+            process = subprocess.Popen(command, stdout=output, stderr=subprocess.STDOUT)
+        try:
+            if started(port, process, log):
+                return process, port
+        except BaseException:
+            stop(process)
+            raise
+    pytest.fail(f"radicale found its port taken three times:\n{log.read_text()}")
+
+
+def stop(process: subprocess.Popen[bytes]) -> None:
+    process.terminate()
+    try:
+        process.wait(timeout=5)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=5)
 
 
 @pytest.fixture(scope="module")
 def radicale(tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
-    folder = tmp_path_factory.mktemp("radicale")
-    log = folder / "radicale.log"
-    port = free_port()
-    command = [
-        sys.executable,
-        "-m",
-        "radicale",
-        "--config",  # no config files: not /etc/radicale, not ~/.config
-        "--server-hosts",
-        f"127.0.0.1:{port}",
-        "--auth-type",
-        "none",
-        "--storage-filesystem-folder",
-        str(folder / "collections"),
-    ]
-    with log.open("wb") as output:
-        process = subprocess.Popen(command, stdout=output, stderr=subprocess.STDOUT)
+    process, port = start_radicale(tmp_path_factory.mktemp("radicale"))
     try:
-        wait_for_port(port, process, log)
         status, _ = request(port, "MKCOL", "/mentormail/")
         assert status == 201
         status, _ = request(port, "MKCALENDAR", "/mentormail/calendar/")
         assert status == 201
         yield port
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=5)
+        stop(process)
 
 
 def request(port: int, method: str, path: str, body: bytes | None = None) -> tuple[int, bytes]:

@@ -112,6 +112,7 @@ def test_the_child_ends_when_its_parent_is_killed() -> None:
         [sys.executable, "-c", CHILD_OF_A_KILLED_PARENT],
         cwd=ROOT, stdout=subprocess.PIPE, text=True,
     )  # fmt: skip
+    child = 0
     try:
         assert parent.stdout is not None
         child = int(parent.stdout.readline())
@@ -127,6 +128,8 @@ def test_the_child_ends_when_its_parent_is_killed() -> None:
             parent.wait(10)
         if parent.stdout is not None:
             parent.stdout.close()
+        if child and _alive(child):  # a failure leaves no child behind for its 600 s
+            os.kill(child, signal.SIGKILL)
 
 
 def _alive(pid: int) -> bool:

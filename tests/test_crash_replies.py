@@ -116,4 +116,6 @@ async def _killed_after(proc: asyncio.subprocess.Process, ready: Callable[[], bo
             await proc.wait()
             return True
         await asyncio.sleep(0.05)
+    proc.send_signal(signal.SIGKILL)  # a failure leaves no pass running behind the test
+    await proc.wait()
     raise AssertionError("the pass neither progressed nor ended")

@@ -134,8 +134,10 @@ class _Stuck:
 
     def __init__(self) -> None:
         self.sent = 0
+        self.waiting = asyncio.Event()
 
     async def wait_turn(self) -> None:
+        self.waiting.set()
         await asyncio.Event().wait()
 
     async def send(self, message: bytes, sender: str, recipients: list[str]) -> SendResult:
@@ -150,7 +152,9 @@ async def test_a_send_waiting_for_the_rate_limit_is_not_claimed(tmp_path: Path) 
         store.enqueue([_row("a"), _row("b")], WEEK1)
         transport = _Stuck()
         task = asyncio.create_task(deliver(store, transport, "mini@example.org", WEEK1))
-        await asyncio.sleep(0.2)
+        # cancelled while it waits for its turn (after a 0.2 s sleep, a busy machine could
+        # cancel it before it got there, and the test passed without testing the wait)
+        await asyncio.wait_for(transport.waiting.wait(), 10)
         task.cancel()
         with pytest.raises(asyncio.CancelledError):
             await task
