@@ -237,6 +237,14 @@ CASES = [
         ),
     ),
     Case(
+        "a start date in the wrong format is its one problem, not every dated event's too",
+        (setting("[program]", "start", '"12/07/2021"'),),
+        expected=(
+            Expected("config.toml", '"12/07/2021"', "program.start", "valid date",
+                     "write a date such as 2021-07-12"),
+        ),
+    ),
+    Case(
         "a duplicate id names the first one",
         (setting("[program]", "schedule", '"schedule.toml"'),),
         schedule=(
