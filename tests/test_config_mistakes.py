@@ -245,6 +245,22 @@ CASES = [
         ),
     ),
     Case(
+        "a variable misspelt in a schedule's subject names the subject, not the template file",
+        (setting("[program]", "schedule", '"schedule.toml"'),),
+        schedule=(
+            replacing('subject = "PeMento week 1: Getting Started"',
+                      'subject = "PeMento week 1: {{ program.name }}"'),
+            replacing('subject = "PeMento week 4: Checking In"',
+                      'subject = "PeMento week 4: {{ program.title }"'),
+        ),
+        expected=(
+            Expected("schedule.toml", "{{ program.name }}", "messages[1].subject",
+                     "undefined variable", "README 'Templates' lists every variable"),
+            Expected("schedule.toml", "{{ program.title }\"", "messages[4].subject",
+                     "unexpected '}'", "fix the template"),
+        ),
+    ),
+    Case(
         "a duplicate id names the first one",
         (setting("[program]", "schedule", '"schedule.toml"'),),
         schedule=(
