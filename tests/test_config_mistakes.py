@@ -261,6 +261,19 @@ CASES = [
         ),
     ),
     Case(
+        "a missing config key and a roster row without its address point to the reference",
+        (replacing('timezone = "America/Los_Angeles"', 'timezon = "America/Los_Angeles"'),),
+        (replacing("marcus.lee@example.org", ""),),
+        expected=(
+            Expected("config.toml", "[program]", "program.timezone", "missing",
+                     "README 'Configuration reference' (the config, a roster's participants)"),
+            Expected("config.toml", "timezon =", "program.timezon", "unknown key",
+                     "check its spelling"),
+            Expected("roster.csv", "Marcus Lee", "email", "missing",
+                     "README 'Configuration reference' (the config, a roster's participants)"),
+        ),
+    ),
+    Case(
         "a duplicate id names the first one",
         (setting("[program]", "schedule", '"schedule.toml"'),),
         schedule=(
