@@ -274,6 +274,14 @@ CASES = [
         ),
     ),
     Case(
+        "a roster saved with semicolons (a spreadsheet's CSV in many countries)",
+        roster=(lambda text: text.replace(",", ";"),),
+        expected=(
+            Expected("roster.csv", "name;email;", "header", "separated by ';', not by commas",
+                     "save the file as CSV with commas"),
+        ),
+    ),
+    Case(
         "a duplicate id names the first one",
         (setting("[program]", "schedule", '"schedule.toml"'),),
         schedule=(
