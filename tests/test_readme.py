@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import email
+import email.policy
 import re
 import shlex
 from pathlib import Path
@@ -33,6 +35,14 @@ def test_the_worked_example_validates_and_plans(
                  "Overdue: Mentoring agreement", "Flag: Mentoring agreement",
                  "Kickoff call", "Mentoring meeting", "Welcome"):  # fmt: skip
         assert line in plan, line
+    # its own mail ends with the footer that says what happens to a reply, as every mail does
+    out = tmp_path / "preview"
+    assert main(["-c", config, "preview", "--participant", "ada@example.org",
+                 "--item", "welcome", "--out", str(out)]) == 0  # fmt: skip
+    (welcome,) = out.glob("*-welcome-0.eml")
+    text = email.message_from_bytes(welcome.read_bytes(), policy=email.policy.default)
+    body = text.get_body(("plain",))
+    assert body is not None and "Reply to this email" in body.get_content()
 
 
 COMMAND_LINE = re.compile(r"(?:^|\s|`)(?:\S*/)?mentormail(?= -| [a-z])([^`\n#|>]*)", re.MULTILINE)
