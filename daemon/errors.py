@@ -59,9 +59,15 @@ class ConfigError(UserError):
 class TemplateProblem(UserError):
     """A template is missing, does not parse, or uses an undefined variable."""
 
-    def __init__(self, template: str, message: str, line: int = 0) -> None:
+    def __init__(
+        self, template: str, message: str, line: int = 0, *, in_subject: bool = False
+    ) -> None:
+        """`in_subject`: the problem is in the subject given with the template (a schedule's
+        `subject`), not in the template's file: `line` is then 0."""
         self.template, self.line, self.detail = template, line, message
-        super().__init__(f"{template}:{line}: {message}" if line else f"{template}: {message}")
+        self.in_subject = in_subject
+        where = f"the subject of {template}" if in_subject else template
+        super().__init__(f"{where}:{line}: {message}" if line else f"{where}: {message}")
 
 
 class StoreError(UserError):

@@ -237,6 +237,51 @@ CASES = [
         ),
     ),
     Case(
+        "a start date in the wrong format is its one problem, not every dated event's too",
+        (setting("[program]", "start", '"12/07/2021"'),),
+        expected=(
+            Expected("config.toml", '"12/07/2021"', "program.start", "valid date",
+                     "write a date such as 2021-07-12"),
+        ),
+    ),
+    Case(
+        "a variable misspelt in a schedule's subject names the subject, not the template file",
+        (setting("[program]", "schedule", '"schedule.toml"'),),
+        schedule=(
+            replacing('subject = "PeMento week 1: Getting Started"',
+                      'subject = "PeMento week 1: {{ program.name }}"'),
+            replacing('subject = "PeMento week 4: Checking In"',
+                      'subject = "PeMento week 4: {{ program.title }"'),
+        ),
+        expected=(
+            Expected("schedule.toml", "{{ program.name }}", "messages[1].subject",
+                     "undefined variable", "README 'Templates' lists every variable"),
+            Expected("schedule.toml", "{{ program.title }\"", "messages[4].subject",
+                     "unexpected '}'", "fix the template"),
+        ),
+    ),
+    Case(
+        "a missing config key and a roster row without its address point to the reference",
+        (replacing('timezone = "America/Los_Angeles"', 'timezon = "America/Los_Angeles"'),),
+        (replacing("marcus.lee@example.org", ""),),
+        expected=(
+            Expected("config.toml", "[program]", "program.timezone", "missing",
+                     "README 'Configuration reference' (the config, a roster's participants)"),
+            Expected("config.toml", "timezon =", "program.timezon", "unknown key",
+                     "check its spelling"),
+            Expected("roster.csv", "Marcus Lee", "email", "missing",
+                     "README 'Configuration reference' (the config, a roster's participants)"),
+        ),
+    ),
+    Case(
+        "a roster saved with semicolons (a spreadsheet's CSV in many countries)",
+        roster=(lambda text: text.replace(",", ";"),),
+        expected=(
+            Expected("roster.csv", "name;email;", "header", "separated by ';', not by commas",
+                     "save the file as CSV with commas"),
+        ),
+    ),
+    Case(
         "a duplicate id names the first one",
         (setting("[program]", "schedule", '"schedule.toml"'),),
         schedule=(

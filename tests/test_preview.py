@@ -4,6 +4,7 @@ nothing is created in the state folder."""
 
 from __future__ import annotations
 
+import datetime as dt
 import email
 import email.policy
 from email.message import EmailMessage
@@ -59,6 +60,21 @@ def test_a_preview_of_everything_planned_for_one_person(
     (only,) = out.glob("*.eml")
     assert _parse(only)["Subject"] == "PeMento Community Call (Week 4: Checking In)"
     assert len(list(out.glob("*.ics"))) == 1
+
+
+def test_a_file_is_named_by_the_day_the_reader_gets_it(
+    rehearsal: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """In Sydney a Monday 09:00 mail leaves on Sunday UTC: its file names Monday, as the
+    listing beside it does."""
+    out = rehearsal / "preview"
+    args = ["-c", CONFIG, "preview", "--participant", "olivia.brennan@example.org"]
+    assert main([*args, "--out", str(out)]) == 0
+    lines = [line for line in capsys.readouterr().out.splitlines() if " -> " in line]
+    assert len(lines) > 10
+    for line in lines:
+        shown = dt.datetime.strptime(" ".join(line.split()[1:4]), "%d %b %Y")
+        assert line.split(" -> ")[1].split("-")[1] == f"{shown:%Y%m%d}", line
 
 
 def test_a_preview_says_what_is_wrong(rehearsal: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import email
+import email.policy
 import re
+import shlex
 from pathlib import Path
 
 import pytest
@@ -32,3 +35,41 @@ def test_the_worked_example_validates_and_plans(
                  "Overdue: Mentoring agreement", "Flag: Mentoring agreement",
                  "Kickoff call", "Mentoring meeting", "Welcome"):  # fmt: skip
         assert line in plan, line
+    # its own mail ends with the footer that says what happens to a reply, as every mail does
+    out = tmp_path / "preview"
+    assert main(["-c", config, "preview", "--participant", "ada@example.org",
+                 "--item", "welcome", "--out", str(out)]) == 0  # fmt: skip
+    (welcome,) = out.glob("*-welcome-0.eml")
+    text = email.message_from_bytes(welcome.read_bytes(), policy=email.policy.default)
+    body = text.get_body(("plain",))
+    assert body is not None and "Reply to this email" in body.get_content()
+
+
+COMMAND_LINE = re.compile(r"(?:^|\s|`)(?:\S*/)?mentormail(?= -| [a-z])([^`\n#|>]*)", re.MULTILINE)
+
+
+def _readme_commands() -> list[str]:
+    """Every mentormail command line the README shows (in shell blocks and in inline code),
+    without what follows it on its line (a comment, a pipe, a redirection)."""
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    shell = re.sub(r"#.*", "", "\n".join(re.findall(r"```sh\n(.*?)```", text, re.DOTALL)))
+    spans = re.findall(r"`(mentormail [^`]*)`", text)  # a table's \| is a pipe
+    inline = "\n".join(" ".join(s.replace("\\|", "|").split()) for s in spans)
+    found = [m.strip() for m in COMMAND_LINE.findall(shell + "\n" + inline)]
+    return [f for f in found if f and not re.search(r"[A-Z]{3,}|\[|\.\.\.|…", f)]
+
+
+def test_every_command_line_in_the_readme_is_one_the_parser_takes() -> None:
+    """A command the README shows (`restore --list` was one) is accepted as written."""
+    from daemon.cli_parser import build_parser
+
+    commands = _readme_commands()
+    assert len(commands) > 20, commands  # the pattern still finds them
+    refused = []
+    for line in commands:
+        try:
+            build_parser().parse_args(shlex.split(line))
+        except SystemExit as exc:
+            if exc.code:  # --version and --help exit 0
+                refused.append(line)
+    assert not refused, refused

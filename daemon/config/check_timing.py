@@ -22,10 +22,10 @@ def check_timing(deployment: Deployment) -> Iterator[Problem]:
     span = f"the program runs {first} to {end - dt.timedelta(days=1)}"
     info = program.schedule.program
     weekday = WEEKDAYS[first.weekday()]
-    if ("program", "start") not in deployment.stand_ins and info.start_weekday not in (
-        None,
-        weekday,
-    ):
+    # a broken start date (reported as such) has a stand-in: what is dated in the schedule
+    # is not compared with it, or a typo in the date would also report every dated item
+    dated = ("program", "start") not in deployment.stand_ins
+    if dated and info.start_weekday not in (None, weekday):
         yield deployment.config_problem(
             ("program", "start"),
             f"{first} is a {weekday}; this program starts on a {info.start_weekday}",
@@ -39,28 +39,13 @@ def check_timing(deployment: Deployment) -> Iterator[Problem]:
             yield s.problem(("phases", i), f"phase {lo} to {hi} lies outside the program; {span}")
     for i, message in enumerate(program.schedule.messages):
         day = message.send.local_date(first)
-        if not first - SLACK <= day <= end + SLACK:
+        if (dated or message.send.date is None) and not first - SLACK <= day <= end + SLACK:
             yield s.problem(
                 ("messages", i, "send"),
                 f"sent on {day}, more than 8 weeks away from the program; {span}",
                 "check the week or date",
             )
-    for i, event in enumerate(program.schedule.events):
-        begin, finish = event_span(event, first, program.tz)
-        if finish <= begin:
-            yield s.problem(
-                ("events", i, "end"), "event ends before it starts", "end must be after start"
-            )
-        invited = event.invite.local_date(first)
-        if invited > begin.astimezone(program.tz).date():
-            yield s.problem(
-                ("events", i, "invite"),
-                f"the invitation ({invited}) would go out after the event "
-                f"({begin.astimezone(program.tz):%Y-%m-%d})",
-                "invite before the event, e.g. invite = { offset_days = -7 }",
-            )
-        if not first - SLACK <= begin.astimezone(program.tz).date() <= end + SLACK:
-            yield s.problem(("events", i), f"the event is far outside the program; {span}")
+    yield from _check_events(deployment, span, dated)
     events = {e.id: e for e in program.schedule.events}
     for i, ob in enumerate(program.schedule.obligations):
         if ob.after_event:
@@ -102,6 +87,31 @@ def check_timing(deployment: Deployment) -> Iterator[Problem]:
                         fix,
                     )
                     break
+
+
+def _check_events(deployment: Deployment, span: str, dated: bool) -> Iterator[Problem]:
+    """Each event ends after it starts, is invited to before it and happens near the program
+    (what is dated is not compared with a stand-in start)."""
+    program, s = deployment.program, deployment.schedule_source
+    first, end = program.start, program.end
+    for i, event in enumerate(program.schedule.events):
+        begin, finish = event_span(event, first, program.tz)
+        if finish <= begin:
+            yield s.problem(
+                ("events", i, "end"), "event ends before it starts", "end must be after start"
+            )
+        if not dated and (event.start is not None or event.invite.date is not None):
+            continue
+        invited = event.invite.local_date(first)
+        if invited > begin.astimezone(program.tz).date():
+            yield s.problem(
+                ("events", i, "invite"),
+                f"the invitation ({invited}) would go out after the event "
+                f"({begin.astimezone(program.tz):%Y-%m-%d})",
+                "invite before the event, e.g. invite = { offset_days = -7 }",
+            )
+        if not first - SLACK <= begin.astimezone(program.tz).date() <= end + SLACK:
+            yield s.problem(("events", i), f"the event is far outside the program; {span}")
 
 
 def _outside_fix(last_window: str, opens_outside: bool) -> str:

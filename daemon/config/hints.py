@@ -20,7 +20,8 @@ BY_KEY = {
 
 BY_KIND = {
     "extra_forbidden": "remove it, or check its spelling against the documented keys",
-    "missing": "add it; config.example.toml and README 'Schedules' document every key",
+    "missing": "add it; README 'Configuration reference' (the config, a roster's participants) "
+    "and 'Schedules' (a schedule) document every key",
     "int_parsing": "write a whole number, without quotes",
     "int_type": "write a whole number, without quotes",
     "int_from_float": "write a whole number",

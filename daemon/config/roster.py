@@ -112,8 +112,12 @@ def _load_csv(path: Path) -> Roster:
     columns = [c.strip().lower() for c in reader.fieldnames or []]
     missing = [c for c in ("name", "email", "timezone", "role") if c not in columns]
     if missing:
+        message = f"missing column(s): {', '.join(missing)}"
         hint = "the first row names the columns: name,email,timezone,role[,group,pair,...]"
-        problem = Problem(str(path), 1, "header", f"missing column(s): {', '.join(missing)}", hint)
+        if len(columns) == 1 and (sep := _separator(columns[0])):
+            message = f"the columns are separated by {sep!r}, not by commas"
+            hint = "save the file as CSV with commas (in Excel: 'CSV UTF-8 (Comma delimited)')"
+        problem = Problem(str(path), 1, "header", message, hint)
         return Roster(problems=[problem])
     for raw in reader:
         line = reader.line_num
@@ -152,3 +156,12 @@ def _nonempty(roster: Roster, file: str) -> Roster:
             Problem(file, 0, "", "no participants", "add one participant per row (or table)")
         )
     return roster
+
+
+def _separator(header: str) -> str:
+    """The character a header read as one column is separated by instead of commas (a
+    spreadsheet's ';' or a tab), when splitting at it gives the required columns; else ""."""
+    for sep in (";", "\t", "|"):
+        if {"name", "email"} <= {c.strip() for c in header.split(sep)}:
+            return sep
+    return ""

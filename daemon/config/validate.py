@@ -58,7 +58,7 @@ def check_templates(
     people: dict[str, Person] = {p.email: p for p in program.participants}
     people |= {o.email: o for o in program.organizers}
     phases = {p.id for p in program.schedule.phases}
-    problems: dict[tuple[str, str], Problem] = {}
+    problems: dict[tuple[str, ...], Problem] = {}
     long: dict[tuple[str, str], Problem] = {}
     seen: set[tuple[str, str, str, int, str]] = set()
     check = _Checker(renderer, ContextBuilder(program, timeline))
@@ -79,9 +79,8 @@ def check_templates(
                         (action.item, action.kind), _long_subject(deployment, action, rendered)
                     )
             except TemplateProblem as exc:
-                problems.setdefault(
-                    (exc.template, exc.detail), _problem(deployment, action, exc, email)
-                )
+                where = (action.item, "subject") if exc.in_subject else (exc.template,)
+                problems.setdefault((*where, exc.detail), _problem(deployment, action, exc, email))
     runtime = (
         ("alert", "Delivery {{ failed.state }}: {{ failed.title }}",
          alert_context(program, SAMPLE_FAILURE)),
@@ -230,8 +229,17 @@ def _unaddressed(program: Program, timeline: list[Action]) -> list[Action]:
 
 
 def _problem(deployment: Deployment, action: Action, exc: TemplateProblem, email: str) -> Problem:
-    loc = _loc_of(deployment.program, action)
     source = deployment.schedule_source
+    if exc.in_subject:  # the schedule's `subject` (or the title a built-in subject names)
+        loc = _subject_loc(deployment.program, action)
+        return Problem(
+            source.name,
+            source.line(loc),
+            dotted(loc),
+            f"{exc.detail} (rendering the subject for {email})",
+            _hint(exc.detail),
+        )
+    loc = _loc_of(deployment.program, action)
     return Problem(
         exc.template if exc.line else source.name,
         exc.line or source.line(loc),

@@ -108,10 +108,10 @@ def preview(
             row = composer.digest(Digest(action, sample), action.at)
         else:
             row = composer.row(Send(action.key, action), action.at)[0]
-        stem = f"{number:03d}-{action.at:%Y%m%d}-{_slug(action.item)}-{action.occurrence}"
+        local = action.at.astimezone(tz)  # the day in a file's name is the reader's day
+        stem = f"{number:03d}-{local:%Y%m%d}-{_slug(action.item)}-{action.occurrence}"
         written.append(_write(action, row.message, out / stem))
         files = " ".join(p.suffix for p in (written[-1].html, written[-1].ics) if p)
-        local = action.at.astimezone(tz)
         say(f"  {local:%a %d %b %Y %H:%M}  {written[-1].subject}  -> {stem}.eml {files}")
     return written
 

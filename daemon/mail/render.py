@@ -189,9 +189,10 @@ class Renderer:
 
     def render(self, name: str, subject: str, context: Mapping[str, Any]) -> Rendered:
         filename = f"{name}.md.j2"
-        with _problems(filename):
+        with _problems(filename, in_subject=True):
             full_subject = header_safe(self._subjects(subject).render(context))
-            subject_text = shorten(full_subject)
+        subject_text = shorten(full_subject)
+        with _problems(filename):
             text = self.text_env.get_template(filename).render(context)
             body = self.html_env.get_template(filename).render(context)
             html = self.html_env.get_template("layout.html.j2").render(
@@ -215,7 +216,7 @@ class Renderer:
 
     def subject(self, name: str, subject: str, context: Mapping[str, Any]) -> Rendered:
         """The subject alone (in a Rendered with empty parts), or its TemplateProblem."""
-        with _problems(f"{name}.md.j2"):
+        with _problems(f"{name}.md.j2", in_subject=True):
             full_subject = header_safe(self._subjects(subject).render(context))
         subject_text = shorten(full_subject)
         long_subject = full_subject if subject_text != full_subject else ""
@@ -267,28 +268,33 @@ class Renderer:
 
 
 @contextmanager
-def _problems(filename: str) -> Iterator[None]:
+def _problems(filename: str, *, in_subject: bool = False) -> Iterator[None]:
     """Jinja's errors, and what a template's own code raises, as the TemplateProblem
-    `validate` reports (file, line, what) and a send that cannot be composed records."""
+    `validate` reports (file, line, what) and a send that cannot be composed records; with
+    `in_subject`, one in the subject given with `filename` (not in a file it includes)."""
+
+    def problem(where: str, message: str, line: int | None) -> TemplateProblem:
+        if in_subject and where == filename:
+            return TemplateProblem(filename, message, in_subject=True)
+        return TemplateProblem(where, message, line or 0)
+
     try:
         yield
     except jinja2.TemplateNotFound as exc:
         raise TemplateProblem(str(exc.name), "template not found") from None
     except jinja2.TemplateSyntaxError as exc:
-        raise TemplateProblem(
-            exc.filename or filename, exc.message or "syntax error", exc.lineno
-        ) from None
+        raise problem(exc.filename or filename, exc.message or "syntax error", exc.lineno) from None
     except jinja2.UndefinedError as exc:
         where, line = _template_frame(exc, filename)
-        raise TemplateProblem(where, f"undefined variable: {exc.message}", line) from None
+        raise problem(where, f"undefined variable: {exc.message}", line) from None
     except jinja2.exceptions.SecurityError as exc:
-        raise TemplateProblem(filename, f"not allowed in a template: {exc}") from None
+        raise problem(filename, f"not allowed in a template: {exc}", 0) from None
     except jinja2.TemplateRuntimeError as exc:  # `{% set ns.v %}` where ns is no namespace
         where, line = _template_frame(exc, filename)
-        raise TemplateProblem(where, f"cannot render: {exc.message}", line) from None
+        raise problem(where, f"cannot render: {exc.message}", line) from None
     except (TypeError, ValueError, ArithmeticError, LookupError, AttributeError) as exc:
         where, line = _template_frame(exc, filename)
         if not line:
             raise  # not raised by a template's own code: a fault of ours, not theirs
         # what a template did with a value it cannot take (a loop over nothing, `1 / 0`)
-        raise TemplateProblem(where, f"cannot render: {exc}", line) from None
+        raise problem(where, f"cannot render: {exc}", line) from None
