@@ -268,9 +268,26 @@ CASES = [
             Expected("config.toml", "[program]", "program.timezone", "missing",
                      "README 'Configuration reference' (the config, a roster's participants)"),
             Expected("config.toml", "timezon =", "program.timezon", "unknown key",
-                     "check its spelling"),
+                     "did you mean timezone?"),
             Expected("roster.csv", "Marcus Lee", "email", "missing",
                      "README 'Configuration reference' (the config, a roster's participants)"),
+        ),
+    ),
+    Case(
+        "an unknown key names the documented key of its table it is closest to, at any depth",
+        (
+            setting("[program]", "schedule", '"schedule.toml"'),
+            replacing("port = 587", "prot = 587"),
+            replacing("\n[program]", "\n[program]\ncolour = 1"),
+        ),
+        schedule=(replacing("reminders_days_before = [2]", "reminder_days_before = [2]"),),
+        expected=(
+            Expected("config.toml", "prot = 587", "smtp.prot", "unknown key",
+                     "did you mean port? (or remove it)"),
+            Expected("config.toml", "colour = 1", "program.colour", "unknown key",
+                     "remove it, or check its spelling against the documented keys"),
+            Expected("schedule.toml", "reminder_days_before", "obligations[0].reminder_days_before",
+                     "unknown key", "did you mean reminders_days_before?"),
         ),
     ),
     Case(

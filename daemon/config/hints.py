@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
+from daemon.config.spelling import close_key
 from daemon.config.zones import zone_hint
 from daemon.program.people import NOT_ASCII
 
@@ -53,8 +56,11 @@ BY_KIND = {
 }
 
 
-def hint_for(key: str, kind: str, value: object = None) -> str:
-    """A hint for an error of `kind` at a key named `key`, about the `value` written there."""
+def hint_for(key: str, kind: str, value: object = None, known: Sequence[str] = ()) -> str:
+    """A hint for an error of `kind` at a key named `key`, about the `value` written there;
+    `known`: the keys its table may have (for an unknown key, the one it may be meant as)."""
+    if kind == "extra_forbidden" and (meant := close_key(key, known)):
+        return f"did you mean {meant}? (or remove it)"
     if kind in ("extra_forbidden", "missing", NOT_ASCII):
         return BY_KIND[kind]
     if key == "timezone" and kind == "value_error" and isinstance(value, str):

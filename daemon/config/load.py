@@ -189,6 +189,7 @@ def _parse_schedule(source: TomlSource) -> tuple[Schedule | None, list[Problem]]
         Schedule.model_validate,
         source.data,
         lambda loc, kind, msg, hint: source.problem(loc, msg, hint),
+        model=Schedule,
     )
 
 

@@ -12,15 +12,17 @@ import copy
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from daemon.config.hints import hint_for, message_for
+from daemon.config.spelling import keys_at
 from daemon.config.tomlfile import Loc
 from daemon.errors import Problem
 
 T = TypeVar("T")
 ProblemFor = Callable[[Loc, str, str, str], Problem]
 MAX_ROUNDS = 10
+UNKNOWN = "extra_forbidden"  # pydantic's kind of error for a key the model does not have
 _GONE = object()
 
 
@@ -117,11 +119,13 @@ def validate_repairing(
     data: dict[str, Any],
     problem_for: ProblemFor,
     fallbacks: dict[Loc, Any] | None = None,
+    model: type[BaseModel] | None = None,
 ) -> tuple[T | None, list[Problem]]:
     """`build(data)`, removing failing parts until it succeeds; every error becomes a Problem.
 
     A broken required key with an entry in `fallbacks` takes that stand-in value instead, so
     the checks that depend on the rest can still run (the problem is reported all the same).
+    `model`, the model `build` makes: an unknown key's hint names the key it may be meant as.
     """
     tracked = _Tracked(data)
     fallbacks = fallbacks or {}
@@ -139,7 +143,8 @@ def validate_repairing(
             if not tracked.knock_on(original, kind):
                 key = next((str(p) for p in reversed(original) if isinstance(p, str)), "")
                 message = message_for(kind, err["msg"])
-                hint = hint_for(key, kind, err.get("input"))
+                known = keys_at(model, original[:-1]) if model and kind == UNKNOWN else []
+                hint = hint_for(key, kind, err.get("input"), known)
                 problems.append(problem_for(original, kind, message, hint))
             if original in fallbacks and tracked.put(original, fallbacks.pop(original)):
                 repaired = True

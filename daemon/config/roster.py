@@ -11,6 +11,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from daemon.config.hints import hint_for, message_for
+from daemon.config.spelling import keys_at
 from daemon.config.tomlfile import Loc, TomlSource, load_toml
 from daemon.errors import ConfigError, Problem
 from daemon.program.people import Participant, coerce
@@ -70,7 +71,7 @@ def load_inline(source: TomlSource, rows: list[Any], base: Loc) -> Roster:
                     source.problem(
                         (*loc, *err["loc"]),
                         message_for(err["type"], err["msg"]),
-                        hint_for(key, err["type"], err.get("input")),
+                        hint_for(key, err["type"], err.get("input"), keys_at(Participant, ())),
                     )
                 )
             dropped.update(_units(row))
@@ -137,7 +138,7 @@ def _load_csv(path: Path) -> Roster:
             for err in exc.errors():
                 key = str(err["loc"][0]) if err["loc"] else ""
                 message = message_for(err["type"], err["msg"])
-                hint = hint_for(key, err["type"], err.get("input"))
+                hint = hint_for(key, err["type"], err.get("input"), keys_at(Participant, ()))
                 roster.problems.append(Problem(str(path), line, key, message, hint))
             dropped.update(_units(record))
             continue

@@ -228,7 +228,11 @@ def parse_config(source: TomlSource) -> tuple[Config | None, list[Problem], froz
     fallbacks = dict(FALLBACKS)
     try:
         config, found = validate_repairing(
-            lambda data: Config(**data), with_preset(source.data, os.environ), problem, fallbacks
+            lambda data: Config(**data),
+            with_preset(source.data, os.environ),
+            problem,
+            fallbacks,
+            Config,
         )
     except SettingsError as exc:
         cause = exc.__cause__ or exc
