@@ -87,7 +87,8 @@ def build_parser() -> argparse.ArgumentParser:
     )  # fmt: skip
     tick.add_argument(
         "--at", metavar="ISO8601",
-        help="the instant to act as of (default: now; a future one only with --dry-run)",
+        help="the instant to act as of (default: now; a future one only with --dry-run); "
+        "without an offset it is UTC: 2027-02-08T10:00-05:00 or 2027-02-08T15:00Z",
     )  # fmt: skip
     tick.add_argument(
         "--dry-run", action="store_true",
@@ -189,7 +190,11 @@ def build_parser() -> argparse.ArgumentParser:
         "mentormail -c config.toml status --json --at 2021-08-01T12:00Z",
     )  # fmt: skip
     status.add_argument("--json", action="store_true", help="print JSON (see README)")
-    status.add_argument("--at", metavar="ISO8601", help="the instant to look from (default: now)")
+    status.add_argument(
+        "--at",
+        metavar="ISO8601",
+        help="the instant to look from (default: now; UTC without an offset)",
+    )
     completion = command(
         "completion", "print a shell completion script (bash or zsh)",
         "Completes commands, options and file names. Needs no config.",
