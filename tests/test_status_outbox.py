@@ -114,3 +114,24 @@ def test_status_in_an_empty_state_folder_creates_nothing(
 )
 def test_each_hold_has_its_kind(reason: str, kind: str) -> None:
     assert hold_kind(reason) == kind
+
+
+def test_a_date_in_another_year_shows_its_year_and_a_persons_unit_their_name(
+    rehearsal: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # seen by a new organizer: "next planned send: Sun 24 Jan 17:00" in December meant the
+    # next year; and each person's own obligations were headed by a bare address
+    assert main(["-c", CONFIG, "status", "--at", "2020-12-20T00:00Z"]) == 0
+    assert "  next planned send: Sun 04 Jul 2021 16:00" in capsys.readouterr().out
+    assert main(["-c", CONFIG, "status", "--at", "2021-07-20T00:00Z"]) == 0
+    assert "  next planned send: Sun 25 Jul 16:00" in capsys.readouterr().out  # same year
+
+    from daemon.config.load import load_deployment
+    from daemon.views.status import overview_table
+
+    assert main(["-c", CONFIG, "status", "--json", "--at", "2021-08-01T00:00Z"]) == 0
+    view = json.loads(capsys.readouterr().out)
+    first = view["obligations"][0]
+    first["key"] = first["key"].replace("group:herons", "grace.okafor@example.org")
+    table = overview_table(load_deployment(Path(CONFIG)).program, view)
+    assert "\nGrace Okafor <grace.okafor@example.org>\n  untracked Small Group Meeting 1" in table

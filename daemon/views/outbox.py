@@ -89,11 +89,19 @@ def _line(line: OutboxLine) -> dict[str, Any]:
     }
 
 
-def outbox_text(view: Mapping[str, Any], tz: ZoneInfo) -> list[str]:
-    """The outbox part of `status`, times in `tz`."""
+def shown(value: str, tz: ZoneInfo, at: dt.datetime, *, time: bool = True) -> str:
+    """An instant (ISO 8601) as `status` writes it, in `tz`: its day, its time of day with
+    `time`, and its year when that is not the year of `at` (what status is as of)."""
+    local = dt.datetime.fromisoformat(value).astimezone(tz)
+    year = " %Y" if local.year != at.astimezone(tz).year else ""
+    return local.strftime(f"%a %d %b{year}{' %H:%M' if time else ''}")
+
+
+def outbox_text(view: Mapping[str, Any], tz: ZoneInfo, at: dt.datetime) -> list[str]:
+    """The outbox part of `status` as of `at`, times in `tz`."""
 
     def when(value: str) -> str:
-        return f"{dt.datetime.fromisoformat(value).astimezone(tz):%a %d %b %H:%M}"
+        return shown(value, tz, at)
 
     counts = (
         f"Outbox: {view['queued']} queued ({view['due_now']} due now), {view['sent']} sent, "

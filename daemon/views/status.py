@@ -10,7 +10,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from daemon.program.instance import Program
-from daemon.views.outbox import outbox_text
+from daemon.views.outbox import outbox_text, shown
 
 
 def overview_json(view: dict[str, Any]) -> str:
@@ -32,13 +32,14 @@ def overview_table(program: Program, view: dict[str, Any]) -> str:
     for o in view["obligations"]:
         unit = o["key"].split("/")[-2] if o["key"].count("/") >= 4 else ""
         if unit != current:
-            lines += ["", unit or "(each person)"]
+            person = f"{names[unit]} <{unit}>" if unit in names else unit
+            lines += ["", person or "(each person)"]
             current = unit
-        due = dt.datetime.fromisoformat(o["due_at"]).astimezone(tz) if o["due_at"] else None
         who = ", ".join(names.get(p, p) for p in (o["answered_by"] or o["who"]))
         mark = "answered by" if o["answered_by"] else "for"
+        due = o["due_at"]
         lines.append(
-            f"  {o['state']:<9} {o['title']:<34} due {due:%a %d %b} " if due else
+            f"  {o['state']:<9} {o['title']:<34} due {shown(due, tz, at, time=False)} " if due else
             f"  {o['state']:<9} {o['title']:<34} "
         )  # fmt: skip
         lines[-1] += f"{mark} {who}"
@@ -56,24 +57,22 @@ def overview_table(program: Program, view: dict[str, Any]) -> str:
     for paused in view.get("paused", []):
         until = paused["until"]
         end = (
-            f"until {dt.datetime.fromisoformat(until).astimezone(tz):%a %d %b}"
+            f"until {shown(until, tz, at, time=False)}"
             if until else "until RESUME"
         )  # fmt: skip
         lines.append(f"Paused: {names.get(paused['participant'], paused['participant'])} {end}")
     for left in view.get("withdrawn", []):
-        when = dt.datetime.fromisoformat(left["at"]).astimezone(tz)
-        lines.append(
-            f"Withdrew: {names.get(left['participant'], left['participant'])} on {when:%a %d %b}"
-        )
+        when = shown(left["at"], tz, at, time=False)
+        lines.append(f"Withdrew: {names.get(left['participant'], left['participant'])} on {when}")
     service = view["service"]
     if service["sending_held_until"]:
-        until = dt.datetime.fromisoformat(service["sending_held_until"]).astimezone(tz)
-        lines.append(f"Sending is held until {until:%a %d %b %H:%M}: "
+        until = shown(service["sending_held_until"], tz, at)
+        lines.append(f"Sending is held until {until}: "
                      f"{service['sending_held_because']}")  # fmt: skip
     if service["mailbox_problem"]:
-        since = dt.datetime.fromisoformat(service["mailbox_problem_since"]).astimezone(tz)
-        lines.append(f"The mailbox has not been read since {since:%a %d %b %H:%M}: "
+        since = shown(service["mailbox_problem_since"], tz, at)
+        lines.append(f"The mailbox has not been read since {since}: "
                      f"{service['mailbox_problem']}")  # fmt: skip
     if "outbox" in view:
-        lines += outbox_text(view["outbox"], tz)
+        lines += outbox_text(view["outbox"], tz, at)
     return "\n".join(lines) + "\n"
