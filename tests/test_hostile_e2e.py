@@ -46,6 +46,7 @@ def rsvp(sequence: str) -> bytes:
     [
         "PAUSE until 0001-01-01",  # midnight of year 1, east of UTC: before the first instant
         "MEETING 9999-12-31 20:00 Pacific/Kiritimati",  # its invitation ends after the last
+        "RSVP SEQUENCE:99999999999999999999999",  # too large for the store
     ],
 )
 async def test_an_out_of_range_value_in_a_mail_never_stops_a_pass(
