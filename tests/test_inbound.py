@@ -5,6 +5,8 @@ commands, a token reused by a third party, hostile input — and never an except
 from __future__ import annotations
 
 import datetime as dt
+from html.parser import HTMLParser
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
@@ -14,6 +16,7 @@ from daemon.inbound import classify
 from daemon.inbound import events as ev
 from daemon.inbound.commands import parse as parse_command
 from daemon.inbound.events import FieldSpec, FormSpec, InviteRef, PersonRef, SentRef
+from daemon.inbound.htmltext import html_to_text
 from daemon.inbound.parse import Limits
 from daemon.inbound.replytext import form_fields, new_text, yes_or_no
 from daemon.ledger.records import Command, Rsvp
@@ -256,3 +259,29 @@ def test_hostile_input_is_one_event(raw: bytes) -> None:
 def test_classify_never_raises(raw: bytes) -> None:
     inbound = classify(raw, Directory())
     assert inbound.event is not None
+
+
+@pytest.mark.parametrize(
+    "unit", ["<a b='", '<a b="', "<a", "<!--", "<?", "</", "<![", "<p>"]
+)  # fmt: skip
+def test_hostile_html_is_read_in_linear_work(unit: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Regression: 100 000 characters of unterminated markup (`<a b='` repeated) took the
+    HTML parser 27 s, each construct scanned to the end of the text: a few such mails from
+    anyone blocked the event loop past the watchdog, and the restarted service read them
+    again. The work counted is what html.parser scans from each construct it tries: to its
+    end, or to the end of the text when it does not end."""
+    scanned = [0]
+    for name in ("check_for_whole_start_tag", "parse_comment", "parse_pi", "parse_endtag",
+                 "parse_html_declaration", "parse_bogus_comment"):  # fmt: skip
+        method = getattr(HTMLParser, name)
+
+        def counted(self: HTMLParser, i: int, *rest: int, _method: Any = method) -> Any:
+            end = _method(self, i, *rest)  # where the construct ends, or -1: not in the text
+            scanned[0] += (end if isinstance(end, int) and end >= 0 else len(self.rawdata)) - i
+            return end
+
+        monkeypatch.setattr(HTMLParser, name, counted)
+    html = "<p>Yes, we met.</p>" + unit * (100_000 // len(unit))
+    text = html_to_text(html)
+    assert text.startswith("Yes, we met.")
+    assert scanned[0] < 40 * len(html), scanned[0]
