@@ -64,6 +64,8 @@ def _withdrawn(state: Path) -> bool:
         (False, "Yes, that was me.", dt.timedelta(hours=2), True),  # no authserv-id: confirm
         (True, "yes", dt.timedelta(hours=2), True),  # not vouched for, but her token
         (True, "No! I did not ask for this.", dt.timedelta(hours=2), False),
+        # regression: anything but a "no" carried the forged command out
+        (True, "That wasn't me. Who sent this?", dt.timedelta(hours=2), False),
         (True, "yes", dt.timedelta(days=8), False),  # too late: expired
     ],
 )
@@ -120,12 +122,17 @@ async def test_a_withdraw_waits_for_its_owner_to_confirm(
     if withdrawn:
         assert any("You have left PeMento" in t for t in texts)
     else:
-        assert any("so nothing changed" in t or "request has expired" in t for t in texts)
+        said = ("so nothing changed", "request has expired", "could not tell whether you meant yes")
+        assert any(s in t for t in texts for s in said), texts
         assert not any(t.startswith("Cancelled") for t in texts)
     if later > dt.timedelta(days=7):
         assert any("That request has expired" in t for t in texts)
-    # the second answer to a used request is told so and changes nothing more
+    # the second answer to a used request is told so and changes nothing more (an unclear
+    # answer used nothing: the request is still open)
     [used] = again
     assert str(used["Subject"]) == "Re: Please confirm: leave the program"
-    assert used["In-Reply-To"] and "That request is " in _said(used)
+    open_still = "could not tell whether you meant yes" in " ".join(texts)  # not settled
+    assert used["In-Reply-To"] and ("could not tell" if open_still else "That request is ") in (
+        _said(used)
+    )
     assert _withdrawn(rehearsal / "state") is withdrawn

@@ -5,6 +5,8 @@ commands, a token reused by a third party, hostile input — and never an except
 from __future__ import annotations
 
 import datetime as dt
+from html.parser import HTMLParser
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
@@ -12,8 +14,10 @@ from hypothesis import strategies as st
 
 from daemon.inbound import classify
 from daemon.inbound import events as ev
+from daemon.inbound import parse as parse_module
 from daemon.inbound.commands import parse as parse_command
 from daemon.inbound.events import FieldSpec, FormSpec, InviteRef, PersonRef, SentRef
+from daemon.inbound.htmltext import html_to_text
 from daemon.inbound.parse import Limits
 from daemon.inbound.replytext import form_fields, new_text, yes_or_no
 from daemon.ledger.records import Command, Rsvp
@@ -256,3 +260,55 @@ def test_hostile_input_is_one_event(raw: bytes) -> None:
 def test_classify_never_raises(raw: bytes) -> None:
     inbound = classify(raw, Directory())
     assert inbound.event is not None
+
+
+@pytest.mark.parametrize(
+    "unit", ["<a b='", '<a b="', "<a", "<!--", "<?", "</", "<![", "<p>"]
+)  # fmt: skip
+def test_hostile_html_is_read_in_linear_work(unit: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Regression: 100 000 characters of unterminated markup (`<a b='` repeated) took the
+    HTML parser 27 s, each construct scanned to the end of the text: a few such mails from
+    anyone blocked the event loop past the watchdog, and the restarted service read them
+    again. The work counted is what html.parser scans from each construct it tries: to its
+    end, or to the end of the text when it does not end."""
+    scanned = [0]
+    for name in ("check_for_whole_start_tag", "parse_comment", "parse_pi", "parse_endtag",
+                 "parse_html_declaration", "parse_bogus_comment"):  # fmt: skip
+        method = getattr(HTMLParser, name)
+
+        def counted(self: HTMLParser, i: int, *rest: int, _method: Any = method) -> Any:
+            end = _method(self, i, *rest)  # where the construct ends, or -1: not in the text
+            scanned[0] += (end if isinstance(end, int) and end >= 0 else len(self.rawdata)) - i
+            return end
+
+        monkeypatch.setattr(HTMLParser, name, counted)
+    html = "<p>Yes, we met.</p>" + unit * (100_000 // len(unit))
+    text = html_to_text(html)
+    assert text.startswith("Yes, we met.")
+    assert scanned[0] < 40 * len(html), scanned[0]
+
+
+def test_huge_headers_are_read_from_their_start(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Regression: decoding a 7 MB Subject of encoded words took 400 s (the stdlib's decoding
+    is quadratic), and reading a To of 500 000 addresses 7 s: one mail from anyone stalled the
+    event loop past the watchdog, again at every restart. Headers are read from their start,
+    and what the stdlib is given to decode is counted here (characters)."""
+    given = {"decode_header": 0, "getaddresses": 0}
+
+    def counting(name: str) -> Any:
+        original = getattr(parse_module, name)
+
+        def counted(value: Any) -> Any:
+            given[name] += len(value) if isinstance(value, str) else sum(map(len, value))
+            return original(value)
+
+        return counted
+
+    for name in given:
+        monkeypatch.setattr(parse_module, name, counting(name))
+    words = "=?utf-8?q?Re:_our_meeting?= " * 250_000
+    to = "x@example.org, " * 500_000
+    raw = f"From: a@example.org\r\nTo: {to}\r\nSubject: {words}\r\n\r\nYes\r\n".encode()
+    mail = parse_module.parse(raw, Limits(max_bytes=20_000_000))
+    assert mail.subject.startswith("Re: our meeting") and mail.recipients[0] == "x@example.org"
+    assert given["decode_header"] < 100_000 and given["getaddresses"] < 200_000, given

@@ -169,3 +169,18 @@ def test_no_text_part_shows_markdown_source() -> None:
         text = str(part.get_content())
         for source in ("**", "##", "](", "[ ]", "[x]", "&#"):
             assert source not in text, (source, str(message["Subject"]), text)
+
+
+def test_a_hostile_name_in_a_list_reads_as_written_in_the_text_part() -> None:
+    """Regression: a name joined into a list (`| join`: the digest's Paused and Withdrew, the
+    organizers every footer names) lost its escaping in the text part: a Markdown link came out as
+    "Log in (https://…)" and an image vanished."""
+    name = "Ann [Log in](https://evil.example/l) ![](https://evil.example/p.gif)"
+    program = _program(name)
+    messages = [email.message_from_bytes(m, policy=email.policy.default)
+                for m in _messages(program, name)]  # fmt: skip
+    welcome, digest = messages[0], next(m for m in messages if "summary" in str(m["Subject"]))
+    for message, says in [(welcome, f"organizers, {name}, who"), (digest, f"Paused: {name}.")]:
+        assert isinstance(message, EmailMessage)
+        text = str(message.get_body(("plain",)).get_content())  # type: ignore[union-attr]
+        assert says in " ".join(text.split()), text

@@ -8,6 +8,7 @@ import pytest
 
 from daemon.config.load import read_templates
 from daemon.errors import TemplateProblem
+from daemon.mail.inert import Inert
 from daemon.mail.render import Renderer, header_safe
 from tests.conftest import ROOT, write
 
@@ -137,3 +138,24 @@ def test_composers_of_one_program_share_its_renderer_and_its_compiled_templates(
     assert Renderer.of(templates).text_env.get_template("hello.md.j2") is compiled
     reloaded = dict(templates)  # SIGHUP reads the templates again: a new mapping
     assert Renderer.of(reloaded) is not first
+
+
+@pytest.mark.parametrize(
+    "expression",
+    [
+        "name | upper", "name | title", "name | trim", "name | replace('ann', 'Ann')",
+        "name | truncate(200)", "'%s!' | format(name)", "name | safe", "name | urlize",
+        "name | wordwrap(200)", "'Dear ' ~ name", "name[0:200]", "name + '!'", "name.upper()",
+        "name.split(' ') | join(' ')", "[name] | map('upper') | join", "name | string",
+    ],
+)  # fmt: skip
+def test_a_filter_or_an_operation_keeps_outside_text_inert(tmp_path: Path, expression: str) -> None:
+    """Regression: a filter, a method or an operation on text from outside (`| upper`, `~`,
+    a slice) gave a plain string, which the next step read as Markdown: an organizer's
+    template with `{{ person.name | upper }}` made a roster name a link and an image."""
+    write(tmp_path / "t.md.j2", f"Hello {{{{ {expression} }}}}.\n")
+    name = Inert("ann [log in](https://evil.example/l) ![](https://evil.example/p.gif) <b>")
+    out = renderer_of(tmp_path).render("t", "s", {"name": name, "program": CONTEXT["program"]})
+    assert "<a" not in out.html and "<img" not in out.html and "<b>" not in out.html
+    assert "](https://evil.example/l)" in out.html.lower()  # the characters, as written
+    assert "[log in](https://evil.example/l) ![](https://evil.example/p.gif)" in out.text.lower()

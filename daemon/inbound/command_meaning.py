@@ -76,10 +76,14 @@ class CommandMeaning:
             "declined": ("Nothing changed", "You answered no, so nothing changed."),
             "expired": ("Nothing changed: too late", "That request has expired; send the "
                         "command again if you still want it."),
+            "unclear": ("Nothing changed yet", 'We could not tell whether you meant yes, so '
+                        'nothing changed. If it was you, reply "yes" to that request; if it '
+                        'was not, there is nothing to do.'),
         }  # fmt: skip
         subject, note = answers.get(result, ("Nothing changed", f"That request is {result}."))
         reply = self._answer(event.sender, {"kind": "noted", "subject": subject, "note": note})
-        resolved = (event.request, result) if result in answers else ("", "")
+        settled = result in answers and result != "unclear"  # an unclear answer leaves it open
+        resolved = (event.request, result) if settled else ("", "")
         return Recorded("confirmation", self.processed, sender, "", result, replies=(reply,),
                         resolved=resolved)  # fmt: skip
 

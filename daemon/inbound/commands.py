@@ -14,6 +14,10 @@ ORGANIZER = ("EXCUSE", "EXTEND")
 _PREFIX = re.compile(r"^\s*(?:(?:re|aw|sv|vs|fw|fwd|wg|tr|rv|antw)\s*(?:\[\d+\])?\s*:\s*)+", re.I)
 _WORD = re.compile(r"^([A-Za-z]+)\b\s*(.*)$")
 _TIME = re.compile(r"^(\d{1,2})(?::(\d{2}))?\s*(am|pm)?$", re.IGNORECASE)
+# the years a date in a command may name: at the ends of what a date can hold, the instants
+# made from it (its midnight east of UTC, a meeting's end, its zone's rules) fall outside, and
+# every later pass failed on them
+YEARS = range(1900, 3000)
 
 
 @dataclass(frozen=True)
@@ -59,9 +63,8 @@ def _pause(rest: str) -> Parsed | None:
         words = words[1:]
     if len(words) != 1:
         return None if len(words) > 3 else Parsed("PAUSE", {}, "write PAUSE until YYYY-MM-DD")
-    try:
-        day = dt.date.fromisoformat(words[0])
-    except ValueError:
+    day = _day(words[0])
+    if day is None:
         return Parsed("PAUSE", {}, f"{words[0]!r} is not a date like 2026-05-01")
     return Parsed("PAUSE", {"until": day.isoformat()})
 
@@ -71,9 +74,8 @@ def _meeting(rest: str) -> Parsed | None:
     if not 2 <= len(words) <= 4:
         usage = "write MEETING 2026-05-04 14:00 (and a time zone if not yours)"
         return Parsed("MEETING", {}, usage) if len(words) < 6 else None
-    try:
-        day = dt.date.fromisoformat(words[0])
-    except ValueError:
+    day = _day(words[0])
+    if day is None:
         return Parsed("MEETING", {}, f"{words[0]!r} is not a date like 2026-05-04")
     clock, zone_words = words[1], words[2:]
     if zone_words and zone_words[0].lower() in ("am", "pm"):
@@ -89,6 +91,15 @@ def _meeting(rest: str) -> Parsed | None:
             return Parsed("MEETING", {}, f"{zone_words[0]!r} is not a time zone like Europe/Paris")
         args["zone"] = zone_words[0]
     return Parsed("MEETING", args)
+
+
+def _day(text: str) -> dt.date | None:
+    """An ISO date of one of YEARS, or None."""
+    try:
+        day = dt.date.fromisoformat(text)
+    except ValueError:
+        return None
+    return day if day.year in YEARS else None
 
 
 def _clock(text: str) -> dt.time | None:
@@ -110,9 +121,8 @@ def _organizer(name: str, rest: str) -> Parsed:
     if name == "EXCUSE" and len(words) == 2:
         return Parsed(name, {"participant": words[0].lower(), "obligation": words[1]})
     if name == "EXTEND" and len(words) == 3:
-        try:
-            day = dt.date.fromisoformat(words[2])
-        except ValueError:
+        day = _day(words[2])
+        if day is None:
             return Parsed(name, {}, f"{words[2]!r} is not a date like 2026-05-01")
         return Parsed(name, {"participant": words[0].lower(), "obligation": words[1],
                              "until": day.isoformat()})  # fmt: skip

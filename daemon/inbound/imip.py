@@ -47,6 +47,8 @@ def rsvp(mail: Mail, directory: Directory) -> Event:
     if not _sent_by(mail, who, directory):
         return Unmatched(f"a calendar {method} sent by someone other than the attendee")
     sequence = _int(event.get("SEQUENCE", 0))
+    if sequence is None:
+        return Unmatched(f"a calendar {method} whose SEQUENCE is not a number it can have")
     if method == "COUNTER":
         return Counter(uid, who, _instant(event, "DTSTART"), _instant(event, "DTEND"))
     if sequence < invite.sequence:
@@ -77,11 +79,14 @@ def _sent_by(mail: Mail, attendee: str, directory: Directory) -> bool:
     return False
 
 
-def _int(value: object) -> int:
+def _int(value: object) -> int | None:
+    """SEQUENCE as a number (0 when unreadable, as before), or None outside RFC 5545's
+    integers (32 bits, signed): 10**23 made the whole batch fail to be stored, every pass."""
     try:
-        return int(str(value))
+        number = int(str(value))
     except ValueError:
         return 0
+    return number if -(2**31) <= number < 2**31 else None
 
 
 def _instant(event: object, name: str) -> dt.datetime | None:

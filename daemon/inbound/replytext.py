@@ -75,7 +75,7 @@ def yes_or_no(text: str) -> Literal["yes", "no"] | None:
 
 def confirmation_answer(text: str) -> Literal["yes", "no"] | None:
     """A reply to a request to confirm a command: "no" also when it only opens with a negative
-    word ("No idea what this is"), since anything but a "no" carries the command out."""
+    word ("No idea what this is"); only a "yes" carries the command out (trust.outcome)."""
     answer = yesno.decide(text).answer
     return "no" if answer == "no" or (answer is None and yesno.leading_no(text)) else answer
 

@@ -10,8 +10,10 @@ reply token of a message we sent to that very address (nobody else received the 
 - Check-ins, RSVPs, HELP and STATUS need no more than that.
 - Commands that change something — PAUSE, RESUME, WITHDRAW, MEETING, and the organizers'
   EXCUSE and EXTEND — take effect at once only from an authenticated sender. From anyone
-  else they wait: the owner of the address is asked, at that address, to confirm (any reply
-  to that request but "no"; it expires after CONFIRM_DAYS). Nothing changes without it.
+  else they wait: the owner of the address is asked, at that address, to confirm (a reply to
+  that request that says yes; it expires after CONFIRM_DAYS). Nothing changes without it: the
+  owner of an address someone forged often answers "That wasn't me. Who sent this?", which
+  is no yes (it carried the command out); such a reply leaves the request open.
 """
 
 from __future__ import annotations
@@ -71,7 +73,8 @@ def request(key: str, owner: str, event: Command | ev.OrganizerCommand, args: di
 
 
 def outcome(pending: PendingCommand | None, answer: str | None, now: dt.datetime) -> str:
-    """What a reply to a request does: "confirmed", "declined", "expired", or why nothing."""
+    """What a reply to a request does: "confirmed" (a yes), "declined" (a no), "unclear"
+    (neither: the request stays open), "expired", or why nothing."""
     if pending is None:
         return "unknown"
     if pending.outcome:
@@ -79,4 +82,4 @@ def outcome(pending: PendingCommand | None, answer: str | None, now: dt.datetime
     asked = pending.asked_at or now
     if now > asked + dt.timedelta(days=CONFIRM_DAYS):
         return "expired"
-    return "declined" if answer == "no" else "confirmed"
+    return {"yes": "confirmed", "no": "declined"}.get(answer or "", "unclear")

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, SupportsIndex
 
 from markupsafe import escape
 
@@ -37,6 +37,60 @@ class Inert(str):
         """Markdown that reads as these characters (`<` is kept: the text part restores raw
         HTML as typed)."""
         return _TEXT.sub(r"\\\g<0>", str(self))
+
+    # what a template does to it (a slice, `+`, `.upper()`, …) is outside text too (outside.py)
+    def __add__(self, other: str) -> Inert:
+        return Inert(str.__add__(self, other))
+
+    def __radd__(self, other: str) -> Inert:
+        return Inert(str.__add__(other, self))
+
+    def __mul__(self, count: SupportsIndex) -> Inert:
+        return Inert(str.__mul__(self, count))
+
+    def __mod__(self, args: Any) -> Inert:
+        return Inert(str.__mod__(self, args))
+
+    def __rmod__(self, template: str) -> Inert:
+        return Inert(str.__mod__(template, self))
+
+    def __getitem__(self, index: SupportsIndex | slice) -> Inert:
+        return Inert(str.__getitem__(self, index))
+
+    def split(self, sep: str | None = None, maxsplit: SupportsIndex = -1) -> list[str]:
+        return [Inert(s) for s in str.split(self, sep, maxsplit)]
+
+    def rsplit(self, sep: str | None = None, maxsplit: SupportsIndex = -1) -> list[str]:
+        return [Inert(s) for s in str.rsplit(self, sep, maxsplit)]
+
+    def splitlines(self, keepends: bool = False) -> list[str]:
+        return [Inert(s) for s in str.splitlines(self, keepends)]
+
+    def partition(self, sep: str) -> tuple[str, str, str]:
+        a, b, c = str.partition(self, sep)
+        return Inert(a), Inert(b), Inert(c)
+
+    def rpartition(self, sep: str) -> tuple[str, str, str]:
+        a, b, c = str.rpartition(self, sep)
+        return Inert(a), Inert(b), Inert(c)
+
+
+def _keeps(name: str) -> Any:
+    method = getattr(str, name)
+
+    def kept(self: Inert, *args: Any, **kwargs: Any) -> Inert:
+        return Inert(method(self, *args, **kwargs))
+
+    kept.__name__ = name
+    return kept
+
+
+for _name in (
+    "capitalize", "casefold", "center", "expandtabs", "format", "format_map", "ljust",
+    "lower", "lstrip", "removeprefix", "removesuffix", "replace", "rjust", "rstrip",
+    "strip", "swapcase", "title", "translate", "upper", "zfill",
+):  # fmt: skip
+    setattr(Inert, _name, _keeps(_name))
 
 
 def inert(value: Any) -> Any:

@@ -23,7 +23,7 @@ from jinja2 import nodes
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from daemon.errors import TemplateProblem
-from daemon.mail import shape
+from daemon.mail import outside, shape
 from daemon.mail.bytecode import cache_for
 from daemon.mail.inert import Inert
 from daemon.mail.plaintext import converter, to_html_and_text, to_text
@@ -64,6 +64,13 @@ class _Environment(ImmutableSandboxedEnvironment):
     ) -> str:
         code = super()._generate(source, name, filename, defer_init)
         return f"{code}\n{_USES} = {(shape.VERSION, shape.analyze(source))!r}\n"
+
+
+class _TextEnvironment(_Environment):
+    """The text part's: its `~` keeps outside text inert (outside.py)."""
+
+    code_generator_class = outside.TextCodeGenerator
+    inert_concat = staticmethod(outside.inert_concat)
 
 
 def _own_uses(template: jinja2.Template) -> shape.Own | None:
@@ -138,10 +145,13 @@ class Renderer:
             "lstrip_blocks": True,
             "keep_trailing_newline": True,
         }
-        self.text_env = _Environment(
+        self.text_env = _TextEnvironment(
             autoescape=False, finalize=_markdown_of, bytecode_cache=cache_for("text"), **common
         )
         self.html_env = _Environment(autoescape=True, bytecode_cache=cache_for("html"), **common)
+        # what a template computes from outside text stays outside text (outside.py)
+        self.text_env.filters = outside.filters(self.text_env.filters, html=False)
+        self.html_env.filters = outside.filters(self.html_env.filters, html=True)
         self._subjects = lru_cache(maxsize=512)(
             _Environment(autoescape=False, **common).from_string
         )
