@@ -10,10 +10,13 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import json
+import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from daemon.decide.decision import Digest, Skip
 from daemon.decide.sends import Send, cancel_key
+from daemon.errors import TemplateProblem
 from daemon.ledger.records import EventVersion, Failure, Intent, OutboxRow
 from daemon.mail.common import (
     alert_context,
@@ -38,6 +41,8 @@ from daemon.mail.thread import reply_thread
 from daemon.program.instance import Program, ResourceFile
 from daemon.program.timeline import Action, Person
 from daemon.program.windows import event_zone
+
+log = logging.getLogger(__name__)
 
 UNSENT_HORIZON = dt.timedelta(days=30)  # a send that never goes stale still ends some day
 
@@ -103,30 +108,32 @@ class Composer:
 
     def row(self, send: Send, now: dt.datetime) -> tuple[OutboxRow, EventVersion | None]:
         action = send.action
-        context = self.context.build(action, self.people[action.recipients[0]])
-        calendar, version = None, None
-        if action.kind == "invite":
-            sequence = send.sequence or 0
-            invite = self.invite(action, sequence, now)
-            context["invite"] = {"method": "REQUEST", "sequence": sequence, "changed": sequence > 0}
-            calendar = Calendar("REQUEST", build_calendar(invite))
-            version = EventVersion(
-                uid=action.uid,
-                invite_key=action.key,
-                attendee=invite.attendee_email,
-                sequence=sequence,
-                content_hash=content_hash(invite),
-                status="active",
-                invite=_to_json(invite),
-            )
-        subject = action.subject
-        if action.kind == "invite" and send.sequence:
-            subject = "Updated: " + subject
-        rendered = self.renderer.render(action.template, subject, context)
-        attachments = self._attachments(action)
-        uid, seq = (action.uid, send.sequence or 0) if calendar else ("", None)
-        body = Body(rendered, calendar, attachments, event_uid=uid, sequence=seq)
-        return self._row(send.key, action, now, body), version
+        versions: list[EventVersion] = []
+
+        def make() -> Body:
+            context = self.context.build(action, self.people[action.recipients[0]])
+            calendar = None
+            if action.kind == "invite":
+                sequence = send.sequence or 0
+                invite = self.invite(action, sequence, now)
+                context["invite"] = {"method": "REQUEST", "sequence": sequence,
+                                     "changed": sequence > 0}  # fmt: skip
+                calendar = Calendar("REQUEST", build_calendar(invite))
+                version = EventVersion(
+                    uid=action.uid, invite_key=action.key, attendee=invite.attendee_email,
+                    sequence=sequence, content_hash=content_hash(invite), status="active",
+                    invite=_to_json(invite),
+                )  # fmt: skip
+                versions.append(version)
+            subject = action.subject
+            if action.kind == "invite" and send.sequence:
+                subject = "Updated: " + subject
+            rendered = self.renderer.render(action.template, subject, context)
+            uid, seq = (action.uid, send.sequence or 0) if calendar else ("", None)
+            return Body(rendered, calendar, self._attachments(action), event_uid=uid, sequence=seq)
+
+        row = self._made(send.key, action, now, make)
+        return row, versions[0] if versions and row.state == "pending" else None
 
     def cancel(self, version: EventVersion, now: dt.datetime) -> tuple[OutboxRow, EventVersion]:
         fields = json.loads(version.invite)
@@ -184,36 +191,40 @@ class Composer:
         the command's result, or why it could not be understood; or a note to all the
         organizers about something that arrived (a withdrawal, a bounce, a counter-proposal)."""
         to = intent.to
-        person = self.people.get(to) if to else None
-        thread = reply_thread(intent.answer, intent.in_reply_to)  # "Re: <their subject>"
-        answer, subject = intent.answer, "{{ answer.subject }}"
-        if thread.subject:
-            answer, subject = (
-                {**answer, "reply_subject": thread.subject},
-                "{{ answer.reply_subject }}",
-            )
-        context = answer_context(self.program, person, to, answer)
-        rendered = self.renderer.render("answer", subject, context)
         recipients = (to,) if to else tuple(o.email for o in self.program.organizers)
         action = Action(
             at=now, key=intent.key, kind="email", recipients=recipients,
             title=str(intent.answer["subject"]), item=intent.kind,
         )  # fmt: skip
-        body = Body(rendered, in_reply_to=thread.in_reply_to, references=thread.references)
+
+        def make() -> Body:
+            person = self.people.get(to) if to else None
+            thread = reply_thread(intent.answer, intent.in_reply_to)  # "Re: <their subject>"
+            answer, subject = intent.answer, "{{ answer.subject }}"
+            if thread.subject:
+                answer, subject = (
+                    {**answer, "reply_subject": thread.subject},
+                    "{{ answer.reply_subject }}",
+                )
+            context = answer_context(self.program, person, to, answer)
+            rendered = self.renderer.render("answer", subject, context)
+            return Body(rendered, in_reply_to=thread.in_reply_to, references=thread.references)
+
         # a participant's message passed on: answering it reaches them (their roster address)
         writer = str(intent.answer.get("reply_to", "")) if intent.kind == "relay" else ""
         reply_to = writer if writer in self.participants else ""
-        row = self._row(intent.key, action, now, body, reply_to=reply_to)
+        row = self._made(intent.key, action, now, make, reply_to=reply_to)
         return dataclasses.replace(row, kind=intent.kind)
 
     def digest(self, digest: Digest, now: dt.datetime) -> OutboxRow:
         """The organizers' weekly digest (`digest.md.j2`), composed when it is due."""
         action = digest.action
-        context = digest_context_for(self.program, digest.content)
-        rendered = self.renderer.render("digest", action.subject, context)
-        return dataclasses.replace(
-            self._row(action.key, action, now, Body(rendered)), kind="digest"
-        )
+
+        def make() -> Body:
+            context = digest_context_for(self.program, digest.content)
+            return Body(self.renderer.render("digest", action.subject, context))
+
+        return dataclasses.replace(self._made(action.key, action, now, make), kind="digest")
 
     def skipped(self, skip: Skip, now: dt.datetime) -> OutboxRow:
         """A due send that is no longer useful (catch-up policy) or must not go: recorded,
@@ -222,6 +233,24 @@ class Composer:
         return dataclasses.replace(row, state=skip.state, last_error=skip.reason)
 
     # --- helpers -------------------------------------------------------------------------------
+
+    def _made(
+        self, key: str, action: Action, now: dt.datetime, make: Callable[[], Body],
+        reply_to: str = "",
+    ) -> OutboxRow:  # fmt: skip
+        """The row of the message `make` makes. One that cannot be made — a template that
+        fails on these values, or a fault of ours — is recorded failed, never sent, and the
+        organizers are told (an alert); every other message of the pass still goes, where an
+        exception would have failed every pass from then on."""
+        try:
+            body = make()
+        except Exception as exc:
+            why = str(exc) if isinstance(exc, TemplateProblem) else f"{type(exc).__name__}: {exc}"
+            bug = not isinstance(exc, TemplateProblem)  # a fault of ours: its traceback
+            log.error("%s cannot be composed: %s", key, why, exc_info=bug)
+            row = self._row(key, action, now, None)
+            return dataclasses.replace(row, state="failed", last_error=f"cannot be composed: {why}")
+        return self._row(key, action, now, body, reply_to)
 
     def _row(
         self, key: str, action: Action, now: dt.datetime, body: Body | None, reply_to: str = ""
