@@ -20,6 +20,7 @@ from daemon.decide.decision import Digest
 from daemon.decide.sends import Send
 from daemon.ledger.records import EventVersion, Failure, Intent
 from daemon.mail.compose import Composer
+from daemon.mail.inert import Inert
 from daemon.mail.samples import SAMPLE_ANSWERS, SAMPLE_DIGEST
 from daemon.program.instance import Program
 from daemon.program.timeline import Action, plan
@@ -184,3 +185,18 @@ def test_a_hostile_name_in_a_list_reads_as_written_in_the_text_part() -> None:
         assert isinstance(message, EmailMessage)
         text = str(message.get_body(("plain",)).get_content())  # type: ignore[union-attr]
         assert says in " ".join(text.split()), text
+
+
+def test_no_bidi_control_from_outside_reaches_any_mail() -> None:
+    # a name or a reply carrying U+202E (right-to-left override) turned the rest of its line,
+    # or of an answer's "Re:" subject, backwards on screen: "Trojan Source" in mail
+    controls = "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
+    text = "Ann \u202egnp.exe\u202c Lee \u2067x\u2069"
+    for raw in _messages(_program(text), text):
+        message = email.message_from_bytes(raw, policy=email.policy.default)
+        assert isinstance(message, EmailMessage)
+        parts = [str(message["Subject"]), str(message["To"])]
+        texts = [p for p in message.walk() if p.get_content_maintype() == "text"]
+        parts += [str(p.get_content()) for p in texts]
+        assert not [p for p in parts if set(p) & set(controls)]
+    assert Inert("a\u202eb").markdown() == "ab" and Inert("a\u2066b").__html__() == "ab"

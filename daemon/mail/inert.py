@@ -7,7 +7,7 @@ an image in mail that looks like the program's own. Such values are wrapped in `
 character Markdown would act on is escaped with a backslash (`markdown()`, for the text part)
 and, in the HTML part (autoescaped), HTML's too, so both come out as the same characters.
 Text the organizers wrote in the schedule and the config stays Markdown: that is how they
-format their mail.
+format their mail. Only the bidi controls are left out (BIDI_CONTROLS).
 """
 
 from __future__ import annotations
@@ -17,6 +17,8 @@ from collections.abc import Mapping
 from typing import Any, SupportsIndex
 
 from markupsafe import escape
+
+from daemon.program.calendar_text import BIDI_CONTROLS
 
 # what Python-Markdown reads as syntax (Markdown.ESCAPED_CHARS, with the tables extension's |),
 # each written with a backslash, which Markdown reads as "this character"; < > & are written
@@ -31,12 +33,12 @@ class Inert(str):
     __slots__ = ()
 
     def __html__(self) -> str:
-        return str(escape(_MARKDOWN.sub(r"\\\g<0>", str(self))))
+        return str(escape(_MARKDOWN.sub(r"\\\g<0>", BIDI_CONTROLS.sub("", self))))
 
     def markdown(self) -> str:
         """Markdown that reads as these characters (`<` is kept: the text part restores raw
         HTML as typed)."""
-        return _TEXT.sub(r"\\\g<0>", str(self))
+        return _TEXT.sub(r"\\\g<0>", BIDI_CONTROLS.sub("", self))
 
     # what a template does to it (a slice, `+`, `.upper()`, …) is outside text too (outside.py)
     def __add__(self, other: str) -> Inert:

@@ -28,6 +28,7 @@ from daemon.mail.bytecode import cache_for
 from daemon.mail.inert import Inert
 from daemon.mail.plaintext import converter, to_html_and_text, to_text
 from daemon.mail.subject import shorten
+from daemon.program.calendar_text import BIDI_CONTROLS
 from daemon.program.instance import TemplateFile
 
 _HEADER_UNSAFE = re.compile(r"[\x00-\x1f\x7f]+")
@@ -101,8 +102,9 @@ def _markdown_of(value: Any) -> Any:
 
 
 def header_safe(value: str) -> str:
-    """Collapse CR, LF and other controls, so a value cannot inject a header."""
-    return " ".join(_HEADER_UNSAFE.sub(" ", value).split())
+    """Collapse CR, LF and other controls, so a value cannot inject a header; drop bidi
+    controls (inert.py), so a subject quoted from outside cannot turn the rest around."""
+    return " ".join(_HEADER_UNSAFE.sub(" ", BIDI_CONTROLS.sub("", value)).split())
 
 
 class _Loader(jinja2.BaseLoader):
