@@ -312,3 +312,22 @@ def test_huge_headers_are_read_from_their_start(monkeypatch: pytest.MonkeyPatch)
     mail = parse_module.parse(raw, Limits(max_bytes=20_000_000))
     assert mail.subject.startswith("Re: our meeting") and mail.recipients[0] == "x@example.org"
     assert given["decode_header"] < 100_000 and given["getaddresses"] < 200_000, given
+
+
+@pytest.mark.parametrize(
+    ("header", "encoding", "expected"),
+    [
+        ("Grüße aus Köln", "utf-8", "Grüße aus Köln"),  # raw UTF-8 (SMTPUTF8, some clients)
+        ("café", "cp1252", "café"),  # raw 8-bit that is not UTF-8
+        ("=?utf-8?q?M=C3=BCnchen?=", "ascii", "München"),  # RFC 2047, as before
+    ],
+)
+def test_a_subject_in_raw_8bit_reads_as_written(header: str, encoding: str, expected: str) -> None:
+    # raw UTF-8 in a header came out as U+FFFD: answers were titled "Re: Gr����e aus K��ln"
+    raw = b"From: z@example.org\r\nSubject: " + header.encode(encoding) + b"\r\n\r\nhi\r\n"
+    mail = parse_module.parse(raw, Limits())
+    assert (mail.subject, mail.header("Subject"), mail.sender) == (
+        expected,
+        expected,
+        "z@example.org",
+    )

@@ -23,6 +23,7 @@ from daemon.inbound.htmltext import html_to_text
 
 _MSG_ID = re.compile(r"<[\x21-\x3b\x3d\x3f-\x7e]{1,250}>")
 _CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+_SURROGATES = re.compile("[\udc80-\udcff]")  # 8-bit bytes of a header, as compat32 keeps them
 HEADERS_LIMIT = 64 * 1024  # of a report's copy of the headers of our message
 # characters of a header decoded, and of a kind of address header read: the stdlib's decoding
 # is quadratic (a 7 MB Subject of encoded words took 400 s) and reads ~60 000 addresses a
@@ -55,7 +56,7 @@ class Mail:
     authentication: list[str] = field(default_factory=list)  # Authentication-Results, top first
 
     def header(self, name: str) -> str:
-        return decoded(self.message.get(name))
+        return decoded(raw_header(self.message, name))
 
 
 def parse(raw: bytes, limits: Limits) -> Mail:
@@ -68,7 +69,7 @@ def parse(raw: bytes, limits: Limits) -> Mail:
     mail.reply_to = addresses(message.get_all("Reply-To") or [])
     names = ("To", "Cc", "Delivered-To", "X-Original-To", "Envelope-To")
     mail.recipients = addresses([v for n in names for v in message.get_all(n) or []])
-    mail.subject = decoded(message.get("Subject"))[:500]
+    mail.subject = decoded(raw_header(message, "Subject"))[:500]
     ids = _MSG_ID.findall(str(message.get("Message-ID", "")))
     mail.message_id = ids[0] if ids else None
     refs = [*_MSG_ID.findall(str(message.get("In-Reply-To", "")))]
@@ -97,12 +98,26 @@ def addresses(values: Sequence[object]) -> list[str]:
     return out
 
 
+def raw_header(message: Message, name: str) -> str | None:
+    """The first `name` header as it came. A header with 8-bit bytes (raw UTF-8, as SMTPUTF8
+    mail and some clients send) is kept with each byte as a surrogate, and `message.get`
+    would turn it into a Header whose text is only U+FFFD."""
+    wanted = name.lower()
+    return next((str(v) for k, v in message.raw_items() if k.lower() == wanted), None)
+
+
 def decoded(value: object) -> str:
-    """A header as text (its first HEADER_TEXT characters): RFC 2047 decoded where possible,
-    controls and line breaks removed."""
+    """A header as text (its first HEADER_TEXT characters): raw 8-bit bytes read as UTF-8
+    (else Windows-1252), RFC 2047 decoded where possible, controls and line breaks removed."""
     if value is None:
         return ""
     raw = str(value)[:HEADER_TEXT]  # its start only: see HEADER_TEXT
+    if _SURROGATES.search(raw):
+        octets = raw.encode("utf-8", "surrogateescape")
+        try:
+            raw = octets.decode("utf-8")
+        except UnicodeDecodeError:
+            raw = octets.decode("cp1252", "replace")
     try:
         text = str(make_header(decode_header(raw)))
     except (LookupError, UnicodeError, ValueError, HeaderParseError):  # a charset, a bad word
