@@ -134,4 +134,50 @@ async def test_mail_over_the_limit_is_recorded_not_downloaded_and_kept(
     assert report.recorded == {"checkin": 2, "malformed": 1}
     assert imap_account.uids("Unmatched") == [1]  # kept whole for a person to look at
     assert len(imap_account.read("Unmatched")[1]) > 300_000
-    assert store.known(Seen("INBOX", 0, 0, "<reply-2@example.org>", "")) == "Unmatched"
+    reply_2 = Seen("INBOX", 0, 0, "<reply-2@example.org>", "", "p2@example.org")
+    assert store.known(reply_2) == "Unmatched"
+
+
+def copy_of(n: int, sender: str, body: str, hop: str = "") -> bytes:
+    """A mail with the Message-ID of `mail(n)`, from `sender`."""
+    return (
+        f"{hop}From: {sender}\r\nTo: replies@example.org\r\nSubject: reply {n}\r\n"
+        f"Message-ID: <reply-{n}@example.org>\r\n\r\n{body}\r\n"
+    ).encode()
+
+
+def refusing(raw: bytes, seen: Seen) -> Recorded:
+    """The classifier's verdict on a forged From: refused, as trust.refused decides."""
+    if b"forged" in raw:
+        return Recorded("refused", "Unmatched", seen.sender, summary="not vouched for")
+    return understand(raw, seen)
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("apart", [False, True])  # in one batch, or in two passes
+async def test_a_message_id_alone_does_not_make_a_mail_a_duplicate(
+    imap_account: Account, store: Store, apart: bool
+) -> None:
+    # a Message-ID used by someone else, or first by a forger (refused), made the real mail
+    # "duplicate": never read; the same mail again (another hop) still is one
+    first = [
+        copy_of(1, "p1@example.org", "hello"),
+        copy_of(2, "p2@example.org", "forged: WITHDRAW"),  # refused
+        copy_of(3, "p3@example.org", "hello"),
+    ]
+    later = [
+        copy_of(1, "someone@example.net", "their own mail"),  # another sender, same ID
+        copy_of(2, "p2@example.org", "the real reply"),  # after the forger's refused copy
+        copy_of(3, "p3@example.org", "hello", hop="Received: by mx2\r\n"),  # the same mail
+    ]
+    counts: dict[str, int] = {}
+    for group in [first + later] if not apart else [first, later]:
+        imap_account.append(*group)
+        async with ImapInbox(imap_account.settings()) as inbox:
+            report = await read_mailbox(
+                inbox, store, refusing, Clock.frozen(T0), mailbox="INBOX", unmatched="Unmatched"
+            )
+        for kind, n in report.recorded.items():
+            counts[kind] = counts.get(kind, 0) + n
+        counts["duplicate"] = counts.get("duplicate", 0) + report.duplicates
+    assert counts == {"checkin": 4, "refused": 1, "duplicate": 1}

@@ -140,6 +140,7 @@ class Seen:
     uid: int
     message_id: str | None
     digest: str
+    sender: str = ""  # its one From address, lower case ("" when not one)
 
 
 @dataclass(frozen=True)

@@ -20,9 +20,12 @@ import re
 from collections import Counter
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from email.parser import BytesHeaderParser
+from email.policy import compat32
 from typing import Protocol
 
 from daemon.clock import Clock
+from daemon.inbound.parse import addresses
 from daemon.ledger.records import Recorded, Seen
 
 log = logging.getLogger(__name__)
@@ -114,7 +117,8 @@ async def read_mailbox(
             report.uidvalidity_changed = True
             log.warning(
                 "the UIDVALIDITY of %s changed (%d -> %d): reading it all again; mail already"
-                " recorded is known by its Message-ID and is not recorded twice",
+                " recorded is known again (its bytes, or its Message-ID and sender) and not"
+                " recorded twice",
                 mailbox, checkpoint[0], validity,
             )  # fmt: skip
         store.reset_checkpoint(mailbox, validity)
@@ -124,26 +128,29 @@ async def read_mailbox(
     report.moved += await move_recorded(inbox, store, mailbox, clock)  # a crash's leftovers
     uids = await inbox.uids_after(last)
     batch: list[tuple[Seen, Recorded]] = []
-    in_batch: dict[str, str] = {}  # Message-ID or digest -> folder, of this batch's messages
+    in_batch: dict[tuple[str, ...], str] = {}  # this batch's messages (_marks) -> folder
     async for fetched in inbox.fetch(uids, max_bytes):
         report.fetched += 1
         raw = fetched.raw
-        seen = Seen(mailbox, validity, fetched.uid, message_id_of(raw), _digest(raw))
-        mark = seen.message_id or seen.digest
-        folder = in_batch.get(mark) or store.known(seen)
+        head = _head(raw)
+        seen = Seen(
+            mailbox, validity, fetched.uid, message_id_of(head), _digest(raw), sender_of(head)
+        )
+        known = (in_batch.get(m) for m in _marks(seen))
+        folder = next((f for f in known if f), None) or store.known(seen)
         if folder is not None:
             batch.append((seen, Recorded("duplicate", folder)))
             report.duplicates += 1
         elif not fetched.whole:
             what = too_large(fetched.size, max_bytes or 0, unmatched)
             batch.append((seen, what))
-            in_batch[mark] = what.folder
+            in_batch |= dict.fromkeys(_marks(seen, what), what.folder)
             report.recorded[what.kind] += 1
             log.warning("mail %d: %s", seen.uid, what.summary)
         else:
             what = _understood(understand, raw, seen, unmatched)
             batch.append((seen, what))
-            in_batch[mark] = what.folder
+            in_batch |= dict.fromkeys(_marks(seen, what), what.folder)
             report.recorded[what.kind] += 1
             log.info(
                 "mail %d: %s%s", seen.uid, what.kind, f" ({what.summary})" * bool(what.summary)
@@ -168,9 +175,29 @@ def too_large(size: int, limit: int, unmatched: str) -> Recorded:
 
 def message_id_of(raw: bytes) -> str | None:
     """The message's own Message-ID (a well-formed one), read from its header only."""
-    head = raw[:HEADER_LIMIT].split(b"\r\n\r\n", 1)[0].split(b"\n\n", 1)[0]
-    found = _MESSAGE_ID.search(head)
+    found = _MESSAGE_ID.search(_head(raw))
     return found[1].decode("ascii") if found else None
+
+
+def sender_of(raw: bytes) -> str:
+    """Its one From address, lower case, as the classifier reads it; "" when not one."""
+    header = BytesHeaderParser(policy=compat32).parsebytes(_head(raw))
+    found = addresses(header.get_all("From") or [])
+    return found[0] if len(found) == 1 else ""
+
+
+def _head(raw: bytes) -> bytes:
+    """The header of a message (of its first HEADER_LIMIT bytes)."""
+    return raw[:HEADER_LIMIT].split(b"\r\n\r\n", 1)[0].split(b"\n\n", 1)[0]
+
+
+def _marks(seen: Seen, what: Recorded | None = None) -> list[tuple[str, ...]]:
+    """What makes a message of this batch the same as an earlier one (as Store.known): its
+    bytes, or its Message-ID and sender, unless that copy was refused."""
+    marks: list[tuple[str, ...]] = [("digest", seen.digest)]
+    if seen.message_id and (what is None or what.kind != "refused"):
+        marks.append(("id", seen.message_id, seen.sender))
+    return marks
 
 
 def _digest(raw: bytes) -> str:

@@ -51,12 +51,19 @@ class InboxStore(Base):
             )
 
     def known(self, seen: Seen) -> str | None:
-        """The folder a message already recorded (under any UID) was meant for, else None."""
-        if seen.message_id:
-            query, key = "SELECT folder FROM inbox WHERE message_id = ?", seen.message_id
-        else:
-            query, key = "SELECT folder FROM inbox WHERE digest = ?", seen.digest
-        row = self.db.execute(query + " ORDER BY id LIMIT 1", (key,)).fetchone()
+        """The folder a message already recorded (under any UID) was meant for, else None. The
+        same message is the same bytes, or the same Message-ID from the same sender where that
+        copy was not refused: a Message-ID alone is no proof (a sender may reuse one, and a
+        forger who sent it first, refused, must not make the real one unread)."""
+        row = self.db.execute(
+            "SELECT folder FROM inbox WHERE digest = ? ORDER BY id LIMIT 1", (seen.digest,)
+        ).fetchone()
+        if row is None and seen.message_id:
+            row = self.db.execute(
+                "SELECT folder FROM inbox WHERE message_id = ? AND sender = ?"
+                " AND kind != 'refused' ORDER BY id LIMIT 1",
+                (seen.message_id, seen.sender),
+            ).fetchone()
         return str(row[0]) if row else None
 
     def record(self, seen: Seen, what: Recorded, now: dt.datetime) -> None:
@@ -74,7 +81,8 @@ class InboxStore(Base):
                     " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     (
                         seen.mailbox, seen.uidvalidity, seen.uid, seen.message_id, seen.digest,
-                        stamp, what.kind, what.sender, what.participant, what.summary,
+                        stamp, what.kind, what.sender or seen.sender, what.participant,
+                        what.summary,
                         what.folder,
                     ),
                 )  # fmt: skip
