@@ -25,7 +25,6 @@ from email.policy import compat32
 from typing import Protocol
 
 from daemon.clock import Clock
-from daemon.inbound.parse import addresses
 from daemon.ledger.records import Recorded, Seen
 
 log = logging.getLogger(__name__)
@@ -181,6 +180,8 @@ def message_id_of(raw: bytes) -> str | None:
 
 def sender_of(raw: bytes) -> str:
     """Its one From address, lower case, as the classifier reads it; "" when not one."""
+    from daemon.inbound.parse import addresses  # here: a pass without a mailbox loads none of it
+
     header = BytesHeaderParser(policy=compat32).parsebytes(_head(raw))
     found = addresses(header.get_all("From") or [])
     return found[0] if len(found) == 1 else ""
