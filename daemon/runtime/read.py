@@ -20,8 +20,6 @@ import re
 from collections import Counter
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from email.parser import BytesHeaderParser
-from email.policy import compat32
 from typing import Protocol
 
 from daemon.clock import Clock
@@ -31,6 +29,7 @@ log = logging.getLogger(__name__)
 
 BATCH = 50  # messages recorded in one transaction (then moved)
 HEADER_LIMIT = 64 * 1024  # the Message-ID is looked for in the first bytes only
+_FROM = re.compile(rb"^From:[ \t]*(.*(?:\r?\n[ \t].*)*)", re.MULTILINE | re.IGNORECASE)
 _MESSAGE_ID = re.compile(
     rb"(?im)^message-id:[ \t]*(?:\r?\n[ \t]+)?(<[\x21-\x3b\x3d\x3f-\x7e]{1,250}>)"
 )
@@ -182,8 +181,8 @@ def sender_of(raw: bytes) -> str:
     """Its one From address, lower case, as the classifier reads it; "" when not one."""
     from daemon.inbound.parse import addresses  # here: a pass without a mailbox loads none of it
 
-    header = BytesHeaderParser(policy=compat32).parsebytes(_head(raw))
-    found = addresses(header.get_all("From") or [])
+    values = [v.decode("ascii", "surrogateescape") for v in _FROM.findall(_head(raw))]
+    found = addresses(values)
     return found[0] if len(found) == 1 else ""
 
 
