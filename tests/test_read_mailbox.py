@@ -20,10 +20,11 @@ from tests.dovecot import Account
 T0 = dt.datetime(2026, 3, 2, 12, tzinfo=dt.UTC)
 
 
-def mail(n: int, body: str = "hello") -> bytes:
+def mail(n: int, body: str = "hello", sender: str = "", hop: str = "") -> bytes:
+    """Reply n (its Message-ID), from p<n>@example.org or `sender`, after a `hop` header."""
     return (
-        f"From: p{n}@example.org\r\nTo: replies@example.org\r\nSubject: reply {n}\r\n"
-        f"Message-ID: <reply-{n}@example.org>\r\n\r\n{body}\r\n"
+        f"{hop}From: {sender or f'p{n}@example.org'}\r\nTo: replies@example.org\r\n"
+        f"Subject: reply {n}\r\nMessage-ID: <reply-{n}@example.org>\r\n\r\n{body}\r\n"
     ).encode()
 
 
@@ -138,14 +139,6 @@ async def test_mail_over_the_limit_is_recorded_not_downloaded_and_kept(
     assert store.known(reply_2) == "Unmatched"
 
 
-def copy_of(n: int, sender: str, body: str, hop: str = "") -> bytes:
-    """A mail with the Message-ID of `mail(n)`, from `sender`."""
-    return (
-        f"{hop}From: {sender}\r\nTo: replies@example.org\r\nSubject: reply {n}\r\n"
-        f"Message-ID: <reply-{n}@example.org>\r\n\r\n{body}\r\n"
-    ).encode()
-
-
 def refusing(raw: bytes, seen: Seen) -> Recorded:
     """The classifier's verdict on a forged From: refused, as trust.refused decides."""
     if b"forged" in raw:
@@ -161,14 +154,14 @@ async def test_a_message_id_alone_does_not_make_a_mail_a_duplicate(
     # a Message-ID used by someone else, or first by a forger (refused), made the real mail
     # "duplicate": never read; the same mail again (another hop) still is one
     first = [
-        copy_of(1, "p1@example.org", "hello"),
-        copy_of(2, "p2@example.org", "forged: WITHDRAW"),  # refused
-        copy_of(3, "p3@example.org", "hello"),
+        mail(1),
+        mail(2, "forged: WITHDRAW"),  # refused
+        mail(3),
     ]
     later = [
-        copy_of(1, "someone@example.net", "their own mail"),  # another sender, same ID
-        copy_of(2, "p2@example.org", "the real reply"),  # after the forger's refused copy
-        copy_of(3, "p3@example.org", "hello", hop="Received: by mx2\r\n"),  # the same mail
+        mail(1, "their own mail", sender="someone@example.net"),  # another sender, same ID
+        mail(2, "the real reply"),  # after the forger's refused copy
+        mail(3, hop="Received: by mx2\r\n"),  # the same mail
     ]
     counts: dict[str, int] = {}
     for group in [first + later] if not apart else [first, later]:
