@@ -14,6 +14,7 @@ import pytest
 from daemon.clock import Clock
 from daemon.config.load import load_deployment
 from daemon.decide.sends import Send
+from daemon.ledger.records import Failure
 from daemon.mail.compose import Composer
 from daemon.program.timeline import plan
 from daemon.runtime.tick import run_tick
@@ -86,3 +87,25 @@ def test_a_fault_of_ours_is_recorded_with_its_kind(
         None,
     )
     assert "a bug" in caplog.text and "Traceback" in caplog.text  # its traceback is logged
+
+
+def test_a_cancellation_or_an_alert_that_cannot_be_made_fails_alone(
+    rehearsal: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    program = load_deployment(Path(__file__).parent.parent / "config.example.toml").program
+    timeline = plan(program)
+    composer = Composer(program, timeline, b"secret")
+    action = next(a for a in timeline if a.kind == "invite")
+    _, version = composer.row(Send(action.key, action), FIRST)
+    assert version is not None
+
+    def broken(*args: object) -> object:
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(composer.renderer, "render", broken)
+    row, cancelled = composer.cancel(version, FIRST)
+    assert (row.state, row.kind, cancelled.status) == ("failed", "cancel", "cancelled")
+    failure = Failure("k/x", "email", "Week 1", ("bo@example.org",), "failed", "550", "<x@y>", 1)
+    alert = composer.alert(failure, FIRST)
+    assert (alert.state, alert.kind, alert.message) == ("failed", "alert", b"")
+    assert alert.last_error == "cannot be composed: RuntimeError: a bug"

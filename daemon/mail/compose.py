@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import json
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -122,7 +121,7 @@ class Composer:
                 version = EventVersion(
                     uid=action.uid, invite_key=action.key, attendee=invite.attendee_email,
                     sequence=sequence, content_hash=content_hash(invite), status="active",
-                    invite=_to_json(invite),
+                    invite=invite.to_json(),
                 )  # fmt: skip
                 versions.append(version)
             subject = action.subject
@@ -136,34 +135,32 @@ class Composer:
         return row, versions[0] if versions and row.state == "pending" else None
 
     def cancel(self, version: EventVersion, now: dt.datetime) -> tuple[OutboxRow, EventVersion]:
-        fields = json.loads(version.invite)
-        for name in ("starts_at", "ends_at", "dtstamp"):
-            fields[name] = dt.datetime.fromisoformat(fields[name])
-        invite = Invite(**fields)
         invite = dataclasses.replace(
-            invite, method="CANCEL", sequence=version.sequence + 1, dtstamp=now
-        )
-        context = cancel_context(
-            self.program,
-            invite.attendee_name,
-            invite.summary,
-            still_in_program=invite.attendee_email in self.people,
-        )
-        rendered = self.renderer.render("invite-cancel", "Cancelled: {{ event.title }}", context)
+            Invite.from_json(version.invite), method="CANCEL", sequence=version.sequence + 1,
+            dtstamp=now,
+        )  # fmt: skip
         key = cancel_key(version)
         action = Action(
             at=now, key=key, kind="cancel", recipients=(invite.attendee_email,),
             title=f"Cancelled: {invite.summary}", item="", stale_at=invite.ends_at,
         )  # fmt: skip
-        calendar = Calendar("CANCEL", build_calendar(invite))
+
+        def make() -> Body:
+            context = cancel_context(
+                self.program, invite.attendee_name, invite.summary,
+                still_in_program=invite.attendee_email in self.people,
+            )  # fmt: skip
+            subject = "Cancelled: {{ event.title }}"
+            return Body(
+                self.renderer.render("invite-cancel", subject, context),
+                Calendar("CANCEL", build_calendar(invite)), names=(invite.attendee_name,),
+                event_uid=invite.uid, sequence=invite.sequence,
+            )  # fmt: skip
+
         cancelled = dataclasses.replace(
-            version, sequence=invite.sequence, status="cancelled", invite=_to_json(invite)
-        )
-        body = Body(
-            rendered, calendar, names=(invite.attendee_name,), event_uid=invite.uid,
-            sequence=invite.sequence,
-        )  # fmt: skip
-        return self._row(key, action, now, body), cancelled
+            version, sequence=invite.sequence, status="cancelled", invite=invite.to_json()
+        )  # recorded even if it cannot be sent: the organizers hear of that instead
+        return self._made(key, action, now, make), cancelled
 
     def alert(self, failed: Failure, now: dt.datetime) -> OutboxRow:
         """Tell the organizers about a send that failed or whose outcome is unknown."""
@@ -176,15 +173,18 @@ class Composer:
             "message_id": failed.message_id,
             "attempts": failed.attempts,
         }
-        context = alert_context(self.program, failure)
-        rendered = self.renderer.render(
-            "alert", "Delivery {{ failed.state }}: {{ failed.title }}", context
-        )
         action = Action(
             at=now, key=key, kind="email", title=f"Alert: {failed.title}", item="alert",
             recipients=tuple(o.email for o in self.program.organizers),
         )  # fmt: skip
-        return dataclasses.replace(self._row(key, action, now, Body(rendered)), kind="alert")
+
+        def make() -> Body:
+            subject = "Delivery {{ failed.state }}: {{ failed.title }}"
+            context = alert_context(self.program, failure)
+            return Body(self.renderer.render("alert", subject, context))
+
+        # an alert that cannot be made is recorded failed too; alerts about alerts never go
+        return dataclasses.replace(self._made(key, action, now, make), kind="alert")
 
     def reply(self, intent: Intent, now: dt.datetime) -> OutboxRow:
         """An answer to a participant's or organizer's mail (`answer.md.j2`): what was recorded,
@@ -290,10 +290,3 @@ class Composer:
             return ()
         files = (self.program.files.get(rid) for rid in message.resources)
         return tuple(f for f in files if f is not None)
-
-
-def _to_json(invite: Invite) -> str:
-    data = dataclasses.asdict(invite)
-    for name in ("starts_at", "ends_at", "dtstamp"):
-        data[name] = data[name].isoformat()
-    return json.dumps(data, sort_keys=True)

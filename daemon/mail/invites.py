@@ -12,8 +12,10 @@ One event per occurrence: no recurrence rules (section 1.9 of the research: clie
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import functools
+import json
 import re
 from dataclasses import dataclass
 from typing import Literal
@@ -49,6 +51,20 @@ class Invite:
     attendee_email: str  # exactly one ATTENDEE per invite (one email per attendee)
     attendee_name: str
     dtstamp: dt.datetime  # aware; written in UTC
+
+    def to_json(self) -> str:
+        """As the store keeps it with its event version (a cancel is made from it)."""
+        data = dataclasses.asdict(self)
+        for name in ("starts_at", "ends_at", "dtstamp"):
+            data[name] = data[name].isoformat()
+        return json.dumps(data, sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: str) -> Invite:
+        fields = json.loads(text)
+        for name in ("starts_at", "ends_at", "dtstamp"):
+            fields[name] = dt.datetime.fromisoformat(fields[name])
+        return cls(**fields)
 
     def __post_init__(self) -> None:
         if self.method not in ("REQUEST", "CANCEL"):
