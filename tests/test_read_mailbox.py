@@ -4,6 +4,7 @@ moving loses nothing; a UIDVALIDITY reset re-reads without recording anything tw
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from collections.abc import Iterator
 from pathlib import Path
@@ -174,3 +175,34 @@ async def test_a_message_id_alone_does_not_make_a_mail_a_duplicate(
             counts[kind] = counts.get(kind, 0) + n
         counts["duplicate"] = counts.get("duplicate", 0) + report.duplicates
     assert counts == {"checkin": 4, "refused": 1, "duplicate": 1}
+
+
+@pytest.mark.asyncio
+async def test_the_event_loop_gets_a_turn_after_each_mail(
+    imap_account: Account, store: Store
+) -> None:
+    # the mails of one FETCH come without I/O between them: classifying 50 costly ones held
+    # the loop (the watchdog's pings, the connections) for the whole batch
+    imap_account.append(mail(1), mail(2), mail(3))
+    turns = 0
+    at_each: list[int] = []
+
+    async def other_work() -> None:
+        nonlocal turns
+        while True:
+            turns += 1
+            await asyncio.sleep(0)
+
+    def counting(raw: bytes, seen: Seen) -> Recorded:
+        at_each.append(turns)
+        return understand(raw, seen)
+
+    beside = asyncio.create_task(other_work())
+    try:
+        async with ImapInbox(imap_account.settings()) as inbox:
+            await read_mailbox(
+                inbox, store, counting, Clock.frozen(T0), mailbox="INBOX", unmatched="Unmatched"
+            )
+    finally:
+        beside.cancel()
+    assert len(at_each) == 3 and at_each[0] < at_each[1] < at_each[2]

@@ -13,6 +13,7 @@ message over `max_bytes`, which is never downloaded: only its header is fetched,
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import hashlib
 import logging
@@ -153,6 +154,9 @@ async def read_mailbox(
             log.info(
                 "mail %d: %s%s", seen.uid, what.kind, f" ({what.summary})" * bool(what.summary)
             )
+            # a batch's mails come without I/O between them: let the loop breathe after each
+            # (the watchdog's pings, the connections), as a costly mail can take a second
+            await asyncio.sleep(0)
         if len(batch) >= BATCH:
             store.record_all(batch, clock.now())
             batch, in_batch = [], {}
