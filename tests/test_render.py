@@ -159,3 +159,24 @@ def test_a_filter_or_an_operation_keeps_outside_text_inert(tmp_path: Path, expre
     assert "<a" not in out.html and "<img" not in out.html and "<b>" not in out.html
     assert "](https://evil.example/l)" in out.html.lower()  # the characters, as written
     assert "[log in](https://evil.example/l) ![](https://evil.example/p.gif)" in out.text.lower()
+
+
+@pytest.mark.parametrize(
+    ("source", "meant"),
+    [
+        ("Hi {{ recipient.firstname }}", " (did you mean first_name?)"),
+        ("Hi {{ recipent.name }}", " (did you mean recipient?)"),
+        ("{{ program.sender.titel }}", ""),  # a str has no keys: nothing to offer
+        ("{{ recipient.zzz }}", ""),  # nothing close
+    ],
+)
+def test_an_undefined_name_says_the_name_it_was_probably_meant_as(
+    tmp_path: Path, source: str, meant: str
+) -> None:
+    # Jinja says "'dict object' has no attribute 'firstname'" (seen by a new organizer)
+    write(tmp_path / "note.md.j2", source + "\n")
+    context = {**CONTEXT, "recipient": {"name": "Ann", "first_name": "Ann"}}
+    with pytest.raises(TemplateProblem) as caught:
+        renderer_of(tmp_path).render("note", "Hello", context)
+    assert caught.value.detail.startswith("undefined variable: ")
+    assert caught.value.detail.endswith(meant or "'")

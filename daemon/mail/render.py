@@ -26,6 +26,7 @@ from daemon.errors import TemplateProblem
 from daemon.mail import outside, shape
 from daemon.mail.bytecode import cache_for
 from daemon.mail.inert import Inert
+from daemon.mail.meant import meant
 from daemon.mail.plaintext import converter, to_html_and_text, to_text
 from daemon.mail.subject import shorten
 from daemon.program.calendar_text import BIDI_CONTROLS
@@ -201,10 +202,10 @@ class Renderer:
 
     def render(self, name: str, subject: str, context: Mapping[str, Any]) -> Rendered:
         filename = f"{name}.md.j2"
-        with _problems(filename, in_subject=True):
+        with _problems(filename, context, in_subject=True):
             full_subject = header_safe(self._subjects(subject).render(context))
         subject_text = shorten(full_subject)
-        with _problems(filename):
+        with _problems(filename, context):
             text = self.text_env.get_template(filename).render(context)
             body = self.html_env.get_template(filename).render(context)
             html = self.html_env.get_template("layout.html.j2").render(
@@ -228,7 +229,7 @@ class Renderer:
 
     def subject(self, name: str, subject: str, context: Mapping[str, Any]) -> Rendered:
         """The subject alone (in a Rendered with empty parts), or its TemplateProblem."""
-        with _problems(f"{name}.md.j2", in_subject=True):
+        with _problems(f"{name}.md.j2", context, in_subject=True):
             full_subject = header_safe(self._subjects(subject).render(context))
         subject_text = shorten(full_subject)
         long_subject = full_subject if subject_text != full_subject else ""
@@ -237,7 +238,7 @@ class Renderer:
     def check_text(self, name: str, context: Mapping[str, Any]) -> None:
         """Raise the TemplateProblem the template's text part raises with `context`."""
         filename = f"{name}.md.j2"
-        with _problems(filename):
+        with _problems(filename, context):
             self.text_env.get_template(filename).render(context)
 
     def uses(self, name: str, subject: str) -> shape.Uses | None:
@@ -280,7 +281,9 @@ class Renderer:
 
 
 @contextmanager
-def _problems(filename: str, *, in_subject: bool = False) -> Iterator[None]:
+def _problems(
+    filename: str, context: Mapping[str, Any] | None = None, *, in_subject: bool = False
+) -> Iterator[None]:
     """Jinja's errors, and what a template's own code raises, as the TemplateProblem
     `validate` reports (file, line, what) and a send that cannot be composed records; with
     `in_subject`, one in the subject given with `filename` (not in a file it includes)."""
@@ -298,7 +301,9 @@ def _problems(filename: str, *, in_subject: bool = False) -> Iterator[None]:
         raise problem(exc.filename or filename, exc.message or "syntax error", exc.lineno) from None
     except jinja2.UndefinedError as exc:
         where, line = _template_frame(exc, filename)
-        raise problem(where, f"undefined variable: {exc.message}", line) from None
+        hint = meant(exc.message or "", context or {})
+        also = f" (did you mean {hint}?)" if hint else ""
+        raise problem(where, f"undefined variable: {exc.message}{also}", line) from None
     except jinja2.exceptions.SecurityError as exc:
         raise problem(filename, f"not allowed in a template: {exc}", 0) from None
     except jinja2.TemplateRuntimeError as exc:  # `{% set ns.v %}` where ns is no namespace
