@@ -22,6 +22,7 @@ from collections.abc import Iterator
 import markdown
 from markdown.extensions.sane_lists import SaneListExtension
 from markdown.extensions.tables import TableExtension
+from markdown.preprocessors import Preprocessor
 from markdown.treeprocessors import Treeprocessor
 from markdown.util import AMP_SUBSTITUTE, ETX, STX
 
@@ -67,8 +68,37 @@ class TableStyles(Treeprocessor):
                     element.set("border", "1")
 
 
+_ITEM = re.compile(r" {0,3}(?:[-*+]|1\.)[ \t]+\S")  # a list's first line, as CommonMark lets
+_NOT_TEXT = re.compile(r" {0,3}(?:#|>|\||<|[-=_*]{3,}\s*$)|( {4}|\t)")  # heading, quote, table…
+_FENCE = re.compile(r" {0,3}(?:```|~~~)")
+
+
+class ListsAfterText(Preprocessor):
+    """A list written right under a line of text is a list, as in CommonMark and most editors:
+    Python-Markdown wants a blank line first, and without one the HTML part ran the items
+    into the paragraph ("Things to do: - read - write") while the text part looked right."""
+
+    def run(self, lines: list[str]) -> list[str]:
+        out: list[str] = []
+        state, fenced = "blank", False  # what the previous line was: blank, text, list, other
+        for line in lines:
+            if _FENCE.match(line):
+                fenced = not fenced
+            if fenced or not line.strip():
+                state = "other" if fenced else "blank"
+            elif _ITEM.match(line):
+                if state == "text":
+                    out.append("")
+                state = "list"
+            elif state != "list":  # a list's own next lines stay in it
+                state = "other" if _NOT_TEXT.match(line) else "text"
+            out.append(line)
+        return out
+
+
 class TaskExtension(markdown.Extension):
     def extendMarkdown(self, md: markdown.Markdown) -> None:
+        md.preprocessors.register(ListsAfterText(md), "lists-after-text", 5)
         md.treeprocessors.register(TaskItems(md), "tasks", 5)
         md.treeprocessors.register(TableStyles(md), "table-styles", 4)
 
