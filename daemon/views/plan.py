@@ -93,8 +93,10 @@ def _row(group: list[Action], tz: ZoneInfo) -> str:
             if len(group) > 1
             else (f"the organizers, about {', '.join(first.who)}")
         )
-    elif about and len(group) > 1:
+    elif about and len(group) > 1 and len(group) < len(people):
         who += f" in {len(group)} {_unit(first)}s"
+    elif about and len(group) > 1:
+        who += ", each their own"  # not "6 people in 6 participants"
     spread = ""
     last = max(a.at for a in group)
     if last != first.at:
