@@ -180,3 +180,26 @@ def test_status_json_lists_pauses_and_withdrawals(pemento: Program) -> None:
     assert data["withdrawn"] == [{"participant": b, "at": iso_z(t0 + dt.timedelta(days=1))}]
     later = overview(pemento, timeline, Snapshot(commands=commands), t0 + dt.timedelta(days=20))
     assert later["paused"] == [] and [w["participant"] for w in later["withdrawn"]] == [b]
+
+
+def test_the_last_digest_is_the_final_summary(pemento: Program) -> None:
+    # a seven-week program's eighth digest was "Week 8 summary", "at the end of week 8"
+    import email
+    import email.policy
+
+    from daemon.decide.decision import Digest
+    from daemon.mail.compose import Composer
+    from daemon.mail.samples import SAMPLE_DIGEST
+
+    timeline = plan(pemento)
+    digests = [a for a in timeline if a.item == "digest"]
+    assert [a.title for a in digests[-2:]] == [f"Week {pemento.weeks} summary", "Final summary"]
+    composer = Composer(pemento, timeline, b"s" * 32)
+    said = ("at the end of week 7:", "now that it has ended:")
+    for action, words in zip(digests[-2:], said, strict=True):
+        content = SAMPLE_DIGEST | {"week": action.occurrence}
+        row = composer.digest(Digest(action, content), action.at)
+        message = email.message_from_bytes(row.message, policy=email.policy.default)
+        text = message.get_body(("plain",))
+        assert text is not None and words in str(text.get_content())
+    assert str(message["Subject"]) == f"{pemento.title}: final summary"

@@ -1,7 +1,7 @@
 """When the organizers' weekly digest goes (pure): one a week at the program's send time in
 the first organizer's zone, from the end of week 1 to a week after the program ends (the last
-is the final summary), to every organizer. One more than three days late is skipped: the next
-one says it all. What it says is decided when it is due (decide/digest.py)."""
+is the final summary, so titled), to every organizer. One more than three days late is
+skipped: the next one says it all. What it says is decided when it is due (decide/digest.py)."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from daemon.program.timespec import to_utc
 
 STALE = dt.timedelta(days=3)
 SPEC = Spec("digest", "{{ program.title }}: week {{ digest.week }} summary")
+FINAL = Spec("digest", "{{ program.title }}: final summary")
 
 
 def digest_actions(program: Program) -> list[Action]:
@@ -25,10 +26,11 @@ def digest_actions(program: Program) -> list[Action]:
     for week in range(1, program.weeks + 2):
         day = program.start + dt.timedelta(days=7 * week)
         at = to_utc(day, send_time, tz)
+        final = week > program.weeks  # not "Week 6 summary" of a five-week program
         out.append(Action(
             at=at, key=f"{program.id}/digest/{week}", kind="email",
             recipients=tuple(o.email for o in program.organizers),
-            title=f"Week {week} summary", item="digest", occurrence=week, spec=SPEC,
-            stale_at=at + STALE,
+            title="Final summary" if final else f"Week {week} summary", item="digest",
+            occurrence=week, spec=FINAL if final else SPEC, stale_at=at + STALE,
         ))  # fmt: skip
     return out
