@@ -187,6 +187,10 @@ def test_the_demo_rehearses_pemento_end_to_end(
     for week in range(1, 8):
         assert f"\nweek {week} " in text, week
     assert "before the start" in text and "after the end" in text
+    readme = (ROOT / "README.md").read_text()
+    sample = readme.split("A line per week says what was sent and read:\n\n```text\n")[1]
+    for line in sample.split("```")[0].splitlines():  # the README shows what a run prints
+        assert line in text, line
     assert "declined “PeMento Welcome & Kick-Off Community Call”: Priya Raman" in text
     assert "Luis Ortega asked for HELP" in text
     assert "Aisha Bello paused until 2021-08-09" in text
