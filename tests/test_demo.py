@@ -229,3 +229,17 @@ def test_the_demo_will_not_clear_a_folder_it_did_not_make(
     assert (tmp_path / "thesis.txt").read_text() == "precious"
     assert main(["demo", "--program", "nonesuch", "--out", str(tmp_path / "x")]) == 2
     assert "choose one of: acl-mentoring" in capsys.readouterr().err  # and a path would do
+
+
+@pytest.mark.parametrize(
+    ("key", "shown"),
+    [
+        ("p/flag/meet/group:owls/0", "Meet — owls"),
+        ("p/flag/reflection/ann@example.org/0", "Meet — Ann Lee"),  # one's own: their name
+        ("p/flag/reflection/zed@example.org/0", "Meet — zed@example.org"),  # not in the roster
+    ],
+)
+def test_a_flag_in_the_demos_summary_names_its_unit_or_its_person(key: str, shown: str) -> None:
+    from daemon.demo.report import _flag
+
+    assert _flag("Flag: Meet", key, {"ann@example.org": "Ann Lee"}) == shown

@@ -85,7 +85,8 @@ def summary(deployment: Deployment, at: dt.datetime) -> str:
     store = Store.open(state)
     try:
         snapshot = store.snapshot()
-        flags = [_flag(r.title, r.key) for r in store.rows("sent") if "/flag/" in r.key]
+        names = {p.email: p.name for p in program.participants}
+        flags = [_flag(r.title, r.key, names) for r in store.rows("sent") if "/flag/" in r.key]
         counts = store.counts()
     finally:
         store.close()
@@ -105,9 +106,12 @@ def summary(deployment: Deployment, at: dt.datetime) -> str:
     return "\n".join(lines)
 
 
-def _flag(title: str, key: str) -> str:
-    """ "Flag: Small Group Meeting 1" and its key's unit: "Small Group Meeting 1 — owls"."""
-    units = [part.partition(":")[2] for part in key.split("/") if ":" in part]
+def _flag(title: str, key: str, names: dict[str, str]) -> str:
+    """ "Flag: Small Group Meeting 1" and its key's unit: "Small Group Meeting 1 — owls"; of a
+    person's own obligation, their name: "Monthly reflection #1 — Ann Lee"."""
+    parts = key.split("/")
+    units = [p.partition(":")[2] for p in parts if ":" in p]
+    units += [names.get(p, p) for p in parts if "@" in p]
     return title.removeprefix("Flag: ") + (f" — {units[0]}" if units else "")
 
 
