@@ -136,3 +136,38 @@ async def test_a_withdraw_waits_for_its_owner_to_confirm(
         _said(used)
     )
     assert _withdrawn(rehearsal / "state") is withdrawn
+
+
+@pytest.mark.asyncio
+@pytest.mark.timeout(90)
+async def test_an_address_is_asked_to_confirm_at_most_three_times_a_day(
+    rehearsal: Path, imap_account: Account, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # each forged command mailed its victim a request to confirm, however many were forged
+    point_imap_at(imap_account, monkeypatch)
+    monkeypatch.setenv("MENTORMAIL_IMAP__AUTHSERV_IDS", "")  # nobody vouched for: all asked
+    async with SmtpServer() as server:
+        monkeypatch.setenv("MENTORMAIL_SMTP__PORT", str(server.port))
+        deployment = load_deployment(ROOT / "config.example.toml")
+        settings = deployment.settings
+        base = deployment.program.sender.reply_base
+
+        async def requests_after(at: dt.datetime, *mails: bytes) -> int:
+            imap_account.append(*mails)
+            before = len(server.received)
+            async with ImapInbox(settings.imap) as inbox:
+                await run_tick(
+                    deployment, Clock.frozen(at), lambda: SmtpTransport(settings.smtp),
+                    inbox=inbox,
+                )  # fmt: skip
+            asked = [m for m in _messages(server, before) if OLIVIA in str(m["To"])]
+            return sum(str(m["Subject"]).startswith("Please confirm") for m in asked)
+
+        forged = [_mail(base, f"PAUSE until 2021-08-{n:02d}", n=n) for n in range(10, 15)]
+        assert await requests_after(AT, *forged[:2]) == 2
+        assert await requests_after(AT + dt.timedelta(hours=1), *forged[2:]) == 1  # 3 a day
+        later = [_mail(base, "PAUSE until 2021-08-20", n=20)]
+        assert await requests_after(AT + dt.timedelta(hours=25), *later) == 1  # the next day
+    with sqlite3.connect(rehearsal / "state" / "mentormail.sqlite3") as db:
+        refused = db.execute("SELECT count(*) FROM inbox WHERE kind = 'refused'").fetchone()[0]
+    assert refused == 2

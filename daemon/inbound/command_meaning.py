@@ -32,6 +32,8 @@ class CommandMeaning:
     now: dt.datetime
     directory: ProgramDirectory
     processed: str
+    unmatched: str
+    _asked: dict[str, int]  # requests to confirm asked in this pass, by owner
     _message_id: str
     _seen_digest: str
 
@@ -48,8 +50,15 @@ class CommandMeaning:
         raise NotImplementedError
 
     def _ask(self, sender: str, event: Command | ev.OrganizerCommand) -> Recorded:
-        """A command from a sender not authenticated: ask its owner, at their address."""
+        """A command from a sender not authenticated: ask its owner, at their address — at
+        most MAX_ASKED_A_DAY times a day (counting this pass's requests, not yet stored)."""
         owner = event.participant if isinstance(event, Command) else event.organizer
+        since = self.now - dt.timedelta(days=1)
+        asked = self.ledger.asked_since(owner, since) + self._asked.get(owner, 0)
+        if asked >= trust.MAX_ASKED_A_DAY:
+            why = f"{event.name}: not vouched for; {owner} was asked to confirm {asked} today"
+            return Recorded("refused", self.unmatched, sender, "", why)
+        self._asked[owner] = self._asked.get(owner, 0) + 1
         key = f"{self.program.id}/confirm/{self._seen_digest[:32]}"
         pending, answer = trust.request(key, owner, event, jsonable(event.args), self.now)
         request = Intent(key, owner, self._message_id, answer, "confirm")

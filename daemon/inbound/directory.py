@@ -28,6 +28,8 @@ class Ledger(Protocol):
 
     def confirmation(self, key: str) -> PendingCommand | None: ...
 
+    def asked_since(self, owner: str, since: dt.datetime) -> int: ...
+
 
 class ProgramDirectory:
     """The classifier's `Directory` for one program, over its ledger and timeline."""

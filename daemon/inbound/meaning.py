@@ -51,6 +51,7 @@ class Understanding(CommandMeaning):
         self.directory = ProgramDirectory(program, ledger, timeline)
         self.processed, self.unmatched = processed, unmatched
         self.bounced: set[str] = set()  # addresses whose bounce the organizers were told of
+        self._asked: dict[str, int] = {}
 
     def __call__(self, raw: bytes, seen: Seen) -> Recorded:
         inbound = classify(raw, self.directory, authserv_ids=self.authserv_ids)

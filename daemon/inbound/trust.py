@@ -13,7 +13,8 @@ reply token of a message we sent to that very address (nobody else received the 
   else they wait: the owner of the address is asked, at that address, to confirm (a reply to
   that request that says yes; it expires after CONFIRM_DAYS). Nothing changes without it: the
   owner of an address someone forged often answers "That wasn't me. Who sent this?", which
-  is no yes (it carried the command out); such a reply leaves the request open.
+  is no yes (it carried the command out); such a reply leaves the request open. An address
+  is asked at most MAX_ASKED_A_DAY times a day: more commands in its name are refused unasked.
 """
 
 from __future__ import annotations
@@ -27,6 +28,9 @@ from daemon.ledger.records import Command, PendingCommand, Rsvp
 
 CHANGES = frozenset({"PAUSE", "RESUME", "WITHDRAW", "MEETING", "EXCUSE", "EXTEND"})
 CONFIRM_DAYS = 7
+# requests to confirm one address is sent in a day, at most: each forged command would mail its
+# victim one, and a forger could send thousands; past these the command is refused unasked
+MAX_ASKED_A_DAY = 3
 _WHAT = {
     "PAUSE": "pause your reminders",
     "RESUME": "turn your reminders back on",

@@ -146,6 +146,14 @@ class InboxStore(Base):
             return None
         return PendingCommand(row[0], row[1], row[2], json.loads(row[3]), from_ts(row[4]), row[5])
 
+    def asked_since(self, owner: str, since: dt.datetime) -> int:
+        """How many requests to confirm a command were sent to `owner` since `since`."""
+        row = self.db.execute(
+            "SELECT count(*) FROM confirmations WHERE participant = ? AND asked_at >= ?",
+            (owner, ts(since)),
+        ).fetchone()
+        return int(row[0])
+
     def intents(self) -> list[Intent]:
         """Answers recorded with their mail and not yet queued in the outbox."""
         cursor = self.db.execute(
