@@ -115,7 +115,8 @@ def test_the_demo_rehearses_the_organizers_own_config(
     view = text[text.index("The organizers' view") :]
     assert "pair:p2\n  met       Logbook entry" in view
     subjects = set()
-    for path in sorted((out / "mail").glob("*.eml")):
+    first = sorted((out / "mail").glob("*.eml"))
+    for path in first:
         parsed = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
         subjects.add(str(parsed["Subject"]))
     assert "Ahoy from Harbor Circle" in subjects
@@ -123,9 +124,13 @@ def test_the_demo_rehearses_the_organizers_own_config(
     assert b"set sail!" in body  # the organizer's own template
     assert not (tmp_path / "mine" / "real-state").exists()  # its own state is never touched
 
-    # the same config given as --program, from another folder's point of view
+    # the same config given as --program, from another folder's point of view; into the same
+    # folder, it starts over (the first rehearsal's mail is replaced, not added to)
     assert main(["demo", "--program", str(config), "--out", str(out)]) == 0
-    assert "Harbor Circle: 4 simulated participants" in capsys.readouterr().out
+    again = capsys.readouterr().out
+    assert "Harbor Circle: 4 simulated participants" in again
+    assert again.count("\nweek ") == text.count("\nweek ")
+    assert len(list((out / "mail").glob("*.eml"))) == len(first)
 
 
 def test_which_program_is_rehearsed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
