@@ -245,8 +245,8 @@ class Composer:
         try:
             body = make()
         except Exception as exc:
-            why = str(exc) if isinstance(exc, TemplateProblem) else f"{type(exc).__name__}: {exc}"
             bug = not isinstance(exc, TemplateProblem)  # a fault of ours: its traceback
+            why = f"{type(exc).__name__}: {exc}" if bug else str(exc)
             log.error("%s cannot be composed: %s", key, why, exc_info=bug)
             row = self._row(key, action, now, None)
             return dataclasses.replace(row, state="failed", last_error=f"cannot be composed: {why}")

@@ -158,8 +158,7 @@ class Renderer:
         self._subjects = lru_cache(maxsize=512)(
             _Environment(autoescape=False, **common).from_string
         )
-        self._markdown = converter()
-        self._text_markdown = converter()
+        self._markdown = converter()  # each use resets it: one serves both parts
         self._both = lru_cache(maxsize=16384)(self._html_and_text)
         self._uses: dict[str, shape.Uses | None] = {}
         self._with_subject: dict[tuple[str, shape.Uses], shape.Uses] = {}
@@ -169,7 +168,7 @@ class Renderer:
         return str(self._markdown.reset().convert(text))
 
     def _plain(self, text: str) -> str:
-        return to_text(self._text_markdown, text)
+        return to_text(self._markdown, text)
 
     def _html_and_text(self, block: str) -> tuple[str, str]:
         """A block as HTML and as text, parsed once: most blocks read the same in the text
@@ -282,7 +281,7 @@ class Renderer:
 
 @contextmanager
 def _problems(
-    filename: str, context: Mapping[str, Any] | None = None, *, in_subject: bool = False
+    filename: str, context: Mapping[str, Any], *, in_subject: bool = False
 ) -> Iterator[None]:
     """Jinja's errors, and what a template's own code raises, as the TemplateProblem
     `validate` reports (file, line, what) and a send that cannot be composed records; with
@@ -301,7 +300,7 @@ def _problems(
         raise problem(exc.filename or filename, exc.message or "syntax error", exc.lineno) from None
     except jinja2.UndefinedError as exc:
         where, line = _template_frame(exc, filename)
-        hint = meant(exc.message or "", context or {})
+        hint = meant(exc.message or "", context)
         also = f" (did you mean {hint}?)" if hint else ""
         raise problem(where, f"undefined variable: {exc.message}{also}", line) from None
     except jinja2.exceptions.SecurityError as exc:

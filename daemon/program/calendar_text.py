@@ -17,10 +17,9 @@ from daemon.program.windows import event_zone
 # C0/C1 controls but TAB and LF (handled apart), DEL, U+2028/2029, lone surrogates (not UTF-8).
 # bidirectional embeddings, overrides and isolates: in someone's name or reply they would turn
 # the text around them backwards on screen ("Trojan Source"); nobody's own text needs them
-BIDI_CONTROLS = re.compile("[\u202a-\u202e\u2066-\u2069]")
-CONTROLS = re.compile(
-    "[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff\u202a-\u202e\u2066-\u2069]"
-)
+_BIDI = "\u202a-\u202e\u2066-\u2069"
+BIDI_CONTROLS = re.compile(f"[{_BIDI}]")
+CONTROLS = re.compile(f"[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff{_BIDI}]")
 _LINE_BREAKS = re.compile("\r\n|[\r\n\t]")
 
 

@@ -161,13 +161,13 @@ def _unit(
     for person in members:
         email = person.email
         tz, to = people[email]
-        asked = opens  # a reminder comes after the check-in request, never with or before it
+        asked = None  # a reminder comes after the check-in request, never with or before it
         if w.request is not None and w.request_day is not None:
             asked = to_utc(w.request_day, w.request_time, tz)
             yield notice(w.request, f"{pid}/request/{base}/{email}", asked, to, due)
         for days, day in w.reminder_days:
             at = to_utc(day, send_time, tz)
-            if opens <= at < due and (at > asked or w.request is None):
+            if opens <= at < due and (asked is None or at > asked):
                 yield notice(w.reminder, f"{pid}/reminder/{base}/{days}d/{email}", at, to, due)
         if w.overdue is not None:
             # the first local send time after the deadline, even far east of the program zone

@@ -133,7 +133,7 @@ async def read_mailbox(
         raw = fetched.raw
         head = _head(raw)
         seen = Seen(
-            mailbox, validity, fetched.uid, message_id_of(head), _digest(raw), sender_of(head)
+            mailbox, validity, fetched.uid, _message_id_in(head), _digest(raw), _sender_in(head)
         )
         known = (in_batch.get(m) for m in _marks(seen))
         folder = next((f for f in known if f), None) or store.known(seen)
@@ -177,15 +177,19 @@ def too_large(size: int, limit: int, unmatched: str) -> Recorded:
 
 def message_id_of(raw: bytes) -> str | None:
     """The message's own Message-ID (a well-formed one), read from its header only."""
-    found = _MESSAGE_ID.search(_head(raw))
+    return _message_id_in(_head(raw))
+
+
+def _message_id_in(head: bytes) -> str | None:
+    found = _MESSAGE_ID.search(head)
     return found[1].decode("ascii") if found else None
 
 
-def sender_of(raw: bytes) -> str:
+def _sender_in(head: bytes) -> str:
     """Its one From address, lower case, as the classifier reads it; "" when not one."""
     from daemon.inbound.parse import addresses  # here: a pass without a mailbox loads none of it
 
-    values = [v.decode("ascii", "surrogateescape") for v in _FROM.findall(_head(raw))]
+    values = [v.decode("ascii", "surrogateescape") for v in _FROM.findall(head)]
     found = addresses(values)
     return found[0] if len(found) == 1 else ""
 

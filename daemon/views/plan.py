@@ -93,10 +93,9 @@ def _row(group: list[Action], tz: ZoneInfo) -> str:
             if len(group) > 1
             else (f"the organizers, about {', '.join(first.who)}")
         )
-    elif about and len(group) > 1 and len(group) < len(people):
-        who += f" in {len(group)} {_unit(first)}s"
-    elif about and len(group) > 1:
-        who += ", each their own"  # not "6 people in 6 participants"
+    elif about and len(group) > 1:  # each their own: not "6 people in 6 participants"
+        shared = len(group) < len(people)
+        who += f" in {len(group)} {_unit(first)}s" if shared else ", each their own"
     spread = ""
     last = max(a.at for a in group)
     if last != first.at:
