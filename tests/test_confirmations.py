@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from daemon.clock import Clock
+from daemon.config.deployment import Deployment
 from daemon.config.load import load_deployment
 from daemon.runtime.tick import run_tick
 from daemon.transport.imap import ImapInbox
@@ -56,6 +57,17 @@ def _withdrawn(state: Path) -> bool:
     return bool(found[0])
 
 
+async def _tick(deployment: Deployment, server: SmtpServer, at: dt.datetime) -> int:
+    """One pass as of `at` that reads the mailbox; how many messages the sink had before it."""
+    settings = deployment.settings
+    before = len(server.received)
+    async with ImapInbox(settings.imap) as inbox:
+        await run_tick(
+            deployment, Clock.frozen(at), lambda: SmtpTransport(settings.smtp), inbox=inbox
+        )
+    return before
+
+
 @pytest.mark.asyncio
 @pytest.mark.timeout(90)
 @pytest.mark.parametrize(
@@ -85,16 +97,9 @@ async def test_a_withdraw_waits_for_its_owner_to_confirm(
     async with SmtpServer() as server:
         monkeypatch.setenv("MENTORMAIL_SMTP__PORT", str(server.port))
         deployment = load_deployment(ROOT / "config.example.toml")
-        settings = deployment.settings
 
         async def tick(at: dt.datetime) -> int:
-            before = len(server.received)
-            async with ImapInbox(settings.imap) as inbox:
-                await run_tick(
-                    deployment, Clock.frozen(at), lambda: SmtpTransport(settings.smtp),
-                    inbox=inbox,
-                )  # fmt: skip
-            return before
+            return await _tick(deployment, server, at)
 
         await tick(AT)
         [ours] = [m for m in _messages(server, 0) if OLIVIA in str(m["To"])][-1:]
@@ -149,17 +154,11 @@ async def test_an_address_is_asked_to_confirm_at_most_three_times_a_day(
     async with SmtpServer() as server:
         monkeypatch.setenv("MENTORMAIL_SMTP__PORT", str(server.port))
         deployment = load_deployment(ROOT / "config.example.toml")
-        settings = deployment.settings
         base = deployment.program.sender.reply_base
 
         async def requests_after(at: dt.datetime, *mails: bytes) -> int:
             imap_account.append(*mails)
-            before = len(server.received)
-            async with ImapInbox(settings.imap) as inbox:
-                await run_tick(
-                    deployment, Clock.frozen(at), lambda: SmtpTransport(settings.smtp),
-                    inbox=inbox,
-                )  # fmt: skip
+            before = await _tick(deployment, server, at)
             asked = [m for m in _messages(server, before) if OLIVIA in str(m["To"])]
             return sum(str(m["Subject"]).startswith("Please confirm") for m in asked)
 
